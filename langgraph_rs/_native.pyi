@@ -1,0 +1,141 @@
+"""Type stub of ``langgraph_rs._native``, the PyO3 binding of the Rust Pregel core.
+
+The core (``rust/core``) holds the Pregel state machine: channels with their
+values and versions, ``versions_seen``, trigger checks, PUSH/PULL task planning
+with LangGraph's task ids, ``apply_writes`` and checkpoint assembly. Python only
+hands it the node callables' writes and the user's reducer functions.
+
+Semantics mirror ``langgraph.pregel._algo`` and ``langgraph.channels`` of
+LangGraph 1.2.22 exactly; the docstrings below name the function mirrored.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+ChannelKind = Literal[
+    "last_value",  # LastValue; arg: None
+    "last_value_after_finish",  # LastValueAfterFinish; arg: None
+    "any_value",  # AnyValue; arg: None
+    "ephemeral",  # EphemeralValue; arg: guard (bool)
+    "untracked",  # UntrackedValue; arg: guard (bool)
+    "topic",  # Topic; arg: accumulate (bool)
+    "binop",  # BinaryOperatorAggregate; arg: (operator, typ) (typ may be None)
+    "named_barrier",  # NamedBarrierValue; arg: list[str] of names
+    "named_barrier_after_finish",  # NamedBarrierValueAfterFinish; arg: list[str]
+]
+ManagedKind = Literal["is_last_step", "remaining_steps"]
+
+class Graph:
+    """Immutable topology of one compiled Pregel graph (frozen, shareable).
+
+    channels: ``(name, kind, arg)`` for every channel of ``Pregel.channels``
+        that is a ``BaseChannel`` (managed values are given separately).
+    nodes: ``(name, triggers, read)`` for every ``PregelNode`` in
+        ``Pregel.nodes`` order; ``read`` is ``PregelNode.channels`` (a list of
+        channel/managed names -> the task input is a dict; a str -> the input
+        is that channel's value).
+    managed: managed-value name -> kind.
+
+    Raises ValueError on an unknown kind or a trigger/read naming no channel.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[tuple[str, ChannelKind, Any]],
+        nodes: Sequence[tuple[str, Sequence[str], Sequence[str] | str]],
+        managed: Mapping[str, ManagedKind],
+    ) -> None: ...
+    def trigger_to_nodes(self) -> dict[str, list[str]]:
+        """Channel -> sorted node names it triggers (equals ``Pregel.trigger_to_nodes``)."""
+    @property
+    def channel_names(self) -> list[str]: ...
+    @property
+    def node_names(self) -> list[str]: ...
+
+class State:
+    """Mutable Pregel state of one run: channels, versions, versions_seen.
+
+    checkpoint: a LangGraph ``Checkpoint`` mapping (only ``channel_values``,
+        ``channel_versions`` and ``versions_seen`` are read) or None for an
+        empty one. Values are restored like each channel's
+        ``from_checkpoint``; versions of channels unknown to the graph are kept
+        and written back by ``checkpoint()``.
+    next_version: ``checkpointer.get_next_version`` (called once per
+        ``apply_writes`` as ``next_version(max_version_or_None, None)``), or None
+        for ``_algo.increment`` (int versions) without a checkpointer.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        checkpoint: Mapping[str, Any] | None,
+        next_version: Callable[[Any, None], Any] | None,
+    ) -> None: ...
+    def copy(self) -> State: ...
+    # --- reading -------------------------------------------------------
+    def is_available(self, channel: str) -> bool: ...
+    def get(self, channel: str) -> Any:
+        """``channels[channel].get()``; raises ``langgraph.errors.EmptyChannelError``."""
+    def read(
+        self,
+        select: str | Sequence[str],
+        writes: Sequence[tuple[str, Any]] | None = None,
+        step: int = 0,
+        stop: int = 0,
+    ) -> Any:
+        """``_algo.local_read`` (``writes`` given = fresh=True) / ``read_channels``.
+
+        A str select returns that channel's value (EmptyChannelError if empty);
+        a list returns a dict of the available ones, managed names computed from
+        step/stop (IsLastStep: ``step == stop - 1``; RemainingSteps:
+        ``stop - step``). With ``writes``, the writes to the selected channels
+        are applied on copies first; the state is not changed.
+        """
+    # --- versions --------------------------------------------------------
+    def versions(self) -> dict[str, Any]: ...
+    def versions_seen(self) -> dict[str, dict[str, Any]]: ...
+    def mark_seen(self, key: str) -> None:
+        """versions_seen[key][c] = channel_versions[c] for every versioned channel
+        (the ``INTERRUPT`` bookkeeping of ``_loop``)."""
+    def should_interrupt(self) -> bool:
+        """True if any channel version > versions_seen["__interrupt__"] (``_algo.should_interrupt``'s
+        first half; node filtering stays in Python)."""
+    # --- planning ------------------------------------------------------
+    def prepare(
+        self,
+        checkpoint_id: str,
+        parent_ns: str,
+        step: int,
+        stop: int,
+        updated: Sequence[str] | None,
+    ) -> list[tuple[str, str, tuple, tuple[str, ...], Any, str, Any]]:
+        """``_algo.prepare_next_tasks`` without building task objects.
+
+        Returns, in LangGraph's order (PUSH tasks for every ``Send`` in
+        ``__pregel_tasks`` first, then PULL tasks of the candidate nodes), tuples
+        ``(task_id, node_name, path, triggers, input, task_checkpoint_ns, packet)``:
+        PULL: path ``("__pregel_pull", name)``, triggers = sorted node triggers,
+        input = the node's read (dict or value, *before* its mapper; nodes whose
+        str read is empty are skipped), packet None.
+        PUSH: path ``("__pregel_push", idx, False)``, triggers ``("__pregel_push",)``,
+        input = ``packet.arg``, packet = the ``Send``. Non-Send packets and unknown
+        nodes are skipped with LangGraph's logger warning.
+        task ids are ``_xxhash_str`` (xxh3-128) byte for byte.
+        """
+    # --- writing -------------------------------------------------------
+    def apply_writes(
+        self,
+        tasks: Iterable[tuple[str, tuple, Sequence[str], Sequence[tuple[str, Any]]]],
+    ) -> list[str]:
+        """``_algo.apply_writes``: tasks are ``(name, path, triggers, writes)``.
+
+        Returns the updated channels. Raises ``langgraph.errors.InvalidUpdateError``
+        with LangGraph's messages; reducer exceptions propagate unchanged.
+        """
+    # --- checkpoint ----------------------------------------------------
+    def checkpoint(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+        """``(channel_values, channel_versions, versions_seen)`` as ``create_checkpoint`` builds them
+        (fresh dicts; each channel's ``checkpoint()`` value, MISSING ones left out)."""
+
+def task_id(checkpoint_id: str, *parts: str) -> str:
+    """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``."""
