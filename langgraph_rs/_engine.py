@@ -1,0 +1,1738 @@
+"""The Pregel driver: LangGraph's ``stream``/``astream`` contract on the Rust core.
+
+Per superstep the Rust ``State`` plans the tasks (ids, triggers, inputs),
+Python runs the node callables (the user's code), and the Rust ``State``
+applies their writes and assembles the checkpoint. The user's checkpointer,
+store and cache objects are called here exactly as LangGraph calls them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import queue
+import warnings
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
+from langchain_core.runnables.config import get_executor_for_config
+from langgraph._internal._config import (
+    ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+    merge_configs,
+    patch_config,
+    patch_configurable,
+)
+from langgraph._internal._constants import (
+    CACHE_NS_WRITES,
+    CONF,
+    CONFIG_KEY_CALL,
+    CONFIG_KEY_CHECKPOINT_ID,
+    CONFIG_KEY_CHECKPOINT_MAP,
+    CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_CHECKPOINTER,
+    CONFIG_KEY_DURABILITY,
+    CONFIG_KEY_NODE_FINISHED,
+    CONFIG_KEY_READ,
+    CONFIG_KEY_REPLAY_STATE,
+    CONFIG_KEY_RESUME_MAP,
+    CONFIG_KEY_RESUMING,
+    CONFIG_KEY_RUNTIME,
+    CONFIG_KEY_SCRATCHPAD,
+    CONFIG_KEY_SEND,
+    CONFIG_KEY_STREAM,
+    CONFIG_KEY_TASK_ID,
+    CONFIG_KEY_THREAD_ID,
+    ERROR,
+    INPUT,
+    INTERRUPT,
+    NO_WRITES,
+    NS_END,
+    NS_SEP,
+    NULL_TASK_ID,
+    PREVIOUS,
+    PUSH,
+    RESUME,
+    TASKS,
+)
+from langgraph._internal._queue import AsyncQueue, SyncQueue  # type: ignore[attr-defined]
+from langgraph._internal._scratchpad import PregelScratchpad
+from langgraph._internal._typing import EMPTY_SEQ, MISSING
+from langgraph.callbacks import GraphResumeEvent
+from langgraph.checkpoint.base import (
+    LATEST_VERSION,
+    CheckpointTuple,
+    WRITES_IDX_MAP,
+    empty_checkpoint,
+)
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.config import get_config
+from langgraph.constants import TAG_HIDDEN
+from langgraph.errors import (
+    EmptyInputError,
+    GraphBubbleUp,
+    GraphInterrupt,
+    GraphRecursionError,
+    ErrorCode,
+    create_error_message,
+)
+from langgraph.pregel import _algo
+from langgraph.pregel._call import identifier
+from langgraph.pregel._checkpoint import put_writes_accepts_task_path
+from langgraph.pregel._io import map_command, map_input, map_output_updates, read_channels
+from langgraph.pregel._messages import StreamMessagesHandler
+from langgraph.pregel._retry import arun_with_retry, run_with_retry
+from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
+from langgraph.pregel._utils import get_new_channel_versions
+from langgraph.pregel.debug import (
+    map_debug_checkpoint,
+    map_debug_task_results,
+    map_debug_tasks,
+)
+from langgraph.pregel.main import (
+    _build_server_info,
+    _coerce_context,
+    _coerce_parent_runtime,
+    _output,
+    _streams_only_its_graph,
+)
+from langgraph.pregel.protocol import StreamProtocol
+from langgraph.runtime import DEFAULT_RUNTIME, ExecutionInfo, Runtime
+from langgraph.types import CacheKey, PregelExecutableTask, Send
+from xxhash import xxh3_128_hexdigest
+
+from langgraph_rs import _native
+from langgraph_rs._facade import UnsupportedFeatureError
+from langgraph_rs._spec import GraphSpec, spec_for
+
+try:  # LangGraph >= 1.2 run control
+    from langgraph.runtime import RunControl
+except ImportError:  # pragma: no cover
+    RunControl = None  # type: ignore[assignment,misc]
+
+_global_fallback: str | None = None
+
+
+def set_global_fallback(fallback: str | None) -> None:
+    global _global_fallback
+    _global_fallback = fallback
+
+
+def _stock(name: str) -> Any:
+    from langgraph_rs import _facade
+
+    if _facade._installed is not None:
+        return _facade._installed[name]
+    from langgraph.pregel import Pregel
+
+    return getattr(Pregel, name)
+
+
+def _spec_or_fallback(graph: Any) -> GraphSpec | None:
+    """The graph's spec, or None when it must run on LangGraph (fallback asked for)."""
+    try:
+        if graph.node_error_handler_map:
+            raise UnsupportedFeatureError(
+                "langgraph_rs does not support node error handlers yet"
+            )
+        return spec_for(graph)
+    except UnsupportedFeatureError as exc:
+        fallback = getattr(graph, "_langgraph_rs_fallback", None) or _global_fallback
+        if fallback == "langgraph":
+            warnings.warn(
+                f"{exc}; running this graph on LangGraph's executor (fallback='langgraph')",
+                stacklevel=3,
+            )
+            return None
+        raise
+
+
+# ---------------------------------------------------------------------------
+# A read-only Mapping view of the Rust channels, for LangGraph's output helpers
+
+
+class _ChannelRef:
+    __slots__ = ("_state", "_name")
+
+    def __init__(self, state: _native.State, name: str) -> None:
+        self._state = state
+        self._name = name
+
+    def get(self) -> Any:
+        return self._state.get(self._name)
+
+    def is_available(self) -> bool:
+        return self._state.is_available(self._name)
+
+
+class _ChannelsView(Mapping):
+    __slots__ = ("_state", "_names")
+
+    def __init__(self, state: _native.State, names: frozenset[str]) -> None:
+        self._state = state
+        self._names = names
+
+    def __getitem__(self, key: str) -> _ChannelRef:
+        if key not in self._names:
+            raise KeyError(key)
+        return _ChannelRef(self._state, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _cacheable(writes: Sequence[tuple[str, Any]]) -> bool:
+    return not any(c in (INTERRUPT, ERROR) for c, _ in writes)
+
+
+def _increment(current: int | None, channel: None) -> int:
+    return current + 1 if current is not None else 1
+
+
+# ---------------------------------------------------------------------------
+# The loop
+
+
+class _Loop:
+    """One run of a graph: checkpoint I/O, task building and streaming around
+    the Rust state machine. Sync and async I/O live in the subclasses."""
+
+    _is_async = False
+
+    def __init__(
+        self,
+        graph: Any,
+        spec: GraphSpec,
+        input: Any,
+        *,
+        stream: StreamProtocol | None,
+        config: dict,
+        store: Any,
+        cache: Any,
+        checkpointer: Any,
+        output_keys: str | Sequence[str],
+        interrupt_before: Any,
+        interrupt_after: Any,
+        manager: Any,
+        durability: str,
+    ) -> None:
+        self.graph = graph
+        self.spec = spec
+        self.nodes = graph.nodes
+        self.input = input
+        self.stream = stream
+        self.config = config
+        self.store = store
+        self.cache = cache
+        self.checkpointer = checkpointer
+        self.input_keys = graph.input_channels
+        self.output_keys = output_keys
+        self.stream_keys = graph.stream_channels_asis
+        self.interrupt_before = interrupt_before
+        self.interrupt_after = interrupt_after
+        self.manager = manager
+        self.durability = durability
+        self.retry_policy = graph.retry_policy
+        self.cache_policy = graph.cache_policy
+        self.trigger_to_nodes = spec.trigger_to_nodes
+        self.channel_names = frozenset(spec.graph.channel_names)
+        self.step = 0
+        self.stop = 0
+        self.status = "input"
+        self.tasks: dict[str, PregelExecutableTask] = {}
+        self.output: Any = None
+        self.updated_channels: list[str] | None = None
+        self._lifecycle: deque = deque()
+        self.is_nested = CONFIG_KEY_TASK_ID in config.get(CONF, {})
+        if self.stream is not None and CONFIG_KEY_STREAM in config[CONF]:
+            outer = config[CONF][CONFIG_KEY_STREAM]
+            inner = self.stream
+
+            def duplex(chunk: Any) -> None:
+                inner(chunk)
+                outer(chunk)
+
+            self.stream = StreamProtocol(duplex, inner.modes | outer.modes)
+        scratchpad = config[CONF].get(CONFIG_KEY_SCRATCHPAD)
+        if isinstance(scratchpad, PregelScratchpad):
+            if cnt := scratchpad.subgraph_counter():
+                self.config = patch_configurable(
+                    self.config,
+                    {
+                        CONFIG_KEY_CHECKPOINT_NS: NS_SEP.join(
+                            (config[CONF][CONFIG_KEY_CHECKPOINT_NS], str(cnt))
+                        )
+                    },
+                )
+        if not self.is_nested and config[CONF].get(CONFIG_KEY_CHECKPOINT_NS):
+            self.config = patch_configurable(
+                self.config, {CONFIG_KEY_CHECKPOINT_NS: "", CONFIG_KEY_CHECKPOINT_ID: None}
+            )
+        conf = self.config[CONF]
+        if (
+            CONFIG_KEY_CHECKPOINT_MAP in conf
+            and conf.get(CONFIG_KEY_CHECKPOINT_NS) in conf[CONFIG_KEY_CHECKPOINT_MAP]
+        ):
+            self.checkpoint_config = patch_configurable(
+                self.config,
+                {
+                    CONFIG_KEY_CHECKPOINT_ID: conf[CONFIG_KEY_CHECKPOINT_MAP][
+                        conf[CONFIG_KEY_CHECKPOINT_NS]
+                    ]
+                },
+            )
+        else:
+            self.checkpoint_config = self.config
+        if thread_id := self.checkpoint_config[CONF].get(CONFIG_KEY_THREAD_ID):
+            if not isinstance(thread_id, str):
+                self.checkpoint_config = patch_configurable(
+                    self.checkpoint_config, {CONFIG_KEY_THREAD_ID: str(thread_id)}
+                )
+        self.checkpoint_ns: tuple[str, ...] = (
+            tuple(conf[CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP))
+            if conf.get(CONFIG_KEY_CHECKPOINT_NS)
+            else ()
+        )
+        self.parent_ns: str = self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, "")
+        self.prev_checkpoint_config = None
+        self._addressed = bool(
+            self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID)
+            or self.config[CONF].get(CONFIG_KEY_REPLAY_STATE)
+        )
+        if self.config[CONF].get(CONFIG_KEY_REPLAY_STATE):
+            raise UnsupportedFeatureError(
+                "langgraph_rs does not support replaying subgraphs (time travel) yet"
+            )
+        runtime = self.config[CONF].get(CONFIG_KEY_RUNTIME)
+        self.control = runtime.control if isinstance(runtime, Runtime) else None
+        if checkpointer:
+            self.next_version = checkpointer.get_next_version
+            self._put_writes_path = put_writes_accepts_task_path(
+                checkpointer.aput_writes if self._is_async else checkpointer.put_writes
+            )
+        else:
+            self.next_version = None
+            self._put_writes_path = False
+        self._pending_put: list = []
+        self._pending_cache: list = []
+        self._written_task_ids: set[str] = set()
+        self._put_checkpoint_exc: BaseException | None = None
+
+    # -- loading ------------------------------------------------------------
+
+    def _load(self, saved: CheckpointTuple | None) -> None:
+        if saved is None:
+            saved = CheckpointTuple(
+                self.checkpoint_config, empty_checkpoint(), {"step": -2}, None, []
+            )
+        elif self.graph._migrate_checkpoint is not None:
+            self.graph._migrate_checkpoint(saved.checkpoint)
+        if saved.checkpoint.get("v", LATEST_VERSION) < 2:
+            raise UnsupportedFeatureError(
+                "langgraph_rs does not support checkpoints of format version 1 yet"
+            )
+        self.checkpoint_config = {
+            **self.checkpoint_config,
+            **saved.config,
+            CONF: {
+                CONFIG_KEY_CHECKPOINT_NS: "",
+                **self.checkpoint_config.get(CONF, {}),
+                **saved.config.get(CONF, {}),
+            },
+        }
+        self.prev_checkpoint_config = saved.parent_config
+        self.checkpoint_id_saved = saved.checkpoint["id"]
+        self.checkpoint = saved.checkpoint
+        self.checkpoint_metadata = saved.metadata
+        self.checkpoint_pending_writes = (
+            [(str(tid), k, v) for tid, k, v in saved.pending_writes]
+            if saved.pending_writes is not None
+            else []
+        )
+        self.state = _native.State(
+            self.spec.graph,
+            saved.checkpoint,
+            self.next_version if self.checkpointer else None,
+        )
+        self.channels = _ChannelsView(self.state, self.channel_names)
+        self.status = "input"
+        self.step = self.checkpoint_metadata["step"] + 1
+        self.stop = self.step + self.config["recursion_limit"] + 1
+        self.checkpoint_previous_versions = dict(saved.checkpoint["channel_versions"])
+        upd = saved.checkpoint.get("updated_channels")
+        self.updated_channels = list(upd) if upd else None
+
+    def _first_writes(self) -> tuple[bool, list | None]:
+        """Input handling of ``_first``: returns (is_resuming, input_writes)."""
+        configurable = self.config.get(CONF, {})
+        input_is_command = self.input.__class__.__name__ == "Command" and hasattr(
+            self.input, "resume"
+        )
+        has_versions = bool(self.checkpoint["channel_versions"])
+        is_resuming = has_versions and bool(
+            configurable.get(
+                CONFIG_KEY_RESUMING,
+                self.input is None
+                or input_is_command
+                or (
+                    not self.is_nested
+                    and self.config.get("metadata", {}).get("run_id")
+                    == self.checkpoint_metadata.get("run_id", MISSING)
+                ),
+            )
+        )
+        is_time_traveling = self._addressed and not (
+            (input_is_command and self.input.resume is not None)
+            or configurable.get(CONFIG_KEY_RESUMING, False)
+        )
+        if self._addressed and is_resuming and is_time_traveling:
+            raise UnsupportedFeatureError(
+                "langgraph_rs does not support resuming from an earlier checkpoint "
+                "(time travel / fork) yet"
+            )
+        self.is_replaying = is_time_traveling
+        if is_time_traveling:
+            self.checkpoint_pending_writes = [
+                w for w in self.checkpoint_pending_writes if w[1] != RESUME
+            ]
+        if input_is_command:
+            cmd = self.input
+            resume_is_map = False
+            if cmd.resume is not None:
+                if not self.checkpointer:
+                    raise RuntimeError(
+                        "Cannot use Command(resume=...) without checkpointer"
+                    )
+                from langgraph._internal._uuid import is_xxh3_128_hexdigest  # noqa: PLC0415
+
+                if resume_is_map := (
+                    isinstance(cmd.resume, dict)
+                    and all(is_xxh3_128_hexdigest(k) for k in cmd.resume)
+                ):
+                    self.config[CONF][CONFIG_KEY_RESUME_MAP] = cmd.resume
+                else:
+                    pending = {
+                        i.id
+                        for st in read_task_statuses(
+                            self.checkpoint_pending_writes
+                        ).values()
+                        for i in st.pending_interrupts
+                    }
+                    if len(pending) > 1:
+                        raise RuntimeError(
+                            "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
+                            "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts#handling-multiple-interrupts."
+                        )
+            writes: dict[str, list] = {}
+            for tid, c, v in map_command(cmd=cmd):
+                if not (c == RESUME and resume_is_map):
+                    writes.setdefault(tid, []).append((c, v))
+            if not writes and not resume_is_map:
+                raise EmptyInputError("Received empty Command input")
+            for tid, ws in writes.items():
+                self.put_writes(tid, ws)
+        # apply NULL writes
+        if null_writes := [
+            w[1:] for w in self.checkpoint_pending_writes if w[0] == NULL_TASK_ID
+        ]:
+            upd = self.state.apply_writes([(INPUT, (), (), null_writes)])
+            if self.updated_channels is not None:
+                self.updated_channels = sorted(set(self.updated_channels) | set(upd))
+        if is_resuming:
+            self.state.mark_seen(INTERRUPT)
+            self._emit_values(True)
+            return True, None
+        input_writes = list(map_input(self.input_keys, self.input))
+        if input_writes:
+            return False, input_writes
+        if CONFIG_KEY_RESUMING not in configurable:
+            raise EmptyInputError(f"Received no input for {self.input_keys}")
+        return False, None
+
+    def _apply_input(self, input_writes: list) -> None:
+        discard = self.state.prepare(
+            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels
+        )
+        self.updated_channels = self.state.apply_writes(
+            [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]
+        )
+
+    def _after_first(self, is_resuming: bool) -> None:
+        if not self.is_nested:
+            self.config = patch_configurable(
+                self.config,
+                {CONFIG_KEY_RESUMING: is_resuming, CONFIG_KEY_REPLAY_STATE: None},
+            )
+        self.status = "pending"
+        if is_resuming:
+            self._lifecycle.append(
+                GraphResumeEvent(
+                    run_id=None,
+                    status=self.status,
+                    checkpoint_id=self.checkpoint["id"],
+                    checkpoint_ns=self.checkpoint_ns,
+                )
+            )
+
+    # -- checkpoints ------------------------------------------------------
+
+    def _make_checkpoint(self, metadata: dict) -> tuple[bool, dict | None]:
+        """The ``_put_checkpoint`` bookkeeping; returns (do_save, put args)."""
+        exiting = metadata is self.checkpoint_metadata
+        if exiting and self.checkpoint["id"] == self.checkpoint_id_saved:
+            return False, None
+        if not exiting:
+            metadata["step"] = self.step
+            metadata["parents"] = self.config[CONF].get(CONFIG_KEY_CHECKPOINT_MAP, {})
+            self.checkpoint_metadata = metadata
+        do_checkpoint = self.checkpointer is not None and (
+            exiting or self.durability != "exit"
+        )
+        if do_checkpoint:
+            values, versions, seen = self.state.checkpoint()
+        else:
+            values = self.checkpoint["channel_values"]
+            versions = self.state.versions()
+            seen = self.state.versions_seen()
+        self.checkpoint = {
+            "v": LATEST_VERSION,
+            "ts": datetime.now(timezone.utc).isoformat(),
+            "id": self.checkpoint["id"] if exiting else str(uuid6(clock_seq=self.step)),
+            "channel_values": values,
+            "channel_versions": versions,
+            "versions_seen": seen,
+            "updated_channels": None
+            if self.updated_channels is None
+            else sorted(self.updated_channels),
+        }
+        args = None
+        if do_checkpoint:
+            if self.spec.untracked and TASKS in values:
+                values[TASKS] = [
+                    _algo.sanitize_untracked_values_in_send(v, self.channels)
+                    if isinstance(v, Send)
+                    else v
+                    for v in values[TASKS]
+                ]
+            self.prev_checkpoint_config = (
+                self.checkpoint_config
+                if self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID)
+                else None
+            )
+            self.checkpoint_config = {
+                **self.checkpoint_config,
+                CONF: {
+                    **self.checkpoint_config[CONF],
+                    CONFIG_KEY_CHECKPOINT_NS: self.config[CONF].get(
+                        CONFIG_KEY_CHECKPOINT_NS, ""
+                    ),
+                },
+            }
+            new_versions = get_new_channel_versions(
+                self.checkpoint_previous_versions, versions
+            )
+            self.checkpoint_previous_versions = dict(versions)
+            args = (
+                self.checkpoint_config,
+                {**self.checkpoint, "channel_values": dict(values)},
+                self.checkpoint_metadata,
+                new_versions,
+            )
+            self.checkpoint_config = {
+                **self.checkpoint_config,
+                CONF: {
+                    **self.checkpoint_config[CONF],
+                    CONFIG_KEY_CHECKPOINT_ID: self.checkpoint["id"],
+                },
+            }
+        if not exiting:
+            self.step += 1
+        return do_checkpoint, args
+
+    def _writes_config(self) -> dict:
+        return patch_configurable(
+            self.checkpoint_config,
+            {
+                CONFIG_KEY_CHECKPOINT_NS: self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
+                CONFIG_KEY_CHECKPOINT_ID: self.checkpoint["id"],
+            },
+        )
+
+    def _prepare_put_writes(self, task_id: str, writes: Sequence) -> list | None:
+        """``PregelLoop.put_writes`` bookkeeping; returns the writes to save."""
+        self._written_task_ids.add(task_id)
+        if all(w[0] in WRITES_IDX_MAP for w in writes):
+            writes = list({w[0]: w for w in writes}.values())
+        if task_id == NULL_TASK_ID:
+            self.checkpoint_pending_writes = [
+                w
+                for w in self.checkpoint_pending_writes
+                if w[0] != task_id or w[1] not in WRITES_IDX_MAP
+            ]
+            writes = sorted(writes, key=lambda w: w[0] in WRITES_IDX_MAP)
+            writes_to_save = [
+                w[1:] for w in self.checkpoint_pending_writes if w[0] == task_id
+            ] + list(writes)
+        else:
+            self.checkpoint_pending_writes = [
+                w for w in self.checkpoint_pending_writes if w[0] != task_id
+            ]
+            writes_to_save = writes
+        if self.spec.untracked:
+            writes_to_save = [
+                (
+                    (c, _algo.sanitize_untracked_values_in_send(v, self.channels))
+                    if c == TASKS and isinstance(v, Send)
+                    else (c, v)
+                )
+                for c, v in writes_to_save
+                if c not in self.spec.untracked
+            ]
+        self.checkpoint_pending_writes.extend((task_id, c, v) for c, v in writes)
+        self._last_writes = writes
+        if self.durability != "exit" and self.checkpointer is not None:
+            return writes_to_save
+        return None
+
+    def _put_writes_args(self, config: dict, writes: Sequence, task_id: str) -> tuple:
+        if self._put_writes_path:
+            task = self.tasks.get(task_id)
+            return (config, writes, task_id, _algo.task_path_str(task.path) if task else "")
+        return (config, writes, task_id)
+
+    # -- streaming ----------------------------------------------------------
+
+    def _emit(self, mode: str, values: Any, *args: Any) -> None:
+        if self.stream is None:
+            return
+        modes = self.stream.modes
+        debug_remap = mode in ("checkpoints", "tasks") and "debug" in modes
+        if mode not in modes and not debug_remap:
+            return
+        for v in values(*args):
+            if mode in modes:
+                self.stream((self.checkpoint_ns, mode, v))
+            if debug_remap:
+                self.stream(
+                    (
+                        self.checkpoint_ns,
+                        "debug",
+                        {
+                            "step": self.step - 1 if mode == "checkpoints" else self.step,
+                            "timestamp": datetime.now(timezone.utc).isoformat(),
+                            "type": "checkpoint"
+                            if mode == "checkpoints"
+                            else "task_result"
+                            if "result" in v
+                            else "task",
+                            "payload": v,
+                        },
+                    )
+                )
+
+    def _emit_values(self, writes: Any) -> None:
+        if self.stream is None or "values" not in self.stream.modes:
+            return
+        keys = self.output_keys
+        if isinstance(keys, str):
+            if writes is True or any(c == keys for c, _ in writes):
+                self.stream((self.checkpoint_ns, "values", self._read(keys)))
+        elif writes is True or any(c in keys for c, _ in writes):
+            self.stream((self.checkpoint_ns, "values", self._read(keys)))
+
+    def _read(self, keys: str | Sequence[str]) -> Any:
+        return read_channels(self.channels, keys)
+
+    def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
+        task = self.tasks.get(task_id)
+        if task is None or self.stream is None:
+            return
+        if task.config is not None and TAG_HIDDEN in task.config.get("tags", EMPTY_SEQ):
+            return
+        if writes[0][0] == INTERRUPT:
+            if task.path[0] == PUSH and task.path[-1] is True:
+                return
+            interrupts = [
+                {
+                    INTERRUPT: tuple(
+                        v
+                        for w in writes
+                        if w[0] == INTERRUPT
+                        for v in (w[1] if isinstance(w[1], Sequence) else (w[1],))
+                    )
+                }
+            ]
+            modes = self.stream.modes
+            if "updates" in modes:
+                self._emit("updates", lambda: iter(interrupts))
+            if "values" in modes:
+                current = self._read(self.output_keys)
+                if isinstance(current, dict):
+                    current[INTERRUPT] = interrupts[0][INTERRUPT]
+                    self._emit("values", lambda: iter([current]))
+                else:
+                    self._emit("values", lambda: iter(interrupts))
+        elif writes[0][0] != ERROR:
+            self._emit(
+                "updates", map_output_updates, self.output_keys, [(task, writes)], cached
+            )
+        if not cached:
+            self._emit("tasks", map_debug_task_results, (task, writes), self.stream_keys)
+
+    def _emit_checkpoint(self) -> None:
+        if self.checkpointer is None:
+            return
+        self._emit(
+            "checkpoints",
+            map_debug_checkpoint,
+            {
+                **self.checkpoint_config,
+                CONF: {
+                    **self.checkpoint_config[CONF],
+                    CONFIG_KEY_CHECKPOINT_ID: self.checkpoint["id"],
+                },
+            },
+            self.channels,
+            self.stream_keys,
+            self.checkpoint_metadata,
+            self.tasks.values(),
+            self.checkpoint_pending_writes,
+            self.prev_checkpoint_config,
+            self.output_keys,
+        )
+
+    # -- tasks --------------------------------------------------------------
+
+    def _prepare_tasks(self) -> None:
+        plans = self.state.prepare(
+            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels
+        )
+        tasks: dict[str, PregelExecutableTask] = {}
+        for plan in plans:
+            task = self._build_task(plan)
+            if task is not None:
+                tasks[task.id] = task
+        self.tasks = tasks
+
+    def _build_task(self, plan: tuple) -> PregelExecutableTask | None:
+        task_id, name, path, triggers, val, task_ns, packet = plan
+        proc = self.nodes[name]
+        node = proc.node
+        if node is None:
+            return None
+        config = self.config
+        configurable = config[CONF]
+        if packet is None:
+            if proc.mapper is not None:
+                val = proc.mapper(val)
+            timeout = proc.timeout
+        else:
+            timeout = packet.timeout if packet.timeout is not None else proc.timeout
+        metadata = {
+            "langgraph_step": self.step,
+            "langgraph_node": name,
+            "langgraph_triggers": triggers,
+            "langgraph_path": path,
+            "langgraph_checkpoint_ns": task_ns,
+        }
+        if proc.metadata:
+            metadata.update(proc.metadata)
+        writes: deque = deque()
+        cache_policy = proc.cache_policy or self.cache_policy
+        if cache_policy:
+            args_key = cache_policy.key_func(val)
+            cache_key = CacheKey(
+                (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name),
+                xxh3_128_hexdigest(
+                    args_key.encode() if isinstance(args_key, str) else args_key
+                ),
+                cache_policy.ttl,
+            )
+        else:
+            cache_key = None
+        scratchpad = _algo._scratchpad(
+            configurable.get(CONFIG_KEY_SCRATCHPAD),
+            self.checkpoint_pending_writes,
+            task_id,
+            task_ns,
+            configurable.get(CONFIG_KEY_RESUME_MAP),
+            self.step,
+            self.stop,
+        )
+        runtime = configurable.get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
+        previous = (
+            self.state.get(PREVIOUS)
+            if PREVIOUS in self.channel_names and self.state.is_available(PREVIOUS)
+            else None
+        )
+        runtime = runtime.override(
+            previous=previous,
+            store=self.store,
+            execution_info=ExecutionInfo(
+                checkpoint_id=self.checkpoint["id"],
+                checkpoint_ns=task_ns,
+                task_id=task_id,
+                thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
+                run_id=str(rid) if (rid := config.get("run_id")) else None,
+            ),
+        )
+        return PregelExecutableTask(
+            name,
+            val,
+            node,
+            writes,
+            patch_config(
+                merge_configs(config, {"metadata": metadata, "tags": proc.tags}),
+                run_name=name,
+                callbacks=(
+                    self.manager.get_child(f"graph:step:{self.step}")
+                    if self.manager
+                    else None
+                ),
+                configurable={
+                    CONFIG_KEY_TASK_ID: task_id,
+                    CONFIG_KEY_SEND: writes.extend,
+                    CONFIG_KEY_READ: partial(self._local_read, writes),
+                    CONFIG_KEY_CHECKPOINTER: (
+                        self.checkpointer or configurable.get(CONFIG_KEY_CHECKPOINTER)
+                    ),
+                    CONFIG_KEY_CHECKPOINT_MAP: {
+                        **configurable.get(CONFIG_KEY_CHECKPOINT_MAP, {}),
+                        self.parent_ns: self.checkpoint["id"],
+                    },
+                    CONFIG_KEY_CHECKPOINT_ID: None,
+                    CONFIG_KEY_CHECKPOINT_NS: task_ns,
+                    CONFIG_KEY_SCRATCHPAD: scratchpad,
+                    CONFIG_KEY_RUNTIME: runtime,
+                },
+            ),
+            triggers,
+            proc.retry_policy or self.retry_policy,
+            cache_key,
+            task_id,
+            path,
+            writers=proc.flat_writers,
+            subgraphs=proc.subgraphs,
+            timeout=timeout,
+        )
+
+    def _local_read(self, writes: deque, select: str | list[str], fresh: bool = False) -> Any:
+        return self.state.read(
+            select, list(writes) if fresh else None, self.step, self.stop
+        )
+
+    def _should_interrupt(self, nodes: Any) -> list[PregelExecutableTask]:
+        if not nodes or not self.state.should_interrupt():
+            return []
+        return [
+            t
+            for t in self.tasks.values()
+            if (
+                (not t.config or TAG_HIDDEN not in t.config.get("tags", EMPTY_SEQ))
+                if nodes == "*"
+                else t.name in nodes
+            )
+        ]
+
+    def _tick_prelude(self) -> bool:
+        """``tick()`` up to running tasks; True if tasks should run."""
+        if self.step > self.stop:
+            self.status = "out_of_steps"
+            self._prepare_tasks()
+            self._emit_checkpoint()
+            return False
+        self._prepare_tasks()
+        self._emit_checkpoint()
+        if not self.tasks:
+            self.status = "done"
+            return False
+        if not self.is_replaying and self.checkpoint_pending_writes:
+            statuses = read_task_statuses(
+                w for w in self.checkpoint_pending_writes if w[0] in self.tasks
+            )
+            for tid, st in statuses.items():
+                self.tasks[tid].writes.extend(st.output)
+        if self.interrupt_before and self._should_interrupt(self.interrupt_before):
+            self.status = "interrupt_before"
+            raise GraphInterrupt()
+        if self.control is not None and self.control.drain_requested:
+            self.status = "draining"
+            return False
+        self._emit("tasks", map_debug_tasks, self.tasks.values())
+        for task in self.tasks.values():
+            if task.writes:
+                self.output_writes(task.id, task.writes, cached=True)
+        return True
+
+    def _apply_step(self) -> None:
+        tasks = self.tasks.values()
+        writes = [w for t in tasks for w in t.writes]
+        self.updated_channels = self.state.apply_writes(
+            [(t.name, t.path, t.triggers, t.writes) for t in tasks]
+        )
+        keys = self.output_keys
+        if (
+            keys in self.updated_channels
+            if isinstance(keys, str)
+            else any(k in keys for k in self.updated_channels)
+        ):
+            self._emit_values(writes)
+        self.checkpoint_pending_writes.clear()
+        self.is_replaying = False
+
+    def _after_checkpoint(self) -> None:
+        if self.interrupt_after and self._should_interrupt(self.interrupt_after):
+            self.status = "interrupt_after"
+            self._prepare_tasks()
+            self._emit_checkpoint()
+            raise GraphInterrupt()
+        self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
+
+    def _commit_writes(self, task: PregelExecutableTask, exc: BaseException | None) -> list | None:
+        """``PregelRunner.commit``: the writes to put for a finished task, or None."""
+        if isinstance(exc, asyncio.CancelledError):
+            task.writes.append((ERROR, exc))
+            return list(task.writes)
+        if exc is not None:
+            if isinstance(exc, GraphInterrupt):
+                if exc.args[0]:
+                    writes = [(INTERRUPT, exc.args[0])]
+                    writes.extend(w for w in task.writes if w[0] == RESUME)
+                    return writes
+                return None
+            if isinstance(exc, GraphBubbleUp):
+                return None
+            task.writes.append((ERROR, exc))
+            return list(task.writes)
+        node_finished = self.config[CONF].get(CONFIG_KEY_NODE_FINISHED)
+        if node_finished and (
+            task.config is None or TAG_HIDDEN not in task.config.get("tags", [])
+        ):
+            node_finished(task.name)
+        if all(chan in CONTROL_WRITES for chan, _ in task.writes):
+            task.writes.append((NO_WRITES, None))
+        return list(task.writes)
+
+    def _exit_values(self, exc_value: BaseException | None) -> bool:
+        """``_suppress_interrupt`` after the exit save; True to suppress."""
+        if isinstance(exc_value, GraphInterrupt) and not self.is_nested:
+            interrupts = tuple(exc_value.args[0]) if exc_value.args else ()
+            from langgraph.callbacks import GraphInterruptEvent
+
+            self._lifecycle.append(
+                GraphInterruptEvent(
+                    run_id=None,
+                    status=self.status,
+                    checkpoint_id=self.checkpoint["id"],
+                    checkpoint_ns=self.checkpoint_ns,
+                    interrupts=interrupts,
+                )
+            )
+            if self.tasks and self.checkpoint_pending_writes and any(
+                t.writes for t in self.tasks.values()
+            ):
+                updated = self.state.apply_writes(
+                    [(t.name, t.path, t.triggers, t.writes) for t in self.tasks.values()]
+                )
+                keys = self.output_keys
+                if (
+                    keys in updated
+                    if isinstance(keys, str)
+                    else any(k in keys for k in updated)
+                ):
+                    self._emit_values([w for t in self.tasks.values() for w in t.writes])
+            if not exc_value.args or not exc_value.args[0]:
+                payload = exc_value.args[0] if exc_value.args else ()
+                self._emit("updates", lambda: iter([{INTERRUPT: payload}]))
+            self.output = self._read(self.output_keys)
+            return True
+        if exc_value is None:
+            self.output = self._read(self.output_keys)
+        return False
+
+    def _needs_exit_save(self, exc_value: BaseException | None) -> bool:
+        return self.durability == "exit" and (
+            not self.is_nested
+            or exc_value is not None
+            or all(NS_END not in part for part in self.checkpoint_ns)
+        )
+
+    def pop_lifecycle_event(self) -> Any:
+        return self._lifecycle.popleft() if self._lifecycle else None
+
+    def _cache_lookup_keys(self) -> dict:
+        return {
+            (t.cache_key.ns, t.cache_key.key): t
+            for t in self.tasks.values()
+            if t.cache_key and not t.writes
+        }
+
+    def _call_unsupported(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedFeatureError(
+            "langgraph_rs does not support functional API task calls (@task) yet"
+        )
+
+
+def _trim_traceback(exc: BaseException) -> None:
+    from langgraph.pregel._runner import EXCLUDED_FRAME_FNAMES  # constants only
+
+    if tb := exc.__traceback__:
+        while tb.tb_next is not None and any(
+            tb.tb_frame.f_code.co_filename.endswith(name) for name in EXCLUDED_FRAME_FNAMES
+        ):
+            tb = tb.tb_next
+        exc.__traceback__ = tb
+
+
+class _SyncLoop(_Loop):
+    def __enter__(self) -> _SyncLoop:
+        cp = self.checkpointer
+        if not cp:
+            saved = None
+        else:
+            saved = cp.get_tuple(self.checkpoint_config)
+        self._load(saved)
+        self._executor_cm = get_executor_for_config(self.config)
+        self._executor = None
+        is_resuming, input_writes = self._first_writes()
+        if input_writes is not None:
+            self._apply_input(input_writes)
+            self._put_checkpoint({"source": "input"})
+        self._after_first(is_resuming)
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
+        try:
+            if self._needs_exit_save(exc_value):
+                self._put_checkpoint(self.checkpoint_metadata)
+                self._put_pending_writes()
+            return self._exit_values(exc_value)
+        finally:
+            if self._executor is not None:
+                self._executor_cm.__exit__(None, None, None)
+
+    def _put_checkpoint(self, metadata: dict) -> None:
+        do, args = self._make_checkpoint(metadata)
+        if do and args is not None:
+            self.checkpointer.put(*args)
+
+    def put_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
+        if not writes:
+            return
+        to_save = self._prepare_put_writes(task_id, writes)
+        writes = self._last_writes
+        if to_save is not None:
+            self.checkpointer.put_writes(
+                *self._put_writes_args(self._writes_config(), to_save, task_id)
+            )
+        if self.tasks:
+            self.output_writes(task_id, writes, cached=cached)
+        if cached or self.cache is None:
+            return
+        task = self.tasks.get(task_id)
+        if task is None or task.cache_key is None or not _cacheable(writes):
+            return
+        self.cache.set(
+            {(task.cache_key.ns, task.cache_key.key): (task.writes, task.cache_key.ttl)}
+        )
+
+    def _put_pending_writes(self) -> None:
+        if self.checkpointer is None or not self.checkpoint_pending_writes:
+            return
+        config = self._writes_config()
+        by_task: dict[str, list] = {}
+        for task_id, channel, value in self.checkpoint_pending_writes:
+            if task_id in self._written_task_ids:
+                by_task.setdefault(task_id, []).append((channel, value))
+        for task_id, writes in by_task.items():
+            self.checkpointer.put_writes(*self._put_writes_args(config, writes, task_id))
+
+    def match_cached_writes(self) -> list[PregelExecutableTask]:
+        if self.cache is None:
+            return []
+        matched = []
+        if cached := self._cache_lookup_keys():
+            for key, values in self.cache.get(tuple(cached)).items():
+                task = cached[key]
+                task.writes.extend(values)
+                matched.append(task)
+        return matched
+
+    def tick(self) -> bool:
+        return self._tick_prelude()
+
+    def after_tick(self) -> None:
+        self._apply_step()
+        self._put_checkpoint({"source": "loop"})
+        self._after_checkpoint()
+
+    def _run_one(self, task: PregelExecutableTask, timeout: float | None) -> BaseException | None:
+        try:
+            run_with_retry(
+                task, self.retry_policy, configurable={CONFIG_KEY_CALL: self._call_unsupported}
+            )
+        except Exception as exc:
+            return exc
+        return None
+
+    def run_tasks(self, timeout: float | None) -> Iterator[None]:
+        tasks = [t for t in self.tasks.values() if not t.writes]
+        if not tasks:
+            return
+        if len(tasks) == 1 and timeout is None:
+            t = tasks[0]
+            exc = self._run_one(t, timeout)
+            self._commit(t, exc)
+            if exc is not None:
+                yield
+                _trim_traceback(exc)
+                raise exc
+            yield
+            return
+        if self._executor is None:
+            self._executor = self._executor_cm.__enter__()
+        futures: dict[concurrent.futures.Future, PregelExecutableTask] = {}
+        for t in tasks:
+            ctx = contextvars.copy_context()
+            futures[self._executor.submit(ctx.run, self._run_one, t, timeout)] = t
+        errors: list[BaseException] = []
+        interrupts: list[GraphInterrupt] = []
+        pending = set(futures)
+        import time
+
+        end = time.monotonic() + timeout if timeout else None
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending,
+                return_when=concurrent.futures.FIRST_COMPLETED,
+                timeout=max(0, end - time.monotonic()) if end else None,
+            )
+            if not done:
+                for f in pending:
+                    f.cancel()
+                raise TimeoutError("Timed out")
+            for fut in done:
+                t = futures[fut]
+                exc = fut.result()
+                self._commit(t, exc)
+                if exc is not None:
+                    if isinstance(exc, GraphInterrupt):
+                        interrupts.append(exc)
+                    elif not isinstance(exc, GraphBubbleUp) or not errors:
+                        errors.append(exc)
+                yield
+            if errors and not all(isinstance(e, GraphBubbleUp) for e in errors):
+                for f in pending:
+                    f.cancel()
+                break
+        if errors:
+            exc = next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
+            raise exc
+        if interrupts:
+            raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.args[0]))
+
+    def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
+        writes = self._commit_writes(task, exc)
+        if writes is not None:
+            self.put_writes(task.id, writes)
+
+
+class _AsyncLoop(_Loop):
+    _is_async = True
+
+    async def __aenter__(self) -> _AsyncLoop:
+        cp = self.checkpointer
+        saved = await cp.aget_tuple(self.checkpoint_config) if cp else None
+        self._load(saved)
+        is_resuming, input_writes = self._first_writes()
+        await self.flush_writes()
+        if input_writes is not None:
+            self._apply_input(input_writes)
+            await self._aput_checkpoint({"source": "input"})
+        self._after_first(is_resuming)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
+        if self._needs_exit_save(exc_value):
+            await self._aput_checkpoint(self.checkpoint_metadata)
+            await self._aput_pending_writes()
+        return self._exit_values(exc_value)
+
+    async def _aput_checkpoint(self, metadata: dict) -> None:
+        do, args = self._make_checkpoint(metadata)
+        if do and args is not None:
+            await self.checkpointer.aput(*args)
+
+    def put_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
+        """Bookkeeping only; the checkpointer call is queued for ``flush_writes``."""
+        if not writes:
+            return
+        to_save = self._prepare_put_writes(task_id, writes)
+        writes = self._last_writes
+        if to_save is not None:
+            self._pending_put.append(
+                (task_id, self._put_writes_args(self._writes_config(), to_save, task_id))
+            )
+        if self.tasks:
+            self.output_writes(task_id, writes, cached=cached)
+        if cached or self.cache is None:
+            return
+        task = self.tasks.get(task_id)
+        if task is None or task.cache_key is None or not _cacheable(writes):
+            return
+        self._pending_cache.append(
+            {(task.cache_key.ns, task.cache_key.key): (task.writes, task.cache_key.ttl)}
+        )
+
+    async def flush_writes(self) -> None:
+        pending, self._pending_put = self._pending_put, []
+        for _tid, args in pending:
+            await self.checkpointer.aput_writes(*args)
+        caches, self._pending_cache = self._pending_cache, []
+        for c in caches:
+            await self.cache.aset(c)
+
+    async def _aput_pending_writes(self) -> None:
+        await self.flush_writes()
+        if self.checkpointer is None or not self.checkpoint_pending_writes:
+            return
+        config = self._writes_config()
+        by_task: dict[str, list] = {}
+        for task_id, channel, value in self.checkpoint_pending_writes:
+            if task_id in self._written_task_ids:
+                by_task.setdefault(task_id, []).append((channel, value))
+        for task_id, writes in by_task.items():
+            await self.checkpointer.aput_writes(*self._put_writes_args(config, writes, task_id))
+
+    async def amatch_cached_writes(self) -> list[PregelExecutableTask]:
+        if self.cache is None:
+            return []
+        matched = []
+        if cached := self._cache_lookup_keys():
+            for key, values in (await self.cache.aget(tuple(cached))).items():
+                task = cached[key]
+                task.writes.extend(values)
+                matched.append(task)
+        return matched
+
+    async def tick(self) -> bool:
+        return self._tick_prelude()
+
+    async def after_tick(self) -> None:
+        await self.flush_writes()
+        self._apply_step()
+        await self._aput_checkpoint({"source": "loop"})
+        self._after_checkpoint()
+
+    async def _arun_one(self, task: PregelExecutableTask) -> BaseException | None:
+        try:
+            await arun_with_retry(
+                task,
+                self.retry_policy,
+                stream=False,
+                configurable={CONFIG_KEY_CALL: self._call_unsupported},
+            )
+        except Exception as exc:
+            return exc
+        except asyncio.CancelledError as exc:
+            return exc
+        return None
+
+    async def run_tasks(self, timeout: float | None) -> AsyncIterator[None]:
+        tasks = [t for t in self.tasks.values() if not t.writes]
+        if not tasks:
+            return
+        if len(tasks) == 1 and timeout is None:
+            t = tasks[0]
+            exc = await self._arun_one(t)
+            self._commit(t, exc)
+            await self.flush_writes()
+            yield
+            if exc is not None:
+                _trim_traceback(exc)
+                raise exc
+            return
+        max_conc = self.config.get("max_concurrency")
+        sem = asyncio.Semaphore(max_conc) if max_conc else None
+
+        async def run(t: PregelExecutableTask) -> BaseException | None:
+            if sem is None:
+                return await self._arun_one(t)
+            async with sem:
+                return await self._arun_one(t)
+
+        futs = {asyncio.ensure_future(run(t)): t for t in tasks}
+        errors: list[BaseException] = []
+        interrupts: list[GraphInterrupt] = []
+        pending = set(futs)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout if timeout else None
+        try:
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending,
+                    return_when=asyncio.FIRST_COMPLETED,
+                    timeout=max(0, end - loop.time()) if end else None,
+                )
+                if not done:
+                    raise asyncio.TimeoutError("Timed out")
+                for fut in done:
+                    t = futs[fut]
+                    exc = fut.result()
+                    self._commit(t, exc)
+                    if exc is not None:
+                        if isinstance(exc, GraphInterrupt):
+                            interrupts.append(exc)
+                        else:
+                            errors.append(exc)
+                await self.flush_writes()
+                yield
+                if any(not isinstance(e, GraphBubbleUp) for e in errors):
+                    break
+        finally:
+            for f in pending:
+                f.cancel()
+        if errors:
+            raise next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
+        if interrupts:
+            raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.args[0]))
+
+    def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
+        writes = self._commit_writes(task, exc)
+        if writes is not None:
+            self.put_writes(task.id, writes)
+
+
+# ---------------------------------------------------------------------------
+# Pregel.stream / Pregel.astream replacements
+
+
+def _recursion_error(config: dict) -> GraphRecursionError:
+    return GraphRecursionError(
+        create_error_message(
+            message=(
+                f"Recursion limit of {config['recursion_limit']} reached "
+                "without hitting a stop condition. You can increase the "
+                "limit by setting the `recursion_limit` config key."
+            ),
+            error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+        )
+    )
+
+
+def _setup(
+    self: Any,
+    input: Any,
+    config: Any,
+    context: Any,
+    stream_mode: Any,
+    print_mode: Any,
+    output_keys: Any,
+    interrupt_before: Any,
+    interrupt_after: Any,
+    durability: Any,
+    control: Any,
+    subgraphs: bool,
+    debug: Any,
+    version: str,
+    kwargs: dict,
+    put: Any,
+    is_async: bool,
+) -> tuple:
+    """The part of ``Pregel.stream`` before the loop starts (shared sync/async)."""
+    from langgraph.errors import LangGraphDeprecatedSinceV10
+    from langgraph.pregel._messages import StreamMessagesHandlerV2
+    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
+    from langgraph.pregel._tools import StreamToolCallHandler
+
+    if (checkpoint_during := kwargs.get("checkpoint_during")) is not None:
+        warnings.warn(
+            "`checkpoint_during` is deprecated and will be removed. Please use `durability` instead.",
+            category=LangGraphDeprecatedSinceV10,
+            stacklevel=3,
+        )
+        if durability is not None:
+            raise ValueError(
+                "Cannot use both `checkpoint_during` and `durability` parameters. Please use `durability` instead."
+            )
+        durability = "async" if checkpoint_during else "exit"
+    if stream_mode is None:
+        stream_mode = (
+            "values"
+            if config is not None and CONFIG_KEY_TASK_ID in config.get(CONF, {})
+            else self.stream_mode
+        )
+    if debug or self.debug:
+        print_mode = ["updates", "values"]
+    config = ensure_config(self.config, config)
+    return stream_mode, print_mode, config, durability
+
+
+def stream(
+    self: Any,
+    input: Any,
+    config: Any = None,
+    *,
+    context: Any = None,
+    stream_mode: Any = None,
+    print_mode: Any = (),
+    output_keys: Any = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    durability: Any = None,
+    control: Any = None,
+    subgraphs: bool = False,
+    debug: Any = None,
+    version: str = "v1",
+    **kwargs: Any,
+) -> Iterator[Any]:
+    """``Pregel.stream`` on the Rust engine."""
+    spec = _spec_or_fallback(self)
+    if spec is None:
+        yield from _stock("stream")(
+            self, input, config, context=context, stream_mode=stream_mode,
+            print_mode=print_mode, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability, control=control, subgraphs=subgraphs,
+            debug=debug, version=version, **kwargs,
+        )
+        return
+    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
+    from langgraph.callbacks import get_sync_graph_callback_manager_for_config
+    from langgraph.pregel._messages import StreamMessagesHandlerV2
+    from langgraph.pregel._tools import StreamToolCallHandler
+
+    stream_mode, print_mode, config, durability = _setup(
+        self, input, config, context, stream_mode, print_mode, output_keys,
+        interrupt_before, interrupt_after, durability, control, subgraphs, debug,
+        version, kwargs, None, False,
+    )
+    q = SyncQueue()
+    run_manager = None
+    try:
+        (
+            stream_modes,
+            output_keys,
+            interrupt_before_,
+            interrupt_after_,
+            checkpointer,
+            store,
+            cache,
+            durability_,
+        ) = self._defaults(
+            config,
+            stream_mode=stream_mode,
+            print_mode=print_mode,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+        )
+        callback_manager = get_callback_manager_for_config(config)
+        _filter_handlers(callback_manager, stream_modes, version, config)
+        run_manager = callback_manager.on_chain_start(
+            None, input, name=config.get("run_name", self.get_name()), run_id=config.get("run_id")
+        )
+        graph_callback_manager = get_sync_graph_callback_manager_for_config(
+            config, run_id=run_manager.run_id
+        )
+        if checkpointer is None and durability is not None:
+            warnings.warn("`durability` has no effect when no checkpointer is present.")
+        config = self._own_checkpoint_config(config)
+        stream_handlers = _stream_handlers(
+            stream_modes, version, config, q.put, subgraphs,
+            StreamMessagesHandlerV2, StreamToolCallHandler, CONFIG_KEY_STREAM_MESSAGES_V2,
+        )
+        run_manager.inheritable_handlers.extend(stream_handlers)
+        _setup_runtime(self, config, stream_modes, q.put, durability, durability_, store, context, control)
+        _output_mapper = self._output_mapper if version == "v2" else None
+        _state_mapper = self._state_mapper if version == "v2" else None
+
+        def emit_lifecycle(loop: _Loop) -> None:
+            while (event := loop.pop_lifecycle_event()) is not None:
+                if isinstance(event, GraphResumeEvent):
+                    graph_callback_manager.on_resume(
+                        replace(event, run_id=graph_callback_manager.run_id)
+                    )
+                else:
+                    graph_callback_manager.on_interrupt(
+                        replace(event, run_id=graph_callback_manager.run_id)
+                    )
+
+        def out() -> Iterator[Any]:
+            return _output(
+                stream_mode, print_mode, subgraphs, q.get, queue.Empty, version,
+                _output_mapper, _state_mapper,
+            )
+
+        loop = _SyncLoop(
+            self, spec, input,
+            stream=StreamProtocol(q.put, stream_modes),
+            config=config, store=store, cache=cache, checkpointer=checkpointer,
+            output_keys=output_keys, interrupt_before=interrupt_before_,
+            interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
+        )
+        with loop:
+            for handler in stream_handlers:
+                handler.parent_ns = loop.checkpoint_ns
+            emit_lifecycle(loop)
+            if subgraphs:
+                loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+            while loop.tick():
+                for task in loop.match_cached_writes():
+                    loop.put_writes(task.id, task.writes, cached=True)
+                for _ in loop.run_tasks(self.step_timeout):
+                    yield from out()
+                loop.after_tick()
+                emit_lifecycle(loop)
+        emit_lifecycle(loop)
+        yield from out()
+        if loop.status == "out_of_steps":
+            raise _recursion_error(config)
+        elif loop.status == "draining":
+            from langgraph.errors import GraphDrained
+
+            raise GraphDrained(loop.control.drain_reason or "shutdown")
+        run_manager.on_chain_end(loop.output)
+    except BaseException as e:
+        if run_manager is not None:
+            run_manager.on_chain_error(e)
+        raise
+
+
+async def astream(
+    self: Any,
+    input: Any,
+    config: Any = None,
+    *,
+    context: Any = None,
+    stream_mode: Any = None,
+    print_mode: Any = (),
+    output_keys: Any = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    durability: Any = None,
+    control: Any = None,
+    subgraphs: bool = False,
+    debug: Any = None,
+    version: str = "v1",
+    **kwargs: Any,
+) -> AsyncIterator[Any]:
+    """``Pregel.astream`` on the Rust engine."""
+    spec = _spec_or_fallback(self)
+    if spec is None:
+        async for chunk in _stock("astream")(
+            self, input, config, context=context, stream_mode=stream_mode,
+            print_mode=print_mode, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability, control=control, subgraphs=subgraphs,
+            debug=debug, version=version, **kwargs,
+        ):
+            yield chunk
+        return
+    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
+    from langgraph.callbacks import get_async_graph_callback_manager_for_config
+    from langgraph.pregel._messages import StreamMessagesHandlerV2
+    from langgraph.pregel._tools import StreamToolCallHandler
+
+    stream_mode, print_mode, config, durability = _setup(
+        self, input, config, context, stream_mode, print_mode, output_keys,
+        interrupt_before, interrupt_after, durability, control, subgraphs, debug,
+        version, kwargs, None, True,
+    )
+    q = AsyncQueue()
+    aioloop = asyncio.get_running_loop()
+    run_manager = None
+
+    def put(chunk: Any) -> None:
+        # stream chunks may come from worker threads running sync nodes
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is aioloop:
+            q.put_nowait(chunk)
+        else:
+            aioloop.call_soon_threadsafe(q.put_nowait, chunk)
+
+    try:
+        (
+            stream_modes,
+            output_keys,
+            interrupt_before_,
+            interrupt_after_,
+            checkpointer,
+            store,
+            cache,
+            durability_,
+        ) = self._defaults(
+            config,
+            stream_mode=stream_mode,
+            print_mode=print_mode,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+        )
+        callback_manager = get_async_callback_manager_for_config(config)
+        _filter_handlers(callback_manager, stream_modes, version, config)
+        run_manager = await callback_manager.on_chain_start(
+            None, input, name=config.get("run_name", self.get_name()), run_id=config.get("run_id")
+        )
+        graph_callback_manager = get_async_graph_callback_manager_for_config(
+            config, run_id=run_manager.run_id
+        )
+        if checkpointer is None and durability is not None:
+            warnings.warn("`durability` has no effect when no checkpointer is present.")
+        config = self._own_checkpoint_config(config)
+        stream_handlers = _stream_handlers(
+            stream_modes, version, config, put, subgraphs,
+            StreamMessagesHandlerV2, StreamToolCallHandler, CONFIG_KEY_STREAM_MESSAGES_V2,
+        )
+        run_manager.inheritable_handlers.extend(stream_handlers)
+        _setup_runtime(self, config, stream_modes, put, durability, durability_, store, context, control)
+        _output_mapper = self._output_mapper if version == "v2" else None
+        _state_mapper = self._state_mapper if version == "v2" else None
+
+        async def emit_lifecycle(loop: _Loop) -> None:
+            while (event := loop.pop_lifecycle_event()) is not None:
+                if isinstance(event, GraphResumeEvent):
+                    await graph_callback_manager.on_resume(
+                        replace(event, run_id=graph_callback_manager.run_id)
+                    )
+                else:
+                    await graph_callback_manager.on_interrupt(
+                        replace(event, run_id=graph_callback_manager.run_id)
+                    )
+
+        def out() -> Iterator[Any]:
+            return _output(
+                stream_mode, print_mode, subgraphs, q.get_nowait, asyncio.QueueEmpty,
+                version, _output_mapper, _state_mapper,
+            )
+
+        loop = _AsyncLoop(
+            self, spec, input,
+            stream=StreamProtocol(put, stream_modes),
+            config=config, store=store, cache=cache, checkpointer=checkpointer,
+            output_keys=output_keys, interrupt_before=interrupt_before_,
+            interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
+        )
+        async with loop:
+            for handler in stream_handlers:
+                handler.parent_ns = loop.checkpoint_ns
+            await emit_lifecycle(loop)
+            if subgraphs:
+                loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+            while await loop.tick():
+                for task in await loop.amatch_cached_writes():
+                    loop.put_writes(task.id, task.writes, cached=True)
+                await loop.flush_writes()
+                async for _ in loop.run_tasks(self.step_timeout):
+                    await asyncio.sleep(0)
+                    for chunk in out():
+                        yield chunk
+                await loop.after_tick()
+                await emit_lifecycle(loop)
+        await emit_lifecycle(loop)
+        await asyncio.sleep(0)
+        for chunk in out():
+            yield chunk
+        if loop.status == "out_of_steps":
+            raise _recursion_error(config)
+        elif loop.status == "draining":
+            from langgraph.errors import GraphDrained
+
+            raise GraphDrained(loop.control.drain_reason or "shutdown")
+        await run_manager.on_chain_end(loop.output)
+    except BaseException as e:
+        if run_manager is not None:
+            await asyncio.shield(run_manager.on_chain_error(e))
+        raise
+
+
+def _filter_handlers(callback_manager: Any, stream_modes: set, version: str, config: dict) -> None:
+    from langgraph.pregel._messages import StreamMessagesHandlerV2
+
+    if "messages" in stream_modes and version != "v2":
+        callback_manager.handlers = [
+            h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
+        ]
+        callback_manager.inheritable_handlers = [
+            h
+            for h in callback_manager.inheritable_handlers
+            if not isinstance(h, StreamMessagesHandlerV2)
+        ]
+    if CONFIG_KEY_TASK_ID not in config[CONF]:
+        callback_manager.handlers = [
+            h for h in callback_manager.handlers if not _streams_only_its_graph(h)
+        ]
+        callback_manager.inheritable_handlers = [
+            h for h in callback_manager.inheritable_handlers if not _streams_only_its_graph(h)
+        ]
+    if "ls_integration" not in callback_manager.metadata:
+        callback_manager.add_metadata({"ls_integration": "langgraph"})
+
+
+def _stream_handlers(
+    stream_modes: set, version: str, config: dict, put: Any, subgraphs: bool,
+    v2_cls: Any, tools_cls: Any, v2_key: str,
+) -> list:
+    handlers = []
+    if "messages" in stream_modes:
+        use_v2 = bool(version == "v2" and config[CONF].get(v2_key))
+        handlers.append((v2_cls if use_v2 else StreamMessagesHandler)(put, subgraphs))
+    if "tools" in stream_modes:
+        handlers.append(tools_cls(put, subgraphs))
+    return handlers
+
+
+def _setup_runtime(
+    self: Any, config: dict, stream_modes: set, put: Any, durability: Any,
+    durability_: Any, store: Any, context: Any, control: Any,
+) -> None:
+    if "custom" in stream_modes:
+
+        def stream_writer(c: Any) -> None:
+            put(
+                (
+                    tuple(get_config()[CONF][CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP)[:-1]),
+                    "custom",
+                    c,
+                )
+            )
+
+    elif CONFIG_KEY_STREAM in config[CONF]:
+        stream_writer = config[CONF][CONFIG_KEY_RUNTIME].stream_writer
+    else:
+
+        def stream_writer(c: Any) -> None:
+            pass
+
+    if durability is not None:
+        config[CONF][CONFIG_KEY_DURABILITY] = durability_
+    parent_runtime = _coerce_parent_runtime(config[CONF].get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME))
+    server_info = _build_server_info(config, parent_runtime)
+    runtime = Runtime(
+        context=_coerce_context(self.context_schema, context),
+        store=store,
+        stream_writer=stream_writer,
+        previous=None,
+        execution_info=None,
+        server_info=server_info,
+        control=control or parent_runtime.control or RunControl(),
+    )
+    config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)

@@ -1,0 +1,118 @@
+"""install()/uninstall()/compile(): how graphs get onto the Rust engine."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+from langgraph.pregel import Pregel
+
+
+class UnsupportedFeatureError(NotImplementedError):
+    """A graph uses a LangGraph feature the Rust engine does not handle yet.
+
+    Raised instead of silently running LangGraph's own executor. Pass
+    ``fallback="langgraph"`` to ``install()``/``compile()`` to run such graphs on
+    LangGraph's executor (with a warning) instead.
+    """
+
+
+_lock = threading.Lock()
+_installed: dict[str, Any] | None = None
+_FALLBACK_NAMES = (None, "langgraph")
+_rust_classes: dict[type, type] = {}
+
+
+def _check_fallback(fallback: str | None) -> None:
+    if fallback not in _FALLBACK_NAMES:
+        raise ValueError(
+            f"fallback must be None or 'langgraph', got {fallback!r}"
+        )
+
+
+def install(*, fallback: str | None = None) -> None:
+    """Run every LangGraph graph of this process on the Rust engine.
+
+    Reaches graphs built by ``StateGraph.compile()``, the functional API and raw
+    ``Pregel``, including subgraphs, whenever they were built. ``fallback="langgraph"``
+    runs graphs using a feature the engine lacks on LangGraph's executor, with a
+    warning; without it such graphs raise ``UnsupportedFeatureError``.
+    """
+    global _installed
+    _check_fallback(fallback)
+    from langgraph_rs import _engine
+
+    with _lock:
+        if _installed is None:
+            _installed = {"stream": Pregel.stream, "astream": Pregel.astream}
+        _engine.set_global_fallback(fallback)
+        Pregel.stream = _engine.stream  # type: ignore[method-assign]
+        Pregel.astream = _engine.astream  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Undo ``install()``: graphs run on LangGraph's own executor again."""
+    global _installed
+    from langgraph_rs import _engine
+
+    with _lock:
+        if _installed is not None:
+            Pregel.stream = _installed["stream"]  # type: ignore[method-assign]
+            Pregel.astream = _installed["astream"]  # type: ignore[method-assign]
+            _installed = None
+        _engine.set_global_fallback(None)
+
+
+def is_installed() -> bool:
+    """Whether ``install()`` is in effect."""
+    return _installed is not None
+
+
+def _rust_class(cls: type) -> type:
+    from langgraph_rs import _engine
+
+    with _lock:
+        sub = _rust_classes.get(cls)
+        if sub is None:
+            sub = type(
+                cls.__name__,
+                (cls,),
+                {
+                    "stream": _engine.stream,
+                    "astream": _engine.astream,
+                    "__module__": cls.__module__,
+                    "__qualname__": cls.__qualname__,
+                    "_langgraph_rs_engine": True,
+                },
+            )
+            _rust_classes[cls] = sub
+        return sub
+
+
+def compile(builder: Any, *, fallback: str | None = None, **kwargs: Any) -> Pregel:
+    """``builder.compile(**kwargs)`` running on the Rust engine.
+
+    Takes the same keyword arguments as ``StateGraph.compile`` (checkpointer,
+    cache, store, interrupt_before, interrupt_after, debug, name, ...). A compiled
+    ``Pregel`` may be passed instead of a builder. The result is still an instance
+    of the class LangGraph returns (``isinstance`` checks keep working).
+    """
+    _check_fallback(fallback)
+    if isinstance(builder, Pregel):
+        if kwargs:
+            raise TypeError(
+                "compile() got keyword arguments for an already compiled graph"
+            )
+        graph = builder.copy()
+    else:
+        graph = builder.compile(**kwargs)
+    graph.__class__ = _rust_class(type(graph))
+    if fallback is not None:
+        warnings.warn(
+            "langgraph_rs.compile(fallback='langgraph'): graphs using features the "
+            "Rust engine lacks will run on LangGraph's executor",
+            stacklevel=2,
+        )
+        graph._langgraph_rs_fallback = fallback  # type: ignore[attr-defined]
+    return graph

@@ -1,0 +1,122 @@
+"""Reading a compiled LangGraph ``Pregel`` into the Rust engine's graph spec.
+
+The spec is built once per graph object (and rebuilt if its channels or nodes
+mapping is replaced) and cached on the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.channels.any_value import AnyValue
+from langgraph.channels.binop import BinaryOperatorAggregate
+from langgraph.channels.ephemeral_value import EphemeralValue
+from langgraph.channels.last_value import LastValue, LastValueAfterFinish
+from langgraph.channels.named_barrier_value import (
+    NamedBarrierValue,
+    NamedBarrierValueAfterFinish,
+)
+from langgraph.channels.topic import Topic
+from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.managed.base import is_managed_value
+from langgraph.managed.is_last_step import IsLastStepManager, RemainingStepsManager
+
+from langgraph_rs import _native
+from langgraph_rs._facade import UnsupportedFeatureError
+
+
+def _channel_entry(name: str, ch: Any) -> tuple[str, str, Any]:
+    t = type(ch)
+    if t is LastValue:
+        return (name, "last_value", None)
+    if t is LastValueAfterFinish:
+        return (name, "last_value_after_finish", None)
+    if t is AnyValue:
+        return (name, "any_value", None)
+    if t is EphemeralValue:
+        return (name, "ephemeral", bool(ch.guard))
+    if t is UntrackedValue:
+        return (name, "untracked", bool(ch.guard))
+    if t is Topic:
+        return (name, "topic", bool(ch.accumulate))
+    if t is BinaryOperatorAggregate:
+        return (name, "binop", (ch.operator, ch.typ))
+    if t is NamedBarrierValue:
+        return (name, "named_barrier", sorted(ch.names))
+    if t is NamedBarrierValueAfterFinish:
+        return (name, "named_barrier_after_finish", sorted(ch.names))
+    raise UnsupportedFeatureError(
+        f"langgraph_rs does not support the channel class {t.__module__}.{t.__qualname__} "
+        f"(channel {name!r}) yet"
+    )
+
+
+@dataclass(eq=False)
+class GraphSpec:
+    graph: _native.Graph
+    channels_obj: Any
+    nodes_obj: Any
+    n_channels: int
+    n_nodes: int
+    managed: dict[str, Any]
+    untracked: frozenset[str]
+    trigger_to_nodes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def spec_for(pregel: Any) -> GraphSpec:
+    d = pregel.__dict__
+    spec: GraphSpec | None = d.get("_langgraph_rs_spec")
+    channels = pregel.channels
+    nodes = pregel.nodes
+    if (
+        spec is not None
+        and spec.channels_obj is channels
+        and spec.nodes_obj is nodes
+        and spec.n_channels == len(channels)
+        and spec.n_nodes == len(nodes)
+    ):
+        return spec
+    entries = []
+    managed: dict[str, Any] = {}
+    managed_kinds: dict[str, str] = {}
+    untracked = set()
+    for name, ch in channels.items():
+        if is_managed_value(ch):
+            if ch is IsLastStepManager:
+                managed_kinds[name] = "is_last_step"
+            elif ch is RemainingStepsManager:
+                managed_kinds[name] = "remaining_steps"
+            else:
+                raise UnsupportedFeatureError(
+                    f"langgraph_rs does not support the managed value {ch!r} "
+                    f"(channel {name!r}) yet"
+                )
+            managed[name] = ch
+            continue
+        entries.append(_channel_entry(name, ch))
+        if type(ch) is UntrackedValue:
+            untracked.add(name)
+    node_entries = []
+    for name, node in nodes.items():
+        read = node.channels
+        if isinstance(read, dict):
+            raise UnsupportedFeatureError(
+                f"langgraph_rs does not support dict channel mappings (node {name!r})"
+            )
+        node_entries.append(
+            (name, list(node.triggers), read if isinstance(read, str) else list(read))
+        )
+    graph = _native.Graph(entries, node_entries, managed_kinds)
+    spec = GraphSpec(
+        graph=graph,
+        channels_obj=channels,
+        nodes_obj=nodes,
+        n_channels=len(channels),
+        n_nodes=len(nodes),
+        managed=managed,
+        untracked=frozenset(untracked),
+        trigger_to_nodes=graph.trigger_to_nodes(),
+    )
+    d["_langgraph_rs_spec"] = spec
+    return spec
