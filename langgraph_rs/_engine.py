@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import inspect
+import threading
+import time
 import queue
 import warnings
 from collections import deque
@@ -60,6 +63,7 @@ from langgraph._internal._constants import (
     PREVIOUS,
     PUSH,
     RESUME,
+    RETURN,
     TASKS,
 )
 from langgraph._internal._queue import AsyncQueue, SyncQueue  # type: ignore[attr-defined]
@@ -84,13 +88,14 @@ from langgraph.errors import (
     create_error_message,
 )
 from langgraph.pregel import _algo
-from langgraph.pregel._call import identifier
+from langgraph.pregel._algo import Call
+from langgraph.pregel._call import get_runnable_for_task, identifier
 from langgraph.pregel._checkpoint import put_writes_accepts_task_path
 from langgraph.pregel._io import map_command, map_input, map_output_updates, read_channels
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._retry import arun_with_retry, run_with_retry
 from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
-from langgraph.pregel._utils import get_new_channel_versions
+from langgraph.pregel._utils import get_new_channel_versions, is_xxh3_128_hexdigest
 from langgraph.pregel.debug import (
     map_debug_checkpoint,
     map_debug_task_results,
@@ -118,6 +123,7 @@ except ImportError:  # pragma: no cover
     RunControl = None  # type: ignore[assignment,misc]
 
 _global_fallback: str | None = None
+PUSH_TRIGGER = (PUSH,)
 
 
 def set_global_fallback(fallback: str | None) -> None:
@@ -328,6 +334,8 @@ class _Loop:
             self._put_writes_path = False
         self._pending_put: list = []
         self._pending_cache: list = []
+        self._call_futs: dict[str, Any] = {}
+        self._call_lock = threading.RLock()
         self._written_task_ids: set[str] = set()
         self._put_checkpoint_exc: BaseException | None = None
 
@@ -416,8 +424,6 @@ class _Loop:
                     raise RuntimeError(
                         "Cannot use Command(resume=...) without checkpointer"
                     )
-                from langgraph._internal._uuid import is_xxh3_128_hexdigest  # noqa: PLC0415
-
                 if resume_is_map := (
                     isinstance(cmd.resume, dict)
                     and all(is_xxh3_128_hexdigest(k) for k in cmd.resume)
@@ -763,61 +769,14 @@ class _Loop:
             )
         else:
             cache_key = None
-        scratchpad = _algo._scratchpad(
-            configurable.get(CONFIG_KEY_SCRATCHPAD),
-            self.checkpoint_pending_writes,
-            task_id,
-            task_ns,
-            configurable.get(CONFIG_KEY_RESUME_MAP),
-            self.step,
-            self.stop,
-        )
-        runtime = configurable.get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
-        previous = (
-            self.state.get(PREVIOUS)
-            if PREVIOUS in self.channel_names and self.state.is_available(PREVIOUS)
-            else None
-        )
-        runtime = runtime.override(
-            previous=previous,
-            store=self.store,
-            execution_info=ExecutionInfo(
-                checkpoint_id=self.checkpoint["id"],
-                checkpoint_ns=task_ns,
-                task_id=task_id,
-                thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
-                run_id=str(rid) if (rid := config.get("run_id")) else None,
-            ),
-        )
         return PregelExecutableTask(
             name,
             val,
             node,
             writes,
-            patch_config(
-                merge_configs(config, {"metadata": metadata, "tags": proc.tags}),
-                run_name=name,
-                callbacks=(
-                    self.manager.get_child(f"graph:step:{self.step}")
-                    if self.manager
-                    else None
-                ),
-                configurable={
-                    CONFIG_KEY_TASK_ID: task_id,
-                    CONFIG_KEY_SEND: writes.extend,
-                    CONFIG_KEY_READ: partial(self._local_read, writes),
-                    CONFIG_KEY_CHECKPOINTER: (
-                        self.checkpointer or configurable.get(CONFIG_KEY_CHECKPOINTER)
-                    ),
-                    CONFIG_KEY_CHECKPOINT_MAP: {
-                        **configurable.get(CONFIG_KEY_CHECKPOINT_MAP, {}),
-                        self.parent_ns: self.checkpoint["id"],
-                    },
-                    CONFIG_KEY_CHECKPOINT_ID: None,
-                    CONFIG_KEY_CHECKPOINT_NS: task_ns,
-                    CONFIG_KEY_SCRATCHPAD: scratchpad,
-                    CONFIG_KEY_RUNTIME: runtime,
-                },
+            self._task_config(
+                config, task_id, task_ns, writes,
+                {"metadata": metadata, "tags": proc.tags}, name, None, True,
             ),
             triggers,
             proc.retry_policy or self.retry_policy,
@@ -828,6 +787,137 @@ class _Loop:
             subgraphs=proc.subgraphs,
             timeout=timeout,
         )
+
+    def _task_config(
+        self,
+        config: dict,
+        task_id: str,
+        task_ns: str,
+        writes: deque,
+        additional: dict,
+        name: str,
+        callbacks: Any,
+        with_previous: bool,
+    ) -> dict:
+        configurable = config[CONF]
+        scratchpad = _algo._scratchpad(
+            configurable.get(CONFIG_KEY_SCRATCHPAD),
+            self.checkpoint_pending_writes,
+            task_id,
+            task_ns,
+            configurable.get(CONFIG_KEY_RESUME_MAP),
+            self.step,
+            self.stop,
+        )
+        runtime = configurable.get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
+        info = ExecutionInfo(
+            checkpoint_id=self.checkpoint["id"],
+            checkpoint_ns=task_ns,
+            task_id=task_id,
+            thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
+            run_id=str(rid) if (rid := config.get("run_id")) else None,
+        )
+        if with_previous:
+            previous = (
+                self.state.get(PREVIOUS)
+                if PREVIOUS in self.channel_names and self.state.is_available(PREVIOUS)
+                else None
+            )
+            runtime = runtime.override(previous=previous, store=self.store, execution_info=info)
+        else:
+            runtime = runtime.override(store=self.store, execution_info=info)
+        parent_ns = configurable.get(CONFIG_KEY_CHECKPOINT_NS, "")
+        return patch_config(
+            merge_configs(config, additional),
+            run_name=name,
+            callbacks=callbacks
+            or (self.manager.get_child(f"graph:step:{self.step}") if self.manager else None),
+            configurable={
+                CONFIG_KEY_TASK_ID: task_id,
+                CONFIG_KEY_SEND: writes.extend,
+                CONFIG_KEY_READ: partial(self._local_read, writes),
+                CONFIG_KEY_CHECKPOINTER: (
+                    self.checkpointer or configurable.get(CONFIG_KEY_CHECKPOINTER)
+                ),
+                CONFIG_KEY_CHECKPOINT_MAP: {
+                    **configurable.get(CONFIG_KEY_CHECKPOINT_MAP, {}),
+                    parent_ns: self.checkpoint["id"],
+                },
+                CONFIG_KEY_CHECKPOINT_ID: None,
+                CONFIG_KEY_CHECKPOINT_NS: task_ns,
+                CONFIG_KEY_SCRATCHPAD: scratchpad,
+                CONFIG_KEY_RUNTIME: runtime,
+            },
+        )
+
+    def _build_call_task(self, parent: PregelExecutableTask, write_idx: int, call: Any) -> PregelExecutableTask:
+        """``prepare_push_task_functional``: the task of a ``@task`` call."""
+        proc = get_runnable_for_task(call.func)
+        name = proc.name
+        if name is None:
+            raise ValueError("`call` functions must have a `__name__` attribute")
+        config = parent.config
+        parent_ns = config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, "")
+        checkpoint_ns = f"{parent_ns}{NS_SEP}{name}" if parent_ns else name
+        task_id = _native.task_id(
+            self.checkpoint["id"],
+            checkpoint_ns,
+            str(self.step),
+            name,
+            PUSH,
+            _algo.task_path_str(parent.path),
+            str(write_idx),
+        )
+        task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
+        path = (PUSH, parent.path, write_idx, True)
+        metadata = {
+            "langgraph_step": self.step,
+            "langgraph_node": name,
+            "langgraph_triggers": PUSH_TRIGGER,
+            "langgraph_path": path,
+            "langgraph_checkpoint_ns": task_ns,
+        }
+        writes: deque = deque()
+        cache_policy = call.cache_policy or self.cache_policy
+        if cache_policy:
+            args_key = cache_policy.key_func(*call.input[0], **call.input[1])
+            cache_key = CacheKey(
+                (CACHE_NS_WRITES, (identifier(call.func) or "__dynamic__")),
+                xxh3_128_hexdigest(
+                    args_key.encode() if isinstance(args_key, str) else args_key
+                ),
+                cache_policy.ttl,
+            )
+        else:
+            cache_key = None
+        return PregelExecutableTask(
+            name,
+            call.input,
+            proc,
+            writes,
+            self._task_config(
+                config, task_id, task_ns, writes, {"metadata": metadata}, name,
+                call.callbacks, False,
+            ),
+            PUSH_TRIGGER,
+            call.retry_policy or self.retry_policy,
+            cache_key,
+            task_id,
+            path,
+            timeout=call.timeout,
+        )
+
+    def accept_push(self, parent: PregelExecutableTask, write_idx: int, call: Any) -> PregelExecutableTask:
+        pushed = self._build_call_task(parent, write_idx, call)
+        self._emit("tasks", map_debug_tasks, [pushed])
+        self.tasks[pushed.id] = pushed
+        if not self.is_replaying:
+            statuses = read_task_statuses(
+                w for w in self.checkpoint_pending_writes if w[0] == pushed.id
+            )
+            for tid, st in statuses.items():
+                pushed.writes.extend(st.output)
+        return pushed
 
     def _local_read(self, writes: deque, select: str | list[str], fresh: bool = False) -> Any:
         return self.state.read(
@@ -980,10 +1070,28 @@ class _Loop:
             if t.cache_key and not t.writes
         }
 
-    def _call_unsupported(self, *args: Any, **kwargs: Any) -> Any:
-        raise UnsupportedFeatureError(
-            "langgraph_rs does not support functional API task calls (@task) yet"
-        )
+
+
+def _chain(src: concurrent.futures.Future, dst: concurrent.futures.Future) -> None:
+    def done(f: concurrent.futures.Future) -> None:
+        if f.cancelled():
+            dst.cancel()
+        elif (exc := f.exception()) is not None:
+            dst.set_exception(exc)
+        else:
+            dst.set_result(f.result())
+
+    src.add_done_callback(done)
+
+
+def _resolve_from_writes(fut: Any, writes: Sequence) -> None:
+    ret = next((v for c, v in writes if c == RETURN), MISSING)
+    if ret is not MISSING:
+        fut.set_result(ret)
+    elif (exc := next((v for c, v in writes if c == ERROR), None)) is not None:
+        fut.set_exception(exc if isinstance(exc, BaseException) else Exception(exc))
+    else:
+        fut.set_result(None)
 
 
 def _trim_traceback(exc: BaseException) -> None:
@@ -1082,11 +1190,70 @@ class _SyncLoop(_Loop):
     def _run_one(self, task: PregelExecutableTask, timeout: float | None) -> BaseException | None:
         try:
             run_with_retry(
-                task, self.retry_policy, configurable={CONFIG_KEY_CALL: self._call_unsupported}
+                task,
+                self.retry_policy,
+                configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)},
             )
         except Exception as exc:
             return exc
         return None
+
+    def _call_impl(
+        self,
+        parent: PregelExecutableTask,
+        func: Any,
+        input: Any,
+        *,
+        retry_policy: Any = None,
+        cache_policy: Any = None,
+        timeout: Any = None,
+        callbacks: Any = None,
+    ) -> concurrent.futures.Future:
+        """``CONFIG_KEY_CALL`` of a sync run: schedule a ``@task`` call."""
+        if inspect.iscoroutinefunction(func):
+            raise RuntimeError("In an sync context async tasks cannot be called")
+        scratchpad = parent.config[CONF][CONFIG_KEY_SCRATCHPAD]
+        call = Call(
+            func, input, retry_policy=retry_policy, cache_policy=cache_policy,
+            callbacks=callbacks, timeout=timeout,
+        )
+        with self._call_lock:
+            task = self.accept_push(parent, scratchpad.call_counter(), call)
+            for t in self.match_cached_writes():
+                self.put_writes(t.id, t.writes, cached=True)
+            out: concurrent.futures.Future = concurrent.futures.Future()
+            if (running := self._call_futs.get(task.id)) is not None:
+                _chain(running, out)
+                return out
+            if task.writes:
+                _resolve_from_writes(out, task.writes)
+                return out
+            if self._executor is None:
+                self._executor = self._executor_cm.__enter__()
+            ctx = contextvars.copy_context()
+            fut = self._executor.submit(ctx.run, self._run_call, task, retry_policy)
+            self._call_futs[task.id] = fut
+        _chain(fut, out)
+        return out
+
+    def _run_call(self, task: PregelExecutableTask, retry_policy: Any) -> Any:
+        try:
+            result = run_with_retry(
+                task, retry_policy, configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)}
+            )
+        except BaseException as exc:
+            self._commit(task, exc)
+            raise
+        self._commit(task, None)
+        return result
+
+    def _wait_calls(self) -> None:
+        while True:
+            with self._call_lock:
+                futs = [f for f in self._call_futs.values() if not f.done()]
+            if not futs:
+                return
+            concurrent.futures.wait(futs)
 
     def run_tasks(self, timeout: float | None) -> Iterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
@@ -1096,6 +1263,7 @@ class _SyncLoop(_Loop):
             t = tasks[0]
             exc = self._run_one(t, timeout)
             self._commit(t, exc)
+            self._wait_calls()
             if exc is not None:
                 yield
                 _trim_traceback(exc)
@@ -1111,8 +1279,6 @@ class _SyncLoop(_Loop):
         errors: list[BaseException] = []
         interrupts: list[GraphInterrupt] = []
         pending = set(futures)
-        import time
-
         end = time.monotonic() + timeout if timeout else None
         while pending:
             done, pending = concurrent.futures.wait(
@@ -1138,6 +1304,7 @@ class _SyncLoop(_Loop):
                 for f in pending:
                     f.cancel()
                 break
+        self._wait_calls()
         if errors:
             exc = next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
             raise exc
@@ -1154,6 +1321,7 @@ class _AsyncLoop(_Loop):
     _is_async = True
 
     async def __aenter__(self) -> _AsyncLoop:
+        self._aioloop = asyncio.get_running_loop()
         cp = self.checkpointer
         saved = await cp.aget_tuple(self.checkpoint_config) if cp else None
         self._load(saved)
@@ -1243,13 +1411,102 @@ class _AsyncLoop(_Loop):
                 task,
                 self.retry_policy,
                 stream=False,
-                configurable={CONFIG_KEY_CALL: self._call_unsupported},
+                configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
             )
         except Exception as exc:
             return exc
         except asyncio.CancelledError as exc:
             return exc
         return None
+
+    def _acall_impl(
+        self,
+        parent: PregelExecutableTask,
+        func: Any,
+        input: Any,
+        *,
+        retry_policy: Any = None,
+        cache_policy: Any = None,
+        timeout: Any = None,
+        callbacks: Any = None,
+    ) -> Any:
+        """``CONFIG_KEY_CALL`` of an async run: schedule a ``@task`` call.
+
+        Called from the event loop (async nodes) or a worker thread (sync nodes)."""
+        aioloop = self._aioloop
+        try:
+            in_loop = asyncio.get_running_loop() is aioloop
+        except RuntimeError:
+            in_loop = False
+        out: Any = asyncio.Future(loop=aioloop) if in_loop else concurrent.futures.Future()
+        scratchpad = parent.config[CONF][CONFIG_KEY_SCRATCHPAD]
+        call = Call(
+            func, input, retry_policy=retry_policy, cache_policy=cache_policy,
+            callbacks=callbacks, timeout=timeout,
+        )
+        idx = scratchpad.call_counter()
+
+        def settle(result: Any, exc: BaseException | None) -> None:
+            if isinstance(out, asyncio.Future):
+                if out.done():
+                    return
+                if exc is not None:
+                    out.set_exception(exc)
+                else:
+                    out.set_result(result)
+            elif exc is not None:
+                out.set_exception(exc)
+            else:
+                out.set_result(result)
+
+        async def schedule() -> None:
+            try:
+                task = self.accept_push(parent, idx, call)
+                for t in await self.amatch_cached_writes():
+                    self.put_writes(t.id, t.writes, cached=True)
+                if (running := self._call_futs.get(task.id)) is not None:
+                    fut = running
+                elif task.writes:
+                    tmp: concurrent.futures.Future = concurrent.futures.Future()
+                    _resolve_from_writes(tmp, task.writes)
+                    exc = tmp.exception()
+                    settle(None if exc else tmp.result(), exc)
+                    return
+                else:
+                    fut = asyncio.ensure_future(self._arun_call(task, retry_policy))
+                    self._call_futs[task.id] = fut
+                try:
+                    result = await asyncio.shield(fut)
+                except BaseException as exc:  # noqa: BLE001
+                    settle(None, exc)
+                else:
+                    settle(result, None)
+            except BaseException as exc:  # noqa: BLE001
+                settle(None, exc)
+
+        if in_loop:
+            aioloop.create_task(schedule())
+        else:
+            asyncio.run_coroutine_threadsafe(schedule(), aioloop)
+        return out
+
+    async def _arun_call(self, task: PregelExecutableTask, retry_policy: Any) -> Any:
+        try:
+            result = await arun_with_retry(
+                task,
+                retry_policy,
+                stream=False,
+                configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
+            )
+        except BaseException as exc:
+            self._commit(task, exc)
+            raise
+        self._commit(task, None)
+        return result
+
+    async def _await_calls(self) -> None:
+        while futs := [f for f in self._call_futs.values() if not f.done()]:
+            await asyncio.wait(futs)
 
     async def run_tasks(self, timeout: float | None) -> AsyncIterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
@@ -1259,6 +1516,7 @@ class _AsyncLoop(_Loop):
             t = tasks[0]
             exc = await self._arun_one(t)
             self._commit(t, exc)
+            await self._await_calls()
             await self.flush_writes()
             yield
             if exc is not None:
@@ -1305,6 +1563,8 @@ class _AsyncLoop(_Loop):
         finally:
             for f in pending:
                 f.cancel()
+        await self._await_calls()
+        await self.flush_writes()
         if errors:
             raise next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
         if interrupts:
