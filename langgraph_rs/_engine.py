@@ -71,10 +71,8 @@ from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
 from langgraph.checkpoint.base import (
-    LATEST_VERSION,
     CheckpointTuple,
     WRITES_IDX_MAP,
-    empty_checkpoint,
 )
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.config import get_config
@@ -90,7 +88,11 @@ from langgraph.errors import (
 from langgraph.pregel import _algo
 from langgraph.pregel._algo import Call
 from langgraph.pregel._call import get_runnable_for_task, identifier
-from langgraph.pregel._checkpoint import put_writes_accepts_task_path
+from langgraph.pregel._checkpoint import (
+    LATEST_VERSION,
+    empty_checkpoint,
+    put_writes_accepts_task_path,
+)
 from langgraph.pregel._io import map_command, map_input, map_output_updates, read_channels
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._retry import arun_with_retry, run_with_retry
