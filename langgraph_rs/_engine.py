@@ -1074,6 +1074,51 @@ class _Loop:
 
 
 
+class _Notify:
+    """A stream ``put`` that also wakes the driver waiting on running tasks, so
+    chunks are yielded while tasks run (LangGraph's eager streaming)."""
+
+    __slots__ = ("_put", "_empty", "_lock", "_waiter", "_aio")
+
+    def __init__(self, put: Any, empty: Any, aio: Any = None) -> None:
+        self._put = put
+        self._empty = empty
+        self._lock = threading.Lock()
+        self._waiter: Any = None
+        self._aio = aio
+
+    def __call__(self, item: Any) -> None:
+        self._put(item)
+        with self._lock:
+            w = self._waiter
+        if w is not None and not w.done():
+            if self._aio is None:
+                try:
+                    w.set_result(None)
+                except concurrent.futures.InvalidStateError:
+                    pass
+            else:
+                self._aio.call_soon_threadsafe(_set_done, w)
+
+    def waiter(self) -> Any:
+        with self._lock:
+            if self._waiter is None or self._waiter.done():
+                self._waiter = (
+                    concurrent.futures.Future()
+                    if self._aio is None
+                    else self._aio.create_future()
+                )
+            w = self._waiter
+        if not self._empty() and not w.done():
+            w.set_result(None)
+        return w
+
+
+def _set_done(fut: Any) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 def _chain(src: concurrent.futures.Future, dst: concurrent.futures.Future) -> None:
     def done(f: concurrent.futures.Future) -> None:
         if f.cancelled():
@@ -1257,11 +1302,13 @@ class _SyncLoop(_Loop):
                 return
             concurrent.futures.wait(futs)
 
-    def run_tasks(self, timeout: float | None) -> Iterator[None]:
+    def run_tasks(
+        self, timeout: float | None, notify: _Notify | None = None
+    ) -> Iterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
         if not tasks:
             return
-        if len(tasks) == 1 and timeout is None:
+        if len(tasks) == 1 and timeout is None and notify is None:
             t = tasks[0]
             exc = self._run_one(t, timeout)
             self._commit(t, exc)
@@ -1283,11 +1330,20 @@ class _SyncLoop(_Loop):
         pending = set(futures)
         end = time.monotonic() + timeout if timeout else None
         while pending:
+            waiter = notify.waiter() if notify is not None else None
             done, pending = concurrent.futures.wait(
-                pending,
+                pending if waiter is None else pending | {waiter},
                 return_when=concurrent.futures.FIRST_COMPLETED,
                 timeout=max(0, end - time.monotonic()) if end else None,
             )
+            if waiter is not None:
+                if waiter in done:
+                    done.discard(waiter)
+                    yield
+                else:
+                    pending.discard(waiter)
+                if not done:
+                    continue
             if not done:
                 for f in pending:
                     f.cancel()
@@ -1510,11 +1566,13 @@ class _AsyncLoop(_Loop):
         while futs := [f for f in self._call_futs.values() if not f.done()]:
             await asyncio.wait(futs)
 
-    async def run_tasks(self, timeout: float | None) -> AsyncIterator[None]:
+    async def run_tasks(
+        self, timeout: float | None, notify: _Notify | None = None
+    ) -> AsyncIterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
         if not tasks:
             return
-        if len(tasks) == 1 and timeout is None:
+        if len(tasks) == 1 and timeout is None and notify is None:
             t = tasks[0]
             exc = await self._arun_one(t)
             self._commit(t, exc)
@@ -1542,11 +1600,21 @@ class _AsyncLoop(_Loop):
         end = loop.time() + timeout if timeout else None
         try:
             while pending:
+                waiter = notify.waiter() if notify is not None else None
                 done, pending = await asyncio.wait(
-                    pending,
+                    pending if waiter is None else pending | {waiter},
                     return_when=asyncio.FIRST_COMPLETED,
                     timeout=max(0, end - loop.time()) if end else None,
                 )
+                if waiter is not None:
+                    if waiter in done:
+                        done.discard(waiter)
+                        yield
+                    else:
+                        pending.discard(waiter)
+                        waiter.cancel()
+                    if not done:
+                        continue
                 if not done:
                     raise asyncio.TimeoutError("Timed out")
                 for fut in done:
@@ -1683,6 +1751,7 @@ def stream(
         version, kwargs, None, False,
     )
     q = SyncQueue()
+    put = _Notify(q.put, q.empty)
     run_manager = None
     try:
         (
@@ -1715,11 +1784,11 @@ def stream(
             warnings.warn("`durability` has no effect when no checkpointer is present.")
         config = self._own_checkpoint_config(config)
         stream_handlers = _stream_handlers(
-            stream_modes, version, config, q.put, subgraphs,
+            stream_modes, version, config, put, subgraphs,
             StreamMessagesHandlerV2, StreamToolCallHandler, CONFIG_KEY_STREAM_MESSAGES_V2,
         )
         run_manager.inheritable_handlers.extend(stream_handlers)
-        _setup_runtime(self, config, stream_modes, q.put, durability, durability_, store, context, control)
+        _setup_runtime(self, config, stream_modes, put, durability, durability_, store, context, control)
         _output_mapper = self._output_mapper if version == "v2" else None
         _state_mapper = self._state_mapper if version == "v2" else None
 
@@ -1742,7 +1811,7 @@ def stream(
 
         loop = _SyncLoop(
             self, spec, input,
-            stream=StreamProtocol(q.put, stream_modes),
+            stream=StreamProtocol(put, stream_modes),
             config=config, store=store, cache=cache, checkpointer=checkpointer,
             output_keys=output_keys, interrupt_before=interrupt_before_,
             interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
@@ -1753,10 +1822,16 @@ def stream(
             emit_lifecycle(loop)
             if subgraphs:
                 loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+            eager = (
+                self.stream_eager
+                or subgraphs
+                or "messages" in stream_modes
+                or "custom" in stream_modes
+            )
             while loop.tick():
                 for task in loop.match_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
-                for _ in loop.run_tasks(self.step_timeout):
+                for _ in loop.run_tasks(self.step_timeout, put if eager else None):
                     yield from out()
                 loop.after_tick()
                 emit_lifecycle(loop)
@@ -1819,7 +1894,7 @@ async def astream(
     aioloop = asyncio.get_running_loop()
     run_manager = None
 
-    def put(chunk: Any) -> None:
+    def put_chunk(chunk: Any) -> None:
         # stream chunks may come from worker threads running sync nodes
         try:
             running = asyncio.get_running_loop()
@@ -1829,6 +1904,8 @@ async def astream(
             q.put_nowait(chunk)
         else:
             aioloop.call_soon_threadsafe(q.put_nowait, chunk)
+
+    put = _Notify(put_chunk, q.empty, aioloop)
 
     try:
         (
@@ -1899,11 +1976,17 @@ async def astream(
             await emit_lifecycle(loop)
             if subgraphs:
                 loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+            eager = (
+                self.stream_eager
+                or subgraphs
+                or "messages" in stream_modes
+                or "custom" in stream_modes
+            )
             while await loop.tick():
                 for task in await loop.amatch_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
                 await loop.flush_writes()
-                async for _ in loop.run_tasks(self.step_timeout):
+                async for _ in loop.run_tasks(self.step_timeout, put if eager else None):
                     await asyncio.sleep(0)
                     for chunk in out():
                         yield chunk
