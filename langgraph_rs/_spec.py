@@ -7,6 +7,7 @@ mapping is replaced) and cached on the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langgraph.channels.any_value import AnyValue
@@ -26,6 +27,10 @@ from langgraph_rs import _native
 from langgraph_rs._facade import UnsupportedFeatureError
 
 
+def _fresh_binop_value(typ: Any, operator: Any) -> Any:
+    return BinaryOperatorAggregate(typ, operator).value
+
+
 def _channel_entry(name: str, ch: Any) -> tuple[str, str, Any]:
     t = type(ch)
     if t is LastValue:
@@ -41,7 +46,8 @@ def _channel_entry(name: str, ch: Any) -> tuple[str, str, Any]:
     if t is Topic:
         return (name, "topic", bool(ch.accumulate))
     if t is BinaryOperatorAggregate:
-        return (name, "binop", (ch.operator, ch.typ))
+        # the initial value is what a fresh channel holds (``typ()`` or MISSING)
+        return (name, "binop", (ch.operator, partial(_fresh_binop_value, ch.typ, ch.operator)))
     if t is NamedBarrierValue:
         return (name, "named_barrier", sorted(ch.names))
     if t is NamedBarrierValueAfterFinish:

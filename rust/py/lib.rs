@@ -1,3 +1,784 @@
+//! `langgraph_rs._native`: the thin PyO3 layer over `langgraph-rs-core`.
+//!
+//! Values are Python objects the core never looks into; this layer supplies the
+//! core's `Host` (reducers, `Overwrite`/`Send` detection, versions) and maps the
+//! core's error enum onto LangGraph's exceptions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use langgraph_rs_core as core;
+use core::{Got, Kind, Managed, ManagedValue, PlanInput, PregelError, ReadVal, Version};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+
+type V = Py<PyAny>;
+
+/// Python objects the binding needs, imported once per graph.
+struct Imports {
+    overwrite_cls: Py<PyAny>,
+    send_cls: Py<PyAny>,
+    missing: Py<PyAny>,
+    invalid_update: Py<PyAny>,
+    empty_channel: Py<PyAny>,
+    create_error_message: Py<PyAny>,
+    concurrent_code: Py<PyAny>,
+    logger: Py<PyAny>,
+}
+
+impl Imports {
+    fn load(py: Python<'_>) -> PyResult<Imports> {
+        let types = py.import("langgraph.types")?;
+        let errors = py.import("langgraph.errors")?;
+        let typing = py.import("langgraph._internal._typing")?;
+        let logging = py.import("logging")?;
+        Ok(Imports {
+            overwrite_cls: types.getattr("Overwrite")?.unbind(),
+            send_cls: types.getattr("Send")?.unbind(),
+            missing: typing.getattr("MISSING")?.unbind(),
+            invalid_update: errors.getattr("InvalidUpdateError")?.unbind(),
+            empty_channel: errors.getattr("EmptyChannelError")?.unbind(),
+            create_error_message: errors.getattr("create_error_message")?.unbind(),
+            concurrent_code: errors
+                .getattr("ErrorCode")?
+                .getattr("INVALID_CONCURRENT_GRAPH_UPDATE")?
+                .unbind(),
+            logger: logging.call_method1("getLogger", ("langgraph",))?.unbind(),
+        })
+    }
+}
+
+/// The compiled graph: topology plus the Python pieces of its channels.
+#[pyclass(frozen, module = "langgraph_rs._native")]
+struct Graph {
+    inner: core::Graph,
+    /// Reducers of BinaryOperatorAggregate channels, by `Kind::BinOp.op`.
+    reducers: Vec<Py<PyAny>>,
+    /// (channel, factory of its initial value) for BinaryOperatorAggregate.
+    binop_init: Vec<(usize, Py<PyAny>)>,
+    imports: Imports,
+}
+
+fn kind_of(py: Python<'_>, kind: &str, arg: &Bound<'_, PyAny>, reducers: &mut Vec<Py<PyAny>>)
+    -> PyResult<(Kind, Option<Py<PyAny>>)> {
+    let names = |a: &Bound<'_, PyAny>| -> PyResult<BTreeSet<String>> {
+        a.try_iter()?.map(|x| x?.extract::<String>()).collect()
+    };
+    Ok(match kind {
+        "last_value" => (Kind::LastValue, None),
+        "last_value_after_finish" => (Kind::LastValueAfterFinish, None),
+        "any_value" => (Kind::AnyValue, None),
+        "ephemeral" => (Kind::Ephemeral { guard: arg.is_truthy()? }, None),
+        "untracked" => (Kind::Untracked { guard: arg.is_truthy()? }, None),
+        "topic" => (Kind::Topic { accumulate: arg.is_truthy()? }, None),
+        "binop" => {
+            let (op, init): (Py<PyAny>, Py<PyAny>) = arg.extract()?;
+            reducers.push(op);
+            (Kind::BinOp { op: reducers.len() - 1 }, Some(init))
+        }
+        "named_barrier" => (Kind::NamedBarrier { names: names(arg)? }, None),
+        "named_barrier_after_finish" => {
+            (Kind::NamedBarrierAfterFinish { names: names(arg)? }, None)
+        }
+        other => {
+            let _ = py;
+            return Err(PyValueError::new_err(format!("unknown channel kind {other:?}")));
+        }
+    })
+}
+
+#[pymethods]
+impl Graph {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        channels: Vec<(String, String, Bound<'_, PyAny>)>,
+        nodes: Vec<(String, Vec<String>, Bound<'_, PyAny>)>,
+        managed: HashMap<String, String>,
+    ) -> PyResult<Graph> {
+        let mut reducers = Vec::new();
+        let mut binop_init = Vec::new();
+        let mut chans = Vec::with_capacity(channels.len());
+        for (i, (name, kind, arg)) in channels.into_iter().enumerate() {
+            let (k, init) = kind_of(py, &kind, &arg, &mut reducers)?;
+            if let Some(init) = init {
+                binop_init.push((i, init));
+            }
+            chans.push((name, k));
+        }
+        let mut managed_kinds = HashMap::new();
+        for (name, kind) in managed {
+            let m = match kind.as_str() {
+                "is_last_step" => Managed::IsLastStep,
+                "remaining_steps" => Managed::RemainingSteps,
+                other => {
+                    return Err(PyValueError::new_err(format!("unknown managed kind {other:?}")))
+                }
+            };
+            managed_kinds.insert(name, m);
+        }
+        let mut node_specs = Vec::with_capacity(nodes.len());
+        for (name, triggers, read) in nodes {
+            let read = if let Ok(s) = read.downcast::<PyString>() {
+                Ok(s.to_str()?.to_string())
+            } else {
+                Err(read.extract::<Vec<String>>()?)
+            };
+            node_specs.push((name, triggers, read));
+        }
+        let inner = core::Graph::new(chans, node_specs, &managed_kinds)
+            .map_err(|e| PyValueError::new_err(format!("invalid graph: {e:?}")))?;
+        Ok(Graph { inner, reducers, binop_init, imports: Imports::load(py)? })
+    }
+
+    fn trigger_to_nodes(&self) -> HashMap<String, Vec<String>> {
+        let g = &self.inner;
+        g.trigger_to_nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, ns)| !ns.is_empty())
+            .map(|(c, ns)| {
+                (g.channels[c].0.clone(), ns.iter().map(|n| g.nodes[*n].name.clone()).collect())
+            })
+            .collect()
+    }
+
+    #[getter]
+    fn channel_names(&self) -> Vec<String> {
+        self.inner.channels.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    #[getter]
+    fn node_names(&self) -> Vec<String> {
+        self.inner.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+}
+
+/// The `Host` the core calls back into.
+struct PyHost<'a, 'py> {
+    py: Python<'py>,
+    graph: &'a Graph,
+    next_version: Option<&'a Py<PyAny>>,
+    /// The Python task tuples of the current `apply_writes`, for warnings.
+    tasks: Option<&'a [Bound<'py, PyAny>]>,
+}
+
+impl core::Host<V> for PyHost<'_, '_> {
+    type Error = PyErr;
+
+    fn reduce(&mut self, op: usize, acc: V, value: V) -> PyResult<V> {
+        Ok(self.graph.reducers[op].bind(self.py).call1((acc, value))?.unbind())
+    }
+
+    fn overwrite(&mut self, value: &V) -> PyResult<Option<V>> {
+        let v = value.bind(self.py);
+        if v.is_instance(self.graph.imports.overwrite_cls.bind(self.py))? {
+            return Ok(Some(v.getattr("value")?.unbind()));
+        }
+        if let Ok(d) = v.downcast::<PyDict>() {
+            if d.len() == 1 {
+                if let Some(x) = d.get_item("__overwrite__")? {
+                    return Ok(Some(x.unbind()));
+                }
+            }
+            if let Some(t) = d.get_item("type")? {
+                if t.eq("__overwrite__")? {
+                    if let Some(x) = d.get_item("value")? {
+                        return Ok(Some(x.unbind()));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn flatten(&mut self, value: V) -> PyResult<Vec<V>> {
+        let v = value.bind(self.py);
+        if let Ok(l) = v.downcast::<PyList>() {
+            return Ok(l.iter().map(|x| x.unbind()).collect());
+        }
+        Ok(vec![value])
+    }
+
+    fn name_of(&mut self, value: &V) -> PyResult<Option<String>> {
+        Ok(value.bind(self.py).downcast::<PyString>().ok().map(|s| s.to_string()))
+    }
+
+    fn barrier_error(&mut self, key: &str, value: &V, names: &BTreeSet<String>) -> String {
+        let set = PySet::new(self.py, names.iter()).map(|s| s.to_string()).unwrap_or_default();
+        let v = value.bind(self.py).str().map(|s| s.to_string()).unwrap_or_default();
+        format!("At key '{key}': Value {v} not in {set}")
+    }
+
+    fn next_version(&mut self, current: Option<&Version>) -> PyResult<Version> {
+        match self.next_version {
+            None => Ok(match current {
+                Some(Version::Int(i)) => Version::Int(i + 1),
+                None => Version::Int(1),
+                Some(Version::Str(_)) => {
+                    return Err(PyTypeError::new_err("string versions need a checkpointer"))
+                }
+            }),
+            Some(f) => {
+                let cur = match current {
+                    Some(v) => version_to_py(self.py, v)?,
+                    None => self.py.None(),
+                };
+                version_from_py(&f.bind(self.py).call1((cur, self.py.None()))?)
+            }
+        }
+    }
+
+    fn unknown_channel(&mut self, task: usize, channel: &str) {
+        let (name, path) = match self.tasks.and_then(|t| t.get(task)) {
+            Some(t) => (
+                t.get_item(0).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
+                t.get_item(1).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        self.warn(&format!(
+            "Task {name} with path {path} wrote to unknown channel {channel}, ignoring it."
+        ));
+    }
+
+    fn send_node(&mut self, value: &V) -> PyResult<Option<String>> {
+        let v = value.bind(self.py);
+        if v.is_instance(self.graph.imports.send_cls.bind(self.py))? {
+            return Ok(Some(v.getattr("node")?.extract()?));
+        }
+        Ok(None)
+    }
+
+    fn warn_invalid_packet(&mut self, value: &V) {
+        let t = value.bind(self.py).get_type().str().map(|s| s.to_string()).unwrap_or_default();
+        self.warn(&format!("Ignoring invalid packet type {t} in pending sends"));
+    }
+
+    fn warn(&mut self, message: &str) {
+        let _ = self.graph.imports.logger.bind(self.py).call_method1("warning", (message,));
+    }
+}
+
+fn version_from_py(v: &Bound<'_, PyAny>) -> PyResult<Version> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err("channel versions must be int or str"));
+    }
+    if let Ok(i) = v.downcast::<PyInt>() {
+        return Ok(Version::Int(i.extract()?));
+    }
+    if let Ok(s) = v.downcast::<PyString>() {
+        return Ok(Version::Str(s.to_str()?.to_string()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "langgraph_rs supports int and str channel versions, got {}",
+        v.get_type().name()?
+    )))
+}
+
+fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        Version::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Version::Str(s) => PyString::new(py, s).into_any().unbind(),
+    })
+}
+
+fn map_err(py: Python<'_>, graph: &Graph, e: PregelError<PyErr>) -> PyErr {
+    match e {
+        PregelError::Host(e) => e,
+        PregelError::InvalidUpdate { message, concurrent } => {
+            let imp = &graph.imports;
+            let msg: PyResult<Py<PyAny>> = if concurrent {
+                let kw = PyDict::new(py);
+                let built = kw
+                    .set_item("message", &message)
+                    .and_then(|_| kw.set_item("error_code", imp.concurrent_code.bind(py)))
+                    .and_then(|_| imp.create_error_message.bind(py).call((), Some(&kw)));
+                built.map(|m| m.unbind())
+            } else {
+                Ok(PyString::new(py, &message).into_any().unbind())
+            };
+            match msg.and_then(|m| imp.invalid_update.bind(py).call1((m,))) {
+                Ok(exc) => PyErr::from_value(exc),
+                Err(err) => err,
+            }
+        }
+        PregelError::EmptyChannel => match graph.imports.empty_channel.bind(py).call0() {
+            Ok(exc) => PyErr::from_value(exc),
+            Err(err) => err,
+        },
+        PregelError::UnknownChannel(name) => pyo3::exceptions::PyKeyError::new_err(name),
+    }
+}
+
+fn got_to_py(py: Python<'_>, got: Got<'_, V>) -> PyResult<Py<PyAny>> {
+    Ok(match got {
+        Got::Value(v) => v.clone_ref(py),
+        Got::List(vs) => PyList::new(py, vs.iter().map(|v| v.bind(py)))?.into_any().unbind(),
+        Got::Unit => py.None(),
+    })
+}
+
+fn managed_to_py(py: Python<'_>, m: ManagedValue) -> PyResult<Py<PyAny>> {
+    Ok(match m {
+        ManagedValue::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+        ManagedValue::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
+/// `_algo.task_path_str`.
+fn task_path_str(p: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(t) = p.downcast::<PyTuple>() {
+        let parts: PyResult<Vec<String>> = t.iter().map(|x| task_path_str(&x)).collect();
+        return Ok(format!("~{}", parts?.join(", ")));
+    }
+    if let Ok(l) = p.downcast::<PyList>() {
+        let parts: PyResult<Vec<String>> = l.iter().map(|x| task_path_str(&x)).collect();
+        return Ok(format!("~{}", parts?.join(", ")));
+    }
+    if p.is_instance_of::<PyInt>() {
+        let i: i64 = p.extract()?;
+        return Ok(format!("{i:010}"));
+    }
+    Ok(p.str()?.to_string())
+}
+
+/// The Pregel state of one run.
+#[pyclass(module = "langgraph_rs._native")]
+struct State {
+    graph: Py<Graph>,
+    next_version: Option<Py<PyAny>>,
+    inner: Mutex<core::State<V>>,
+}
+
+impl State {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, core::State<V>>> {
+        self.inner.lock().map_err(|_| PyRuntimeError::new_err("state lock poisoned"))
+    }
+
+    fn index(&self, graph: &Graph, name: &str) -> PyResult<usize> {
+        graph
+            .inner
+            .channel_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(name.to_string()))
+    }
+}
+
+fn restore_channel(
+    py: Python<'_>,
+    kind: &Kind,
+    ch: &mut core::Channel<V>,
+    cv: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    match kind {
+        Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } | Kind::BinOp { .. } => {
+            ch.value = Some(cv.clone().unbind());
+        }
+        Kind::Untracked { .. } => {}
+        Kind::LastValueAfterFinish => {
+            let (v, f): (Py<PyAny>, bool) = cv.extract()?;
+            ch.value = Some(v);
+            ch.finished = f;
+        }
+        Kind::Topic { .. } => {
+            let items = if let Ok(t) = cv.downcast::<PyTuple>() { t.get_item(1)? } else { cv.clone() };
+            ch.values = items.try_iter()?.map(|x| x.map(|x| x.unbind())).collect::<PyResult<_>>()?;
+        }
+        Kind::NamedBarrier { .. } => {
+            ch.seen = cv.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
+        }
+        Kind::NamedBarrierAfterFinish { .. } => {
+            let (s, f): (Bound<'_, PyAny>, bool) = cv.extract()?;
+            ch.seen = s.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
+            ch.finished = f;
+        }
+    }
+    let _ = py;
+    Ok(())
+}
+
+fn checkpoint_value(py: Python<'_>, kind: &Kind, ch: &core::Channel<V>) -> PyResult<Option<Py<PyAny>>> {
+    let names = |s: &BTreeSet<String>| -> PyResult<Py<PyAny>> {
+        Ok(PySet::new(py, s.iter())?.into_any().unbind())
+    };
+    Ok(match kind {
+        Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } | Kind::BinOp { .. } => {
+            ch.value.as_ref().map(|v| v.clone_ref(py))
+        }
+        Kind::Untracked { .. } => None,
+        Kind::LastValueAfterFinish => match &ch.value {
+            None => None,
+            Some(v) => Some(
+                PyTuple::new(py, [v.clone_ref(py), PyBool::new(py, ch.finished).to_owned().into_any().unbind()])?
+                    .into_any()
+                    .unbind(),
+            ),
+        },
+        Kind::Topic { .. } => {
+            Some(PyList::new(py, ch.values.iter().map(|v| v.bind(py)))?.into_any().unbind())
+        }
+        Kind::NamedBarrier { .. } => Some(names(&ch.seen)?),
+        Kind::NamedBarrierAfterFinish { .. } => Some(
+            PyTuple::new(py, [names(&ch.seen)?, PyBool::new(py, ch.finished).to_owned().into_any().unbind()])?
+                .into_any()
+                .unbind(),
+        ),
+    })
+}
+
+#[pymethods]
+impl State {
+    #[new]
+    #[pyo3(signature = (graph, checkpoint, next_version))]
+    fn new(
+        py: Python<'_>,
+        graph: Py<Graph>,
+        checkpoint: Option<Bound<'_, PyAny>>,
+        next_version: Option<Py<PyAny>>,
+    ) -> PyResult<State> {
+        let g = graph.get();
+        let mut st = core::State::new(&g.inner);
+        let missing = g.imports.missing.bind(py);
+        let mut values: Option<Bound<'_, PyAny>> = None;
+        if let Some(cp) = &checkpoint {
+            let cv = cp.get_item("channel_values")?;
+            let versions: Vec<(String, Version)> = cp
+                .get_item("channel_versions")?
+                .downcast::<PyDict>()?
+                .iter()
+                .map(|(k, v)| Ok((k.extract::<String>()?, version_from_py(&v)?)))
+                .collect::<PyResult<_>>()?;
+            let seen: Vec<(String, Vec<(String, Version)>)> = cp
+                .get_item("versions_seen")?
+                .downcast::<PyDict>()?
+                .iter()
+                .map(|(k, v)| {
+                    let inner = v
+                        .downcast::<PyDict>()?
+                        .iter()
+                        .map(|(c, ver)| Ok((c.extract::<String>()?, version_from_py(&ver)?)))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    Ok((k.extract::<String>()?, inner))
+                })
+                .collect::<PyResult<_>>()?;
+            st.restore_versions(&g.inner, versions, seen);
+            values = Some(cv);
+        }
+        let cv_dict = match &values {
+            Some(v) => Some(v.downcast::<PyDict>()?.clone()),
+            None => None,
+        };
+        for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
+            let got = match &cv_dict {
+                Some(d) => d.get_item(name)?,
+                None => None,
+            };
+            match got {
+                Some(v) if !v.is(missing) => restore_channel(py, kind, &mut st.channels[c], &v)?,
+                _ => {}
+            }
+        }
+        for (c, init) in &g.binop_init {
+            if st.channels[*c].value.is_none() {
+                let v = init.bind(py).call0()?;
+                if !v.is(missing) {
+                    st.channels[*c].value = Some(v.unbind());
+                }
+            }
+        }
+        Ok(State { graph, next_version, inner: Mutex::new(st) })
+    }
+
+    fn copy(&self, py: Python<'_>) -> PyResult<State> {
+        let st = self.lock()?.clone();
+        Ok(State {
+            graph: self.graph.clone_ref(py),
+            next_version: self.next_version.as_ref().map(|f| f.clone_ref(py)),
+            inner: Mutex::new(st),
+        })
+    }
+
+    fn is_available(&self, channel: &str) -> PyResult<bool> {
+        let g = self.graph.get();
+        let c = self.index(g, channel)?;
+        Ok(self.lock()?.is_available(&g.inner, c))
+    }
+
+    fn get(&self, py: Python<'_>, channel: &str) -> PyResult<Py<PyAny>> {
+        let g = self.graph.get();
+        let c = self.index(g, channel)?;
+        let st = self.lock()?;
+        match st.get(&g.inner, c) {
+            Some(got) => got_to_py(py, got),
+            None => Err(map_err(py, g, PregelError::EmptyChannel)),
+        }
+    }
+
+    #[pyo3(signature = (select, writes=None, step=0, stop=0))]
+    fn read(
+        &self,
+        py: Python<'_>,
+        select: Bound<'_, PyAny>,
+        writes: Option<Bound<'_, PyAny>>,
+        step: i64,
+        stop: i64,
+    ) -> PyResult<Py<PyAny>> {
+        let g = self.graph.get();
+        let st = self.lock()?;
+        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+        // writes to the selected channels, grouped
+        let mut fresh: HashMap<usize, Vec<V>> = HashMap::new();
+        let single = select.downcast::<PyString>().ok().map(|s| s.to_string());
+        let names: Vec<String> = match &single {
+            Some(s) => vec![s.clone()],
+            None => select.extract()?,
+        };
+        if let Some(ws) = &writes {
+            for w in ws.try_iter()? {
+                let (c, v): (String, Py<PyAny>) = w?.extract()?;
+                if names.contains(&c) {
+                    if let Some(&i) = g.inner.channel_index.get(&c) {
+                        fresh.entry(i).or_default().push(v);
+                    }
+                }
+            }
+        }
+        let read_one = |c: usize, host: &mut PyHost<'_, '_>| -> PyResult<Option<Py<PyAny>>> {
+            if writes.is_some() {
+                let ch = st
+                    .fresh_copy(&g.inner, c, fresh.get(&c).cloned().unwrap_or_default(), host)
+                    .map_err(|e| map_err(py, g, e))?;
+                match ch.get(&g.inner.channels[c].1) {
+                    Some(got) => Ok(Some(got_to_py(py, got)?)),
+                    None => Ok(None),
+                }
+            } else {
+                match st.get(&g.inner, c) {
+                    Some(got) => Ok(Some(got_to_py(py, got)?)),
+                    None => Ok(None),
+                }
+            }
+        };
+        if let Some(name) = single {
+            let c = self.index(g, &name)?;
+            return match read_one(c, &mut host)? {
+                Some(v) => Ok(v),
+                None => Err(map_err(py, g, PregelError::EmptyChannel)),
+            };
+        }
+        let out = PyDict::new(py);
+        for name in names {
+            if let Some(&c) = g.inner.channel_index.get(&name) {
+                if let Some(v) = read_one(c, &mut host)? {
+                    out.set_item(&name, v)?;
+                }
+            } else if let Some(m) = managed_kind(g, &name) {
+                out.set_item(&name, managed_to_py(py, m.value(step, stop))?)?;
+            } else {
+                return Err(pyo3::exceptions::PyKeyError::new_err(name));
+            }
+        }
+        Ok(out.into_any().unbind())
+    }
+
+    fn versions(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let st = self.lock()?;
+        versions_dict(py, st.versions())
+    }
+
+    fn versions_seen(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let st = self.lock()?;
+        seen_dict(py, &st)
+    }
+
+    fn mark_seen(&self, key: &str) -> PyResult<()> {
+        let g = self.graph.get();
+        self.lock()?.mark_seen(&g.inner, key);
+        Ok(())
+    }
+
+    fn should_interrupt(&self) -> PyResult<bool> {
+        Ok(self.lock()?.should_interrupt())
+    }
+
+    fn prepare(
+        &self,
+        py: Python<'_>,
+        checkpoint_id: &str,
+        parent_ns: &str,
+        step: i64,
+        stop: i64,
+        updated: Option<Vec<String>>,
+    ) -> PyResult<Py<PyList>> {
+        let g = self.graph.get();
+        let st = self.lock()?;
+        let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+        let upd: Option<Vec<usize>> = updated.map(|u| {
+            u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
+        });
+        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+        let plans = st
+            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), &mut host)
+            .map_err(|e| map_err(py, g, e))?;
+        let out = PyList::empty(py);
+        for plan in plans {
+            let spec = &g.inner.nodes[plan.node];
+            let name = PyString::new(py, &spec.name);
+            let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                match plan.input {
+                    PlanInput::Packet(p) => {
+                        let idx = plan.push_idx.unwrap_or(0);
+                        let path = PyTuple::new(
+                            py,
+                            [
+                                PyString::new(py, core::state::PUSH).into_any(),
+                                idx.into_pyobject(py)?.into_any(),
+                                PyBool::new(py, false).to_owned().into_any(),
+                            ],
+                        )?;
+                        let arg = p.bind(py).getattr("arg")?.unbind();
+                        (
+                            path.into_any(),
+                            PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                            arg,
+                            p.clone_ref(py),
+                        )
+                    }
+                    other => {
+                        let path = PyTuple::new(
+                            py,
+                            [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()],
+                        )?;
+                        let triggers = PyTuple::new(py, spec.sorted_triggers.iter())?;
+                        let input = match other {
+                            PlanInput::Single(got) => got_to_py(py, got)?,
+                            PlanInput::Map(vals) => {
+                                let d = PyDict::new(py);
+                                for (k, v) in vals {
+                                    match v {
+                                        ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                        ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                                    }
+                                }
+                                d.into_any().unbind()
+                            }
+                            PlanInput::Packet(_) => unreachable!("handled above"),
+                        };
+                        (path.into_any(), triggers.into_any(), input, py.None())
+                    }
+                };
+            let t = PyTuple::new(
+                py,
+                [
+                    PyString::new(py, &plan.id).into_any(),
+                    name.into_any(),
+                    path,
+                    triggers,
+                    input.into_bound(py),
+                    PyString::new(py, &plan.task_ns).into_any(),
+                    packet.into_bound(py),
+                ],
+            )?;
+            out.append(t)?;
+        }
+        Ok(out.unbind())
+    }
+
+    fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+        let g = self.graph.get();
+        let py_tasks: Vec<Bound<'_, PyAny>> =
+            tasks.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        let mut tw = Vec::with_capacity(py_tasks.len());
+        for t in &py_tasks {
+            let name: String = t.get_item(0)?.extract()?;
+            let sort_key = task_path_str(&t.get_item(1)?)?;
+            let triggers: Vec<String> = t
+                .get_item(2)?
+                .try_iter()?
+                .map(|x| x?.extract::<String>())
+                .collect::<PyResult<_>>()?;
+            let writes: Vec<(String, Py<PyAny>)> = t
+                .get_item(3)?
+                .try_iter()?
+                .map(|w| w?.extract::<(String, Py<PyAny>)>())
+                .collect::<PyResult<_>>()?;
+            tw.push(core::TaskWrites { name, sort_key, triggers, writes });
+        }
+        let mut st = self.lock()?;
+        let mut host = PyHost {
+            py,
+            graph: g,
+            next_version: self.next_version.as_ref(),
+            tasks: Some(&py_tasks),
+        };
+        let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
+        let out = PyList::empty(py);
+        for c in updated {
+            out.append(&g.inner.channels[c].0)?;
+        }
+        Ok(out.unbind())
+    }
+
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
+        let g = self.graph.get();
+        let st = self.lock()?;
+        let values = PyDict::new(py);
+        for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
+            if st.version(c).is_none() {
+                continue;
+            }
+            if let Some(v) = checkpoint_value(py, kind, &st.channels[c])? {
+                values.set_item(name, v)?;
+            }
+        }
+        Ok((values.into_any().unbind(), versions_dict(py, st.versions())?, seen_dict(py, &st)?))
+    }
+}
+
+fn managed_kind(g: &Graph, name: &str) -> Option<Managed> {
+    g.inner.nodes.iter().find_map(|n| match &n.read {
+        core::Read::Many(items) => items.iter().find_map(|(k, it)| match it {
+            core::ReadItem::Managed(_, m) if k == name => Some(*m),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+fn versions_dict(py: Python<'_>, vs: &core::Versions) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    for (k, v) in &vs.entries {
+        d.set_item(k, version_to_py(py, v)?)?;
+    }
+    Ok(d.into_any().unbind())
+}
+
+fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    for (node, vs) in &st.seen {
+        d.set_item(node, versions_dict(py, vs)?)?;
+    }
+    Ok(d.into_any().unbind())
+}
+
+/// `_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)`.
+#[pyfunction]
+#[pyo3(signature = (checkpoint_id, *parts))]
+fn task_id(checkpoint_id: &str, parts: Vec<String>) -> PyResult<String> {
+    let ns = core::task_id::checkpoint_id_bytes(checkpoint_id)
+        .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+    Ok(core::task_id::task_id(&ns, &parts))
+}
+
 #[pymodule]
-fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> { Ok(()) }
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Graph>()?;
+    m.add_class::<State>()?;
+    m.add_function(wrap_pyfunction!(task_id, m)?)?;
+    let _ = PyFrozenSet::empty(m.py());
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The fixed topology of a compiled graph: channels, nodes and which channel
+//! triggers which node (a petgraph bipartite graph).
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::channel::Kind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Managed {
+    IsLastStep,
+    RemainingSteps,
+}
+
+impl Managed {
+    pub fn value(self, step: i64, stop: i64) -> ManagedValue {
+        match self {
+            Managed::IsLastStep => ManagedValue::Bool(step == stop - 1),
+            Managed::RemainingSteps => ManagedValue::Int(stop - step),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManagedValue {
+    Bool(bool),
+    Int(i64),
+}
+
+/// One name a node reads.
+#[derive(Clone, Debug)]
+pub enum ReadItem {
+    Channel(usize),
+    Managed(String, Managed),
+}
+
+#[derive(Clone, Debug)]
+pub enum Read {
+    /// `PregelNode.channels` is a str: the input is that channel's value
+    /// (`None`: a name the graph lacks, so the node never runs).
+    Single(Option<usize>),
+    /// A list: the input is a dict of the available ones.
+    Many(Vec<(String, ReadItem)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeSpec {
+    pub name: String,
+    pub triggers: Vec<usize>,
+    /// `tuple(sorted(proc.triggers))`.
+    pub sorted_triggers: Vec<String>,
+    pub read: Read,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Vertex {
+    Channel(usize),
+    Node(usize),
+}
+
+#[derive(Debug)]
+pub struct Graph {
+    pub channels: Vec<(String, Kind)>,
+    pub channel_index: HashMap<String, usize>,
+    pub nodes: Vec<NodeSpec>,
+    pub node_index: HashMap<String, usize>,
+    /// channel -> nodes it triggers, sorted by node name (`Pregel.trigger_to_nodes`).
+    pub trigger_to_nodes: Vec<Vec<usize>>,
+    /// Channels whose `update([])` can change them / with `finish()` semantics.
+    pub clearing: Vec<usize>,
+    pub finishing: Vec<usize>,
+    pub tasks_channel: Option<usize>,
+    topology: DiGraph<Vertex, ()>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum GraphError {
+    DuplicateChannel(String),
+    UnknownTrigger { node: String, channel: String },
+    UnknownRead { node: String, name: String },
+}
+
+pub const TASKS: &str = "__pregel_tasks";
+
+impl Graph {
+    pub fn new(
+        channels: Vec<(String, Kind)>,
+        nodes: Vec<(String, Vec<String>, Result<String, Vec<String>>)>,
+        managed: &HashMap<String, Managed>,
+    ) -> Result<Graph, GraphError> {
+        let mut channel_index = HashMap::with_capacity(channels.len());
+        let mut topology = DiGraph::new();
+        let mut channel_vertex = Vec::with_capacity(channels.len());
+        for (i, (name, _)) in channels.iter().enumerate() {
+            if channel_index.insert(name.clone(), i).is_some() {
+                return Err(GraphError::DuplicateChannel(name.clone()));
+            }
+            channel_vertex.push(topology.add_node(Vertex::Channel(i)));
+        }
+        let mut specs = Vec::with_capacity(nodes.len());
+        let mut node_index = HashMap::with_capacity(nodes.len());
+        for (n, (name, triggers, read)) in nodes.into_iter().enumerate() {
+            let v = topology.add_node(Vertex::Node(n));
+            let mut trig = Vec::with_capacity(triggers.len());
+            for t in &triggers {
+                let c = *channel_index.get(t).ok_or_else(|| GraphError::UnknownTrigger {
+                    node: name.clone(),
+                    channel: t.clone(),
+                })?;
+                trig.push(c);
+                topology.update_edge(channel_vertex[c], v, ());
+            }
+            let mut sorted_triggers = triggers.clone();
+            sorted_triggers.sort();
+            let read = match read {
+                Ok(single) => Read::Single(channel_index.get(&single).copied()),
+                Err(many) => {
+                    let mut items = Vec::with_capacity(many.len());
+                    for k in many {
+                        let item = if let Some(c) = channel_index.get(&k) {
+                            ReadItem::Channel(*c)
+                        } else if let Some(m) = managed.get(&k) {
+                            ReadItem::Managed(k.clone(), *m)
+                        } else {
+                            return Err(GraphError::UnknownRead { node: name.clone(), name: k });
+                        };
+                        items.push((k, item));
+                    }
+                    Read::Many(items)
+                }
+            };
+            node_index.insert(name.clone(), n);
+            specs.push(NodeSpec { name, triggers: trig, sorted_triggers, read });
+        }
+        let trigger_to_nodes = channel_vertex
+            .iter()
+            .map(|cv| {
+                let mut ns: Vec<usize> = topology
+                    .neighbors_directed(*cv, Direction::Outgoing)
+                    .filter_map(|w| match topology[w] {
+                        Vertex::Node(n) => Some(n),
+                        Vertex::Channel(_) => None,
+                    })
+                    .collect();
+                ns.sort_by(|a, b| specs[*a].name.cmp(&specs[*b].name));
+                ns
+            })
+            .collect();
+        let clearing = channels
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| k.clears_on_empty_update())
+            .map(|(i, _)| i)
+            .collect();
+        let finishing = channels
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| k.has_finish())
+            .map(|(i, _)| i)
+            .collect();
+        let tasks_channel = channel_index.get(TASKS).copied();
+        Ok(Graph {
+            channels,
+            channel_index,
+            nodes: specs,
+            node_index,
+            trigger_to_nodes,
+            clearing,
+            finishing,
+            tasks_channel,
+            topology,
+        })
+    }
+
+    pub fn triggers_any(&self, channel: usize) -> bool {
+        !self.trigger_to_nodes[channel].is_empty()
+    }
+
+    /// Number of vertices in the topology (channels + nodes).
+    pub fn vertex_count(&self) -> usize {
+        self.topology.node_count()
+    }
+
+    pub fn channel_vertex(&self, c: usize) -> NodeIndex {
+        NodeIndex::new(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_index_is_sorted_by_node_name() {
+        let g = Graph::new(
+            vec![("a".into(), Kind::LastValue), ("b".into(), Kind::LastValue)],
+            vec![
+                ("zed".into(), vec!["a".into()], Err(vec!["a".into()])),
+                ("alpha".into(), vec!["a".into(), "b".into()], Ok("b".into())),
+            ],
+            &HashMap::new(),
+        )
+        .unwrap();
+        assert_eq!(g.trigger_to_nodes[0], vec![1, 0]);
+        assert_eq!(g.trigger_to_nodes[1], vec![1]);
+        assert_eq!(g.vertex_count(), 4);
+        assert!(matches!(
+            Graph::new(
+                vec![],
+                vec![("n".into(), vec!["x".into()], Ok("x".into()))],
+                &HashMap::new()
+            ),
+            Err(GraphError::UnknownTrigger { .. })
+        ));
+    }
+}

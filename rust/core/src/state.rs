@@ -1,0 +1,433 @@
+//! The Pregel state of one run and the superstep algorithm of
+//! `langgraph.pregel._algo`: `apply_writes`, task planning, reads.
+
+use std::collections::HashMap;
+
+use crate::channel::{Channel, Got, Kind};
+use crate::error::PregelError;
+use crate::graph::{Graph, ManagedValue, Read, ReadItem};
+use crate::host::Host;
+use crate::task_id::task_id;
+use crate::version::Version;
+
+pub const PULL: &str = "__pregel_pull";
+pub const PUSH: &str = "__pregel_push";
+pub const INTERRUPT: &str = "__interrupt__";
+
+/// Write channels that are bookkeeping, never applied to channels.
+const CONTROL_WRITES: [&str; 7] = [
+    "__no_writes__",
+    PUSH,
+    "__resume__",
+    INTERRUPT,
+    "__return__",
+    "__error__",
+    "__error_source_node__",
+];
+
+/// The writes of one finished task, as `apply_writes` takes them.
+pub struct TaskWrites<V> {
+    pub name: String,
+    /// `task_path_str(task.path)`, the sort key.
+    pub sort_key: String,
+    pub triggers: Vec<String>,
+    pub writes: Vec<(String, V)>,
+}
+
+/// An insertion-ordered map of versions (Python dict semantics).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Versions {
+    pub entries: Vec<(String, Version)>,
+    index: HashMap<String, usize>,
+}
+
+impl Versions {
+    pub fn get(&self, k: &str) -> Option<&Version> {
+        self.index.get(k).map(|i| &self.entries[*i].1)
+    }
+    pub fn insert(&mut self, k: &str, v: Version) {
+        match self.index.get(k) {
+            Some(i) => self.entries[*i].1 = v,
+            None => {
+                self.index.insert(k.to_string(), self.entries.len());
+                self.entries.push((k.to_string(), v));
+            }
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct State<V> {
+    pub channels: Vec<Channel<V>>,
+    /// Per graph channel, its version (fast path for trigger checks).
+    versions: Vec<Option<Version>>,
+    /// `checkpoint["channel_versions"]`, including channels the graph lacks.
+    ordered: Versions,
+    max_version: Option<Version>,
+    /// `checkpoint["versions_seen"]`.
+    pub seen: Vec<(String, Versions)>,
+    seen_index: HashMap<String, usize>,
+}
+
+/// A value read for a task input.
+pub enum ReadVal<'a, V> {
+    Got(Got<'a, V>),
+    Managed(ManagedValue),
+}
+
+pub enum PlanInput<'a, V> {
+    Single(Got<'a, V>),
+    Map(Vec<(&'a str, ReadVal<'a, V>)>),
+    /// A PUSH task: the `Send` packet itself.
+    Packet(&'a V),
+}
+
+pub struct Plan<'a, V> {
+    pub id: String,
+    pub node: usize,
+    /// `Some(idx)` for a PUSH (Send) task.
+    pub push_idx: Option<usize>,
+    pub task_ns: String,
+    pub input: PlanInput<'a, V>,
+}
+
+impl<V: Clone> State<V> {
+    pub fn new(graph: &Graph) -> State<V> {
+        State {
+            channels: (0..graph.channels.len()).map(|_| Channel::default()).collect(),
+            versions: vec![None; graph.channels.len()],
+            ordered: Versions::default(),
+            max_version: None,
+            seen: Vec::new(),
+            seen_index: HashMap::new(),
+        }
+    }
+
+    /// Restore versions (in the checkpoint's order) and versions_seen.
+    pub fn restore_versions(
+        &mut self,
+        graph: &Graph,
+        versions: Vec<(String, Version)>,
+        seen: Vec<(String, Vec<(String, Version)>)>,
+    ) {
+        for (k, v) in versions {
+            self.set_version_by_name(graph, &k, v);
+        }
+        for (node, vs) in seen {
+            let entry = self.seen_entry(&node);
+            for (k, v) in vs {
+                entry.insert(&k, v);
+            }
+        }
+    }
+
+    fn set_version_by_name(&mut self, graph: &Graph, k: &str, v: Version) {
+        if let Some(c) = graph.channel_index.get(k) {
+            self.versions[*c] = Some(v.clone());
+        }
+        self.bump_max(&v);
+        self.ordered.insert(k, v);
+    }
+
+    fn set_version(&mut self, graph: &Graph, c: usize, v: &Version) {
+        self.versions[c] = Some(v.clone());
+        self.bump_max(v);
+        self.ordered.insert(&graph.channels[c].0, v.clone());
+    }
+
+    fn bump_max(&mut self, v: &Version) {
+        if self.max_version.as_ref().map_or(true, |m| v > m) {
+            self.max_version = Some(v.clone());
+        }
+    }
+
+    fn seen_entry(&mut self, node: &str) -> &mut Versions {
+        let i = match self.seen_index.get(node) {
+            Some(i) => *i,
+            None => {
+                self.seen_index.insert(node.to_string(), self.seen.len());
+                self.seen.push((node.to_string(), Versions::default()));
+                self.seen.len() - 1
+            }
+        };
+        &mut self.seen[i].1
+    }
+
+    pub fn versions(&self) -> &Versions {
+        &self.ordered
+    }
+
+    pub fn version(&self, c: usize) -> Option<&Version> {
+        self.versions[c].as_ref()
+    }
+
+    pub fn is_available(&self, graph: &Graph, c: usize) -> bool {
+        self.channels[c].is_available(&graph.channels[c].1)
+    }
+
+    pub fn get(&self, graph: &Graph, c: usize) -> Option<Got<'_, V>> {
+        self.channels[c].get(&graph.channels[c].1)
+    }
+
+    fn null_version(&self) -> Option<Version> {
+        self.ordered.entries.first().map(|(_, v)| v.null_like())
+    }
+
+    /// versions_seen[key][c] = version for every versioned graph channel.
+    pub fn mark_seen(&mut self, graph: &Graph, key: &str) {
+        let pairs: Vec<(String, Version)> = graph
+            .channels
+            .iter()
+            .enumerate()
+            .filter_map(|(c, (name, _))| self.versions[c].clone().map(|v| (name.clone(), v)))
+            .collect();
+        let entry = self.seen_entry(key);
+        for (k, v) in pairs {
+            entry.insert(&k, v);
+        }
+    }
+
+    /// Any channel version newer than versions_seen["__interrupt__"].
+    pub fn should_interrupt(&self) -> bool {
+        let Some(null) = self.null_version() else { return false };
+        let seen = self.seen_index.get(INTERRUPT).map(|i| &self.seen[*i].1);
+        self.ordered.entries.iter().any(|(k, v)| {
+            let s = seen.and_then(|s| s.get(k)).unwrap_or(&null);
+            v > s
+        })
+    }
+
+    /// `_algo.apply_writes`. Returns the updated channels in update order.
+    pub fn apply_writes<H: Host<V>>(
+        &mut self,
+        graph: &Graph,
+        tasks: Vec<TaskWrites<V>>,
+        host: &mut H,
+    ) -> Result<Vec<usize>, PregelError<H::Error>> {
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        order.sort_by(|a, b| tasks[*a].sort_key.cmp(&tasks[*b].sort_key));
+        let bump_step = tasks.iter().any(|t| !t.triggers.is_empty());
+        for &i in &order {
+            let t = &tasks[i];
+            let pairs: Vec<(String, Version)> = t
+                .triggers
+                .iter()
+                .filter_map(|c| self.ordered.get(c).map(|v| (c.clone(), v.clone())))
+                .collect();
+            let entry = self.seen_entry(&t.name);
+            for (k, v) in pairs {
+                entry.insert(&k, v);
+            }
+        }
+        let next = host.next_version(self.max_version.as_ref())?;
+        // consume the channels that triggered the tasks
+        let mut consumed = vec![false; graph.channels.len()];
+        for &i in &order {
+            for t in &tasks[i].triggers {
+                if let Some(&c) = graph.channel_index.get(t) {
+                    if !consumed[c] {
+                        consumed[c] = true;
+                        if self.channels[c].consume(&graph.channels[c].1) {
+                            self.set_version(graph, c, &next);
+                        }
+                    }
+                }
+            }
+        }
+        // group writes by channel, in first-write order
+        let mut pending: Vec<(usize, Vec<V>)> = Vec::new();
+        let mut slot: HashMap<usize, usize> = HashMap::new();
+        let mut tasks = tasks;
+        for &i in &order {
+            let writes = std::mem::take(&mut tasks[i].writes);
+            for (chan, val) in writes {
+                if CONTROL_WRITES.contains(&chan.as_str()) {
+                    continue;
+                }
+                match graph.channel_index.get(&chan) {
+                    Some(&c) => {
+                        let s = *slot.entry(c).or_insert_with(|| {
+                            pending.push((c, Vec::new()));
+                            pending.len() - 1
+                        });
+                        pending[s].1.push(val);
+                    }
+                    None => host.unknown_channel(i, &chan),
+                }
+            }
+        }
+        let mut updated: Vec<usize> = Vec::new();
+        let mut is_updated = vec![false; graph.channels.len()];
+        for (c, vals) in pending {
+            let (key, kind) = &graph.channels[c];
+            if self.channels[c].update(kind, key, vals, host)? {
+                self.set_version(graph, c, &next);
+                if self.channels[c].is_available(kind) && !is_updated[c] {
+                    is_updated[c] = true;
+                    updated.push(c);
+                }
+            }
+        }
+        if bump_step {
+            for &c in &graph.clearing {
+                let (key, kind) = &graph.channels[c];
+                if !is_updated[c]
+                    && self.channels[c].is_available(kind)
+                    && self.channels[c].update(kind, key, Vec::new(), host)?
+                {
+                    self.set_version(graph, c, &next);
+                    if self.channels[c].is_available(kind) {
+                        is_updated[c] = true;
+                        updated.push(c);
+                    }
+                }
+            }
+            if updated.iter().all(|c| !graph.triggers_any(*c)) {
+                for &c in &graph.finishing {
+                    let kind = &graph.channels[c].1;
+                    if self.channels[c].finish(kind) {
+                        self.set_version(graph, c, &next);
+                        if self.channels[c].is_available(kind) && !is_updated[c] {
+                            is_updated[c] = true;
+                            updated.push(c);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(updated)
+    }
+
+    /// `_algo.prepare_next_tasks` (the planning half: ids, triggers, inputs).
+    pub fn prepare<'a, H: Host<V>>(
+        &'a self,
+        graph: &'a Graph,
+        checkpoint_id: &[u8],
+        parent_ns: &str,
+        step: i64,
+        stop: i64,
+        updated: Option<&[usize]>,
+        host: &mut H,
+    ) -> Result<Vec<Plan<'a, V>>, PregelError<H::Error>> {
+        let step_str = step.to_string();
+        let mut plans = Vec::new();
+        let ns_of = |name: &str| {
+            if parent_ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{parent_ns}|{name}")
+            }
+        };
+        if let Some(tc) = graph.tasks_channel {
+            if let Some(Got::List(packets)) = self.get(graph, tc) {
+                for (idx, packet) in packets.iter().enumerate() {
+                    let Some(node_name) = host.send_node(packet)? else {
+                        host.warn_invalid_packet(packet);
+                        continue;
+                    };
+                    let Some(&node) = graph.node_index.get(&node_name) else {
+                        host.warn(&format!(
+                            "Ignoring unknown node name {node_name} in pending sends"
+                        ));
+                        continue;
+                    };
+                    let ns = ns_of(&node_name);
+                    let idx_s = idx.to_string();
+                    let id = task_id(
+                        checkpoint_id,
+                        &[ns.as_str(), &step_str, &node_name, PUSH, &idx_s],
+                    );
+                    plans.push(Plan {
+                        task_ns: format!("{ns}:{id}"),
+                        id,
+                        node,
+                        push_idx: Some(idx),
+                        input: PlanInput::Packet(packet),
+                    });
+                }
+            }
+        }
+        let Some(null) = self.null_version() else { return Ok(plans) };
+        let candidates: Vec<usize> = match updated {
+            Some(upd) if !upd.is_empty() => {
+                let mut mark = vec![false; graph.nodes.len()];
+                let mut out = Vec::new();
+                for &c in upd {
+                    for &n in &graph.trigger_to_nodes[c] {
+                        if !mark[n] {
+                            mark[n] = true;
+                            out.push(n);
+                        }
+                    }
+                }
+                out.sort_by(|a, b| graph.nodes[*a].name.cmp(&graph.nodes[*b].name));
+                out
+            }
+            _ => (0..graph.nodes.len()).collect(),
+        };
+        for n in candidates {
+            let spec = &graph.nodes[n];
+            let seen = self.seen_index.get(&spec.name).map(|i| &self.seen[*i].1);
+            let triggered = spec.triggers.iter().any(|&c| {
+                self.is_available(graph, c)
+                    && match seen {
+                        None => true,
+                        Some(seen) => {
+                            let v = self.versions[c].as_ref().unwrap_or(&null);
+                            let s = seen.get(&graph.channels[c].0).unwrap_or(&null);
+                            v > s
+                        }
+                    }
+            });
+            if !triggered {
+                continue;
+            }
+            let input = match &spec.read {
+                Read::Single(None) => continue,
+                Read::Single(Some(c)) => match self.get(graph, *c) {
+                    Some(got) => PlanInput::Single(got),
+                    None => continue,
+                },
+                Read::Many(items) => {
+                    let mut vals = Vec::with_capacity(items.len());
+                    for (name, item) in items {
+                        match item {
+                            ReadItem::Channel(c) => {
+                                if let Some(got) = self.get(graph, *c) {
+                                    vals.push((name.as_str(), ReadVal::Got(got)));
+                                }
+                            }
+                            ReadItem::Managed(_, m) => {
+                                vals.push((name.as_str(), ReadVal::Managed(m.value(step, stop))))
+                            }
+                        }
+                    }
+                    PlanInput::Map(vals)
+                }
+            };
+            let ns = ns_of(&spec.name);
+            let mut parts: Vec<&str> = vec![ns.as_str(), &step_str, &spec.name, PULL];
+            parts.extend(spec.sorted_triggers.iter().map(|s| s.as_str()));
+            let id = task_id(checkpoint_id, &parts);
+            plans.push(Plan { task_ns: format!("{ns}:{id}"), id, node: n, push_idx: None, input });
+        }
+        Ok(plans)
+    }
+
+    /// A copy of channel `c` with `writes` applied (`local_read(fresh=True)`).
+    pub fn fresh_copy<H: Host<V>>(
+        &self,
+        graph: &Graph,
+        c: usize,
+        writes: Vec<V>,
+        host: &mut H,
+    ) -> Result<Channel<V>, PregelError<H::Error>> {
+        let mut ch = self.channels[c].clone();
+        let (key, kind) = &graph.channels[c];
+        ch.update(kind, key, writes, host)?;
+        Ok(ch)
+    }
+}

@@ -1,0 +1,52 @@
+//! Channel versions: LangGraph uses ints (no checkpointer / base saver) or
+//! strings (`"%032d.%016f"`, InMemorySaver and the SQL savers).
+
+use std::cmp::Ordering;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    Int(i64),
+    Str(String),
+}
+
+impl Version {
+    /// `type(v)()`: the version an unseen channel compares against.
+    pub fn null_like(&self) -> Version {
+        match self {
+            Version::Int(_) => Version::Int(0),
+            Version::Str(_) => Version::Str(String::new()),
+        }
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Version::Int(a), Version::Int(b)) => a.cmp(b),
+            (Version::Str(a), Version::Str(b)) => a.cmp(b),
+            // Python would raise on a mixed comparison; ints sort first.
+            (Version::Int(_), Version::Str(_)) => Ordering::Less,
+            (Version::Str(_), Version::Int(_)) => Ordering::Greater,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordering_matches_python() {
+        assert!(Version::Int(2) > Version::Int(1));
+        assert!(Version::Str("00000000000000000000000000000002.1".into())
+            > Version::Str("00000000000000000000000000000001.9".into()));
+        assert_eq!(Version::Int(5).null_like(), Version::Int(0));
+        assert_eq!(Version::Str("x".into()).null_like(), Version::Str(String::new()));
+    }
+}
