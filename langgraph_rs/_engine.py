@@ -530,7 +530,7 @@ class _Loop:
         if do_checkpoint:
             if self.spec.untracked and TASKS in values:
                 values[TASKS] = [
-                    _algo.sanitize_untracked_values_in_send(v, self.channels)
+                    _algo.sanitize_untracked_values_in_send(v, self.graph.channels)
                     if isinstance(v, Send)
                     else v
                     for v in values[TASKS]
@@ -602,7 +602,7 @@ class _Loop:
         if self.spec.untracked:
             writes_to_save = [
                 (
-                    (c, _algo.sanitize_untracked_values_in_send(v, self.channels))
+                    (c, _algo.sanitize_untracked_values_in_send(v, self.graph.channels))
                     if c == TASKS and isinstance(v, Send)
                     else (c, v)
                 )

@@ -327,6 +327,11 @@ fn managed_to_py(py: Python<'_>, m: ManagedValue) -> PyResult<Py<PyAny>> {
     })
 }
 
+/// A `(channel, value)` write from any 2-item sequence.
+fn pair(w: &Bound<'_, PyAny>) -> PyResult<(String, Py<PyAny>)> {
+    Ok((w.get_item(0)?.extract()?, w.get_item(1)?.unbind()))
+}
+
 /// `_algo.task_path_str`.
 fn task_path_str(p: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(t) = p.downcast::<PyTuple>() {
@@ -379,7 +384,8 @@ fn restore_channel(
         }
         Kind::Untracked { .. } => {}
         Kind::LastValueAfterFinish => {
-            let (v, f): (Py<PyAny>, bool) = cv.extract()?;
+            let v = cv.get_item(0)?.unbind();
+            let f: bool = cv.get_item(1)?.is_truthy()?;
             ch.value = Some(v);
             ch.finished = f;
         }
@@ -391,7 +397,8 @@ fn restore_channel(
             ch.seen = cv.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
         }
         Kind::NamedBarrierAfterFinish { .. } => {
-            let (s, f): (Bound<'_, PyAny>, bool) = cv.extract()?;
+            let s = cv.get_item(0)?;
+            let f: bool = cv.get_item(1)?.is_truthy()?;
             ch.seen = s.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
             ch.finished = f;
         }
@@ -538,7 +545,7 @@ impl State {
         };
         if let Some(ws) = &writes {
             for w in ws.try_iter()? {
-                let (c, v): (String, Py<PyAny>) = w?.extract()?;
+                let (c, v) = pair(&w?)?;
                 if names.contains(&c) {
                     if let Some(&i) = g.inner.channel_index.get(&c) {
                         fresh.entry(i).or_default().push(v);
@@ -704,7 +711,7 @@ impl State {
             let writes: Vec<(String, Py<PyAny>)> = t
                 .get_item(3)?
                 .try_iter()?
-                .map(|w| w?.extract::<(String, Py<PyAny>)>())
+                .map(|w| pair(&w?))
                 .collect::<PyResult<_>>()?;
             tw.push(core::TaskWrites { name, sort_key, triggers, writes });
         }
