@@ -67,6 +67,7 @@ from langgraph._internal._constants import (
     TASKS,
 )
 from langgraph._internal._queue import AsyncQueue, SyncQueue  # type: ignore[attr-defined]
+from langgraph._internal._replay import ReplayState
 from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
@@ -90,6 +91,8 @@ from langgraph.pregel._algo import Call
 from langgraph.pregel._call import get_runnable_for_task, identifier
 from langgraph.pregel._checkpoint import (
     LATEST_VERSION,
+    acheckpoint_superseded,
+    checkpoint_superseded,
     empty_checkpoint,
     put_writes_accepts_task_path,
 )
@@ -320,10 +323,6 @@ class _Loop:
             self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID)
             or self.config[CONF].get(CONFIG_KEY_REPLAY_STATE)
         )
-        if self.config[CONF].get(CONFIG_KEY_REPLAY_STATE):
-            raise UnsupportedFeatureError(
-                "langgraph_rs does not support replaying subgraphs (time travel) yet"
-            )
         runtime = self.config[CONF].get(CONFIG_KEY_RUNTIME)
         self.control = runtime.control if isinstance(runtime, Runtime) else None
         if checkpointer:
@@ -339,6 +338,8 @@ class _Loop:
         self._call_futs: dict[str, Any] = {}
         self._call_lock = threading.RLock()
         self._written_task_ids: set[str] = set()
+        self._addressed_checkpoint_superseded = False
+        self._deferred_puts: list = []
         self._put_checkpoint_exc: BaseException | None = None
 
     # -- loading ------------------------------------------------------------
@@ -404,20 +405,32 @@ class _Loop:
                 ),
             )
         )
-        is_time_traveling = self._addressed and not (
-            (input_is_command and self.input.resume is not None)
-            or configurable.get(CONFIG_KEY_RESUMING, False)
-        )
-        if self._addressed and is_resuming and is_time_traveling:
-            raise UnsupportedFeatureError(
-                "langgraph_rs does not support resuming from an earlier checkpoint "
-                "(time travel / fork) yet"
+        is_time_traveling = self._addressed and (
+            (
+                self.is_nested
+                and configurable.get(CONFIG_KEY_CHECKPOINT_NS, "")
+                in configurable.get(CONFIG_KEY_CHECKPOINT_MAP, {})
             )
-        self.is_replaying = is_time_traveling
+            or not (
+                (input_is_command and self.input.resume is not None)
+                or configurable.get(CONFIG_KEY_RESUMING, False)
+            )
+        )
+        self.is_replaying = is_time_traveling or self._addressed_checkpoint_superseded
         if is_time_traveling:
             self.checkpoint_pending_writes = [
                 w for w in self.checkpoint_pending_writes if w[1] != RESUME
             ]
+        replay_bound = None
+        forks = (
+            is_resuming
+            and is_time_traveling
+            and (
+                self.checkpoint_metadata.get("source") not in ("update", "fork")
+                or self._addressed_checkpoint_superseded
+            )
+        )
+        carried: list = []
         if input_is_command:
             cmd = self.input
             resume_is_map = False
@@ -451,24 +464,53 @@ class _Loop:
             if not writes and not resume_is_map:
                 raise EmptyInputError("Received empty Command input")
             for tid, ws in writes.items():
-                self.put_writes(tid, ws)
+                if forks:
+                    carried.extend((tid, c, v) for c, v in ws)
+                else:
+                    self.put_writes(tid, ws)
         # apply NULL writes
         if null_writes := [
-            w[1:] for w in self.checkpoint_pending_writes if w[0] == NULL_TASK_ID
+            w[1:]
+            for w in (*self.checkpoint_pending_writes, *carried)
+            if w[0] == NULL_TASK_ID
         ]:
             upd = self.state.apply_writes([(INPUT, (), (), null_writes)])
             if self.updated_channels is not None:
                 self.updated_channels = sorted(set(self.updated_channels) | set(upd))
+        self._replay_checkpoint_id = None
         if is_resuming:
             self.state.mark_seen(INTERRUPT)
+            if forks:
+                if (
+                    self.checkpoint_metadata.get("source") in ("update", "fork")
+                    and self.prev_checkpoint_config
+                ):
+                    replay_bound = self.prev_checkpoint_config
+                self.checkpoint_pending_writes = [
+                    w for w in self.checkpoint_pending_writes if w[1] != INTERRUPT
+                ]
+                do, args = self._make_checkpoint({"source": "fork"})
+                if do and args is not None:
+                    self._deferred_puts.append(args)
             self._emit_values(True)
-            return True, None
-        input_writes = list(map_input(self.input_keys, self.input))
-        if input_writes:
-            return False, input_writes
-        if CONFIG_KEY_RESUMING not in configurable:
-            raise EmptyInputError(f"Received no input for {self.input_keys}")
-        return False, None
+            input_writes = None
+        else:
+            input_writes = list(map_input(self.input_keys, self.input))
+            if not input_writes:
+                input_writes = None
+                if CONFIG_KEY_RESUMING not in configurable:
+                    raise EmptyInputError(f"Received no input for {self.input_keys}")
+        if is_time_traveling:
+            rid = self.checkpoint["id"]
+            if replay_bound is not None:
+                rid = replay_bound[CONF].get(CONFIG_KEY_CHECKPOINT_ID, rid)
+            elif (
+                self.checkpoint_metadata.get("source") in ("update", "fork")
+                and self.prev_checkpoint_config
+            ):
+                rid = self.prev_checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID, rid)
+            self._replay_checkpoint_id = rid
+        return is_resuming, input_writes
 
     def _apply_input(self, input_writes: list) -> None:
         discard = self.state.prepare(
@@ -482,7 +524,12 @@ class _Loop:
         if not self.is_nested:
             self.config = patch_configurable(
                 self.config,
-                {CONFIG_KEY_RESUMING: is_resuming, CONFIG_KEY_REPLAY_STATE: None},
+                {
+                    CONFIG_KEY_RESUMING: is_resuming,
+                    CONFIG_KEY_REPLAY_STATE: ReplayState(self._replay_checkpoint_id)
+                    if self._replay_checkpoint_id is not None
+                    else None,
+                },
             )
         self.status = "pending"
         if is_resuming:
@@ -1157,12 +1204,26 @@ class _SyncLoop(_Loop):
         cp = self.checkpointer
         if not cp:
             saved = None
+        elif self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID):
+            saved = cp.get_tuple(self.checkpoint_config)
+            if saved is not None:
+                self._addressed_checkpoint_superseded = checkpoint_superseded(
+                    cp, self.checkpoint_config, saved
+                )
+        elif replay_state := self.config[CONF].get(CONFIG_KEY_REPLAY_STATE):
+            saved = replay_state.get_checkpoint(
+                self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""), cp, self.checkpoint_config
+            )
+            self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
         else:
             saved = cp.get_tuple(self.checkpoint_config)
         self._load(saved)
         self._executor_cm = get_executor_for_config(self.config)
         self._executor = None
         is_resuming, input_writes = self._first_writes()
+        for args in self._deferred_puts:
+            self.checkpointer.put(*args)
+        self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
             self._put_checkpoint({"source": "input"})
@@ -1381,10 +1442,27 @@ class _AsyncLoop(_Loop):
     async def __aenter__(self) -> _AsyncLoop:
         self._aioloop = asyncio.get_running_loop()
         cp = self.checkpointer
-        saved = await cp.aget_tuple(self.checkpoint_config) if cp else None
+        if not cp:
+            saved = None
+        elif self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID):
+            saved = await cp.aget_tuple(self.checkpoint_config)
+            if saved is not None:
+                self._addressed_checkpoint_superseded = await acheckpoint_superseded(
+                    cp, self.checkpoint_config, saved
+                )
+        elif replay_state := self.config[CONF].get(CONFIG_KEY_REPLAY_STATE):
+            saved = await replay_state.aget_checkpoint(
+                self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""), cp, self.checkpoint_config
+            )
+            self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
+        else:
+            saved = await cp.aget_tuple(self.checkpoint_config)
         self._load(saved)
         is_resuming, input_writes = self._first_writes()
         await self.flush_writes()
+        for args in self._deferred_puts:
+            await self.checkpointer.aput(*args)
+        self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
             await self._aput_checkpoint({"source": "input"})
