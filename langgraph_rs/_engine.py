@@ -68,6 +68,7 @@ from langgraph._internal._constants import (
 )
 from langgraph._internal._queue import AsyncQueue, SyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._replay import ReplayState
+from langgraph._internal._runnable import _is_stream_handler
 from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
@@ -98,6 +99,7 @@ from langgraph.pregel._checkpoint import (
 )
 from langgraph.pregel._io import map_command, map_input, map_output_updates, read_channels
 from langgraph.pregel._messages import StreamMessagesHandler
+from langgraph.pregel._tools import StreamToolCallHandler
 from langgraph.pregel._retry import arun_with_retry, run_with_retry
 from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
 from langgraph.pregel._utils import get_new_channel_versions, is_xxh3_128_hexdigest
@@ -1438,6 +1440,7 @@ class _SyncLoop(_Loop):
 
 class _AsyncLoop(_Loop):
     _is_async = True
+    use_astream = False
 
     async def __aenter__(self) -> _AsyncLoop:
         self._aioloop = asyncio.get_running_loop()
@@ -1546,7 +1549,7 @@ class _AsyncLoop(_Loop):
             await arun_with_retry(
                 task,
                 self.retry_policy,
-                stream=False,
+                stream=self.use_astream,
                 configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
             )
         except Exception as exc:
@@ -1611,6 +1614,13 @@ class _AsyncLoop(_Loop):
                 else:
                     fut = asyncio.ensure_future(self._arun_call(task, retry_policy))
                     self._call_futs[task.id] = fut
+                if isinstance(out, asyncio.Future):
+                    if out.cancelled():
+                        fut.cancel()
+                    else:
+                        out.add_done_callback(
+                            lambda o: fut.cancel() if o.cancelled() and not fut.done() else None
+                        )
                 try:
                     result = await asyncio.shield(fut)
                 except BaseException as exc:  # noqa: BLE001
@@ -1631,7 +1641,7 @@ class _AsyncLoop(_Loop):
             result = await arun_with_retry(
                 task,
                 retry_policy,
-                stream=False,
+                stream=self.use_astream,
                 configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
             )
         except BaseException as exc:
@@ -2047,6 +2057,11 @@ async def astream(
             config=config, store=store, cache=cache, checkpointer=checkpointer,
             output_keys=output_keys, interrupt_before=interrupt_before_,
             interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
+        )
+        loop.use_astream = any(
+            _is_stream_handler(h)
+            and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))
+            for h in run_manager.handlers
         )
         async with loop:
             for handler in stream_handlers:
