@@ -42,6 +42,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_CHECKPOINT_NS,
     CONFIG_KEY_CHECKPOINTER,
     CONFIG_KEY_DURABILITY,
+    CONFIG_KEY_NODE_ERROR,
     CONFIG_KEY_NODE_FINISHED,
     CONFIG_KEY_READ,
     CONFIG_KEY_REPLAY_STATE,
@@ -54,6 +55,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_TASK_ID,
     CONFIG_KEY_THREAD_ID,
     ERROR,
+    ERROR_SOURCE_NODE,
     INPUT,
     INTERRUPT,
     NO_WRITES,
@@ -80,6 +82,7 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.config import get_config
 from langgraph.constants import TAG_HIDDEN
 from langgraph.errors import (
+    NodeError,
     EmptyInputError,
     GraphBubbleUp,
     GraphInterrupt,
@@ -151,10 +154,6 @@ def _stock(name: str) -> Any:
 def _spec_or_fallback(graph: Any) -> GraphSpec | None:
     """The graph's spec, or None when it must run on LangGraph (fallback asked for)."""
     try:
-        if graph.node_error_handler_map:
-            raise UnsupportedFeatureError(
-                "langgraph_rs does not support node error handlers yet"
-            )
         return spec_for(graph)
     except UnsupportedFeatureError as exc:
         fallback = getattr(graph, "_langgraph_rs_fallback", None) or _global_fallback
@@ -342,6 +341,8 @@ class _Loop:
         self._written_task_ids: set[str] = set()
         self._addressed_checkpoint_superseded = False
         self._deferred_puts: list = []
+        self._handler_map = graph.node_error_handler_map
+        self._handler_nodes = set(self._handler_map.values())
         self._put_checkpoint_exc: BaseException | None = None
 
     # -- loading ------------------------------------------------------------
@@ -849,6 +850,8 @@ class _Loop:
         name: str,
         callbacks: Any,
         with_previous: bool,
+        extra: dict | None = None,
+        execution_info: bool = True,
     ) -> dict:
         configurable = config[CONF]
         scratchpad = _algo._scratchpad(
@@ -868,13 +871,12 @@ class _Loop:
             thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
             run_id=str(rid) if (rid := config.get("run_id")) else None,
         )
-        if with_previous:
-            previous = (
-                self.state.get(PREVIOUS)
-                if PREVIOUS in self.channel_names and self.state.is_available(PREVIOUS)
-                else None
+        if not execution_info:
+            runtime = runtime.override(store=self.store, previous=self._previous())
+        elif with_previous:
+            runtime = runtime.override(
+                previous=self._previous(), store=self.store, execution_info=info
             )
-            runtime = runtime.override(previous=previous, store=self.store, execution_info=info)
         else:
             runtime = runtime.override(store=self.store, execution_info=info)
         parent_ns = configurable.get(CONFIG_KEY_CHECKPOINT_NS, "")
@@ -898,8 +900,116 @@ class _Loop:
                 CONFIG_KEY_CHECKPOINT_NS: task_ns,
                 CONFIG_KEY_SCRATCHPAD: scratchpad,
                 CONFIG_KEY_RUNTIME: runtime,
+                **(extra or {}),
             },
         )
+
+    def _previous(self) -> Any:
+        if PREVIOUS in self.channel_names and self.state.is_available(PREVIOUS):
+            return self.state.get(PREVIOUS)
+        return None
+
+    def _routes_to_handler(self, task: PregelExecutableTask, exc: BaseException | None) -> bool:
+        return (
+            exc is not None
+            and not isinstance(exc, GraphBubbleUp)
+            and task.name not in self._handler_nodes
+            and task.name in self._handler_map
+        )
+
+    def _build_handler_task(
+        self, failed: PregelExecutableTask, error: BaseException
+    ) -> PregelExecutableTask | None:
+        """``prepare_node_error_handler_task``: the handler run for a failed node."""
+        name = self.nodes[failed.name].error_handler_node
+        if not name or name not in self.nodes:
+            return None
+        proc = self.nodes[name]
+        if proc.node is None:
+            return None
+        config = failed.config
+        parent_ns = config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, "")
+        checkpoint_ns = f"{parent_ns}{NS_SEP}{name}" if parent_ns else name
+        task_id = _native.task_id(
+            self.checkpoint["id"], checkpoint_ns, str(self.step), name, PUSH,
+            "node_error_handler", failed.id,
+        )
+        task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
+        path = (*failed.path[:3], "node_error_handler", False)
+        metadata = {
+            "langgraph_step": self.step,
+            "langgraph_node": name,
+            "langgraph_triggers": PUSH_TRIGGER,
+            "langgraph_path": path,
+            "langgraph_checkpoint_ns": task_ns,
+        }
+        if proc.metadata:
+            metadata.update(proc.metadata)
+        cache_policy = proc.cache_policy or self.cache_policy
+        if cache_policy:
+            args_key = cache_policy.key_func(failed.input)
+            cache_key = CacheKey(
+                (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name),
+                xxh3_128_hexdigest(
+                    args_key.encode() if isinstance(args_key, str) else args_key
+                ),
+                cache_policy.ttl,
+            )
+        else:
+            cache_key = None
+        writes: deque = deque()
+        return PregelExecutableTask(
+            name,
+            failed.input,
+            proc.node,
+            writes,
+            self._task_config(
+                config, task_id, task_ns, writes,
+                {"metadata": metadata, "tags": proc.tags}, name, None, True,
+                extra={CONFIG_KEY_NODE_ERROR: NodeError(node=failed.name, error=error)},
+                execution_info=False,
+            ),
+            PUSH_TRIGGER,
+            proc.retry_policy or self.retry_policy,
+            cache_key,
+            task_id,
+            path,
+            writers=proc.flat_writers,
+            subgraphs=proc.subgraphs,
+        )
+
+    def _add_handler_task(
+        self, failed: PregelExecutableTask, error: BaseException
+    ) -> PregelExecutableTask | None:
+        handler = self._build_handler_task(failed, error)
+        if handler is None:
+            return None
+        self.tasks[handler.id] = handler
+        if not self.is_replaying:
+            for tid, st in read_task_statuses(
+                w for w in self.checkpoint_pending_writes if w[0] == handler.id
+            ).items():
+                handler.writes.extend(st.output)
+        return handler
+
+    def _resume_error_handlers(self) -> None:
+        failed: dict[str, BaseException] = {}
+        for tid, chan, _ in self.checkpoint_pending_writes:
+            if chan == ERROR_SOURCE_NODE:
+                error = next(
+                    (v for t, c, v in self.checkpoint_pending_writes if t == tid and c == ERROR),
+                    None,
+                )
+                if error is not None:
+                    failed[tid] = error
+        for tid, error in failed.items():
+            task = self.tasks.get(tid)
+            if task is None or not self.nodes[task.name].error_handler_node:
+                continue
+            task.writes.append((ERROR, error))
+            handler = self._build_handler_task(task, error)
+            if handler is not None:
+                self.tasks[handler.id] = handler
 
     def _build_call_task(self, parent: PregelExecutableTask, write_idx: int, call: Any) -> PregelExecutableTask:
         """``prepare_push_task_functional``: the task of a ``@task`` call."""
@@ -1006,6 +1116,8 @@ class _Loop:
             )
             for tid, st in statuses.items():
                 self.tasks[tid].writes.extend(st.output)
+            if self._handler_map:
+                self._resume_error_handlers()
         if self.interrupt_before and self._should_interrupt(self.interrupt_before):
             self.status = "interrupt_before"
             raise GraphInterrupt()
@@ -1057,6 +1169,8 @@ class _Loop:
             if isinstance(exc, GraphBubbleUp):
                 return None
             task.writes.append((ERROR, exc))
+            if self._routes_to_handler(task, exc):
+                task.writes.append((ERROR_SOURCE_NODE, task.name))
             return list(task.writes)
         node_finished = self.config[CONF].get(CONFIG_KEY_NODE_FINISHED)
         if node_finished and (
@@ -1376,12 +1490,19 @@ class _SyncLoop(_Loop):
             exc = self._run_one(t, timeout)
             self._commit(t, exc)
             self._wait_calls()
-            if exc is not None:
+            if self._routes_to_handler(t, exc):
+                handler = self._add_handler_task(t, exc)
+                if handler is None or handler.writes:
+                    yield
+                    return
+                tasks = [handler]
+            elif exc is not None:
                 yield
                 _trim_traceback(exc)
                 raise exc
-            yield
-            return
+            else:
+                yield
+                return
         if self._executor is None:
             self._executor = self._executor_cm.__enter__()
         futures: dict[concurrent.futures.Future, PregelExecutableTask] = {}
@@ -1415,7 +1536,14 @@ class _SyncLoop(_Loop):
                 t = futures[fut]
                 exc = fut.result()
                 self._commit(t, exc)
-                if exc is not None:
+                if self._routes_to_handler(t, exc):
+                    handler = self._add_handler_task(t, exc)
+                    if handler is not None and not handler.writes:
+                        ctx = contextvars.copy_context()
+                        hf = self._executor.submit(ctx.run, self._run_one, handler, timeout)
+                        futures[hf] = handler
+                        pending.add(hf)
+                elif exc is not None:
                     if isinstance(exc, GraphInterrupt):
                         interrupts.append(exc)
                     elif not isinstance(exc, GraphBubbleUp) or not errors:
@@ -1666,11 +1794,18 @@ class _AsyncLoop(_Loop):
             self._commit(t, exc)
             await self._await_calls()
             await self.flush_writes()
-            yield
-            if exc is not None:
-                _trim_traceback(exc)
-                raise exc
-            return
+            if self._routes_to_handler(t, exc):
+                handler = self._add_handler_task(t, exc)
+                if handler is None or handler.writes:
+                    yield
+                    return
+                tasks = [handler]
+            else:
+                yield
+                if exc is not None:
+                    _trim_traceback(exc)
+                    raise exc
+                return
         max_conc = self.config.get("max_concurrency")
         sem = asyncio.Semaphore(max_conc) if max_conc else None
 
@@ -1709,7 +1844,13 @@ class _AsyncLoop(_Loop):
                     t = futs[fut]
                     exc = fut.result()
                     self._commit(t, exc)
-                    if exc is not None:
+                    if self._routes_to_handler(t, exc):
+                        handler = self._add_handler_task(t, exc)
+                        if handler is not None and not handler.writes:
+                            hf = asyncio.ensure_future(run(handler))
+                            futs[hf] = handler
+                            pending.add(hf)
+                    elif exc is not None:
                         if isinstance(exc, GraphInterrupt):
                             interrupts.append(exc)
                         else:
