@@ -52,6 +52,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_SCRATCHPAD,
     CONFIG_KEY_SEND,
     CONFIG_KEY_STREAM,
+    CONFIG_KEY_STRICT_RESUME,
     CONFIG_KEY_TASK_ID,
     CONFIG_KEY_THREAD_ID,
     ERROR,
@@ -82,6 +83,8 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.config import get_config
 from langgraph.constants import TAG_HIDDEN
 from langgraph.errors import (
+    UnknownInterruptError,
+    is_invalid_resume,
     NodeError,
     EmptyInputError,
     GraphBubbleUp,
@@ -354,10 +357,6 @@ class _Loop:
             )
         elif self.graph._migrate_checkpoint is not None:
             self.graph._migrate_checkpoint(saved.checkpoint)
-        if saved.checkpoint.get("v", LATEST_VERSION) < 2:
-            raise UnsupportedFeatureError(
-                "langgraph_rs does not support checkpoints of format version 1 yet"
-            )
         self.checkpoint_config = {
             **self.checkpoint_config,
             **saved.config,
@@ -370,6 +369,7 @@ class _Loop:
         self.prev_checkpoint_config = saved.parent_config
         self.checkpoint_id_saved = saved.checkpoint["id"]
         self.checkpoint = saved.checkpoint
+        self.sha1_ids = self.checkpoint["v"] <= 1
         self.checkpoint_metadata = saved.metadata
         self.checkpoint_pending_writes = (
             [(str(tid), k, v) for tid, k, v in saved.pending_writes]
@@ -442,24 +442,45 @@ class _Loop:
                     raise RuntimeError(
                         "Cannot use Command(resume=...) without checkpointer"
                     )
+                strict = (
+                    self.config[CONF].get(CONFIG_KEY_STRICT_RESUME, False)
+                    and not self.is_nested
+                    and not self._addressed_checkpoint_superseded
+                )
+                pending = {
+                    i.id
+                    for st in read_task_statuses(self.checkpoint_pending_writes).values()
+                    for i in st.pending_interrupts
+                }
                 if resume_is_map := (
                     isinstance(cmd.resume, dict)
                     and all(is_xxh3_128_hexdigest(k) for k in cmd.resume)
                 ):
+                    if strict:
+                        if not cmd.resume:
+                            raise UnknownInterruptError(
+                                "The resume map names no interrupt",
+                                reason="empty_map",
+                                pending_ids=sorted(pending),
+                            )
+                        if unknown := sorted(cmd.resume.keys() - pending):
+                            raise UnknownInterruptError(
+                                f"Unknown or already-consumed interrupt: {unknown[0]}",
+                                reason="not_pending",
+                                interrupt_ids=unknown,
+                                pending_ids=sorted(pending),
+                            )
                     self.config[CONF][CONFIG_KEY_RESUME_MAP] = cmd.resume
-                else:
-                    pending = {
-                        i.id
-                        for st in read_task_statuses(
-                            self.checkpoint_pending_writes
-                        ).values()
-                        for i in st.pending_interrupts
-                    }
-                    if len(pending) > 1:
-                        raise RuntimeError(
-                            "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
-                            "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts#handling-multiple-interrupts."
+                elif len(pending) > 1:
+                    message = (
+                        "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
+                        "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts#handling-multiple-interrupts."
+                    )
+                    if strict:
+                        raise UnknownInterruptError(
+                            message, reason="ambiguous", pending_ids=sorted(pending)
                         )
+                    raise RuntimeError(message)
             writes: dict[str, list] = {}
             for tid, c, v in map_command(cmd=cmd):
                 if not (c == RESUME and resume_is_map):
@@ -517,7 +538,8 @@ class _Loop:
 
     def _apply_input(self, input_writes: list) -> None:
         discard = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels
+            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels,
+            self.sha1_ids,
         )
         self.updated_channels = self.state.apply_writes(
             [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]
@@ -776,7 +798,8 @@ class _Loop:
 
     def _prepare_tasks(self) -> None:
         plans = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels
+            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels,
+            self.sha1_ids,
         )
         tasks: dict[str, PregelExecutableTask] = {}
         for plan in plans:
@@ -932,7 +955,7 @@ class _Loop:
         checkpoint_ns = f"{parent_ns}{NS_SEP}{name}" if parent_ns else name
         task_id = _native.task_id(
             self.checkpoint["id"], checkpoint_ns, str(self.step), name, PUSH,
-            "node_error_handler", failed.id,
+            "node_error_handler", failed.id, sha1_ids=self.sha1_ids,
         )
         task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
         path = (*failed.path[:3], "node_error_handler", False)
@@ -1028,6 +1051,7 @@ class _Loop:
             PUSH,
             _algo.task_path_str(parent.path),
             str(write_idx),
+            sha1_ids=self.sha1_ids,
         )
         task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
         path = (PUSH, parent.path, write_idx, True)
@@ -1304,6 +1328,14 @@ def _resolve_from_writes(fut: Any, writes: Sequence) -> None:
         fut.set_result(None)
 
 
+def _stops_others(errors: list[BaseException]) -> bool:
+    """A failed task cancels the others, unless it only bubbled up or got an
+    invalid resume value (raised once the others finish)."""
+    return any(
+        not isinstance(e, GraphBubbleUp) and not is_invalid_resume(e) for e in errors
+    )
+
+
 def _trim_traceback(exc: BaseException) -> None:
     from langgraph.pregel._runner import EXCLUDED_FRAME_FNAMES  # constants only
 
@@ -1549,7 +1581,7 @@ class _SyncLoop(_Loop):
                     elif not isinstance(exc, GraphBubbleUp) or not errors:
                         errors.append(exc)
                 yield
-            if errors and not all(isinstance(e, GraphBubbleUp) for e in errors):
+            if _stops_others(errors):
                 for f in pending:
                     f.cancel()
                 break
@@ -1857,7 +1889,7 @@ class _AsyncLoop(_Loop):
                             errors.append(exc)
                 await self.flush_writes()
                 yield
-                if any(not isinstance(e, GraphBubbleUp) for e in errors):
+                if _stops_others(errors):
                     break
         finally:
             for f in pending:

@@ -619,6 +619,7 @@ impl State {
         step: i64,
         stop: i64,
         updated: Option<Vec<String>>,
+        sha1_ids: bool,
     ) -> PyResult<Py<PyList>> {
         let g = self.graph.get();
         let st = self.lock()?;
@@ -629,7 +630,7 @@ impl State {
         });
         let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
         let plans = st
-            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), &mut host)
+            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), scheme(sha1_ids), &mut host)
             .map_err(|e| map_err(py, g, e))?;
         let out = PyList::empty(py);
         for plan in plans {
@@ -774,11 +775,19 @@ fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
 
 /// `_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)`.
 #[pyfunction]
-#[pyo3(signature = (checkpoint_id, *parts))]
-fn task_id(checkpoint_id: &str, parts: Vec<String>) -> PyResult<String> {
+#[pyo3(signature = (checkpoint_id, *parts, sha1_ids=false))]
+fn task_id(checkpoint_id: &str, parts: Vec<String>, sha1_ids: bool) -> PyResult<String> {
     let ns = core::task_id::checkpoint_id_bytes(checkpoint_id)
         .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
-    Ok(core::task_id::task_id(&ns, &parts))
+    Ok(core::task_id::task_id_with(scheme(sha1_ids), &ns, &parts))
+}
+
+fn scheme(sha1_ids: bool) -> core::task_id::IdScheme {
+    if sha1_ids {
+        core::task_id::IdScheme::Sha1
+    } else {
+        core::task_id::IdScheme::Xxh3
+    }
 }
 
 #[pymodule]

@@ -7,7 +7,7 @@ use crate::channel::{Channel, Got, Kind};
 use crate::error::PregelError;
 use crate::graph::{Graph, ManagedValue, Read, ReadItem};
 use crate::host::Host;
-use crate::task_id::task_id;
+use crate::task_id::{task_id_with, IdScheme};
 use crate::version::Version;
 
 pub const PULL: &str = "__pregel_pull";
@@ -310,6 +310,7 @@ impl<V: Clone> State<V> {
         step: i64,
         stop: i64,
         updated: Option<&[usize]>,
+        scheme: IdScheme,
         host: &mut H,
     ) -> Result<Vec<Plan<'a, V>>, PregelError<H::Error>> {
         let step_str = step.to_string();
@@ -336,7 +337,8 @@ impl<V: Clone> State<V> {
                     };
                     let ns = ns_of(&node_name);
                     let idx_s = idx.to_string();
-                    let id = task_id(
+                    let id = task_id_with(
+                        scheme,
                         checkpoint_id,
                         &[ns.as_str(), &step_str, &node_name, PUSH, &idx_s],
                     );
@@ -411,7 +413,7 @@ impl<V: Clone> State<V> {
             let ns = ns_of(&spec.name);
             let mut parts: Vec<&str> = vec![ns.as_str(), &step_str, &spec.name, PULL];
             parts.extend(spec.sorted_triggers.iter().map(|s| s.as_str()));
-            let id = task_id(checkpoint_id, &parts);
+            let id = task_id_with(scheme, checkpoint_id, &parts);
             plans.push(Plan { task_ns: format!("{ns}:{id}"), id, node: n, push_idx: None, input });
         }
         Ok(plans)

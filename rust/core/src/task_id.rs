@@ -22,13 +22,28 @@ pub fn checkpoint_id_bytes(checkpoint_id: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Which hash a checkpoint's task ids use: `checkpoint["v"] > 1` uses XXH3,
+/// older checkpoints SHA-1 (`_uuid5_str`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdScheme {
+    Xxh3,
+    Sha1,
+}
+
 pub fn task_id<S: AsRef<str>>(namespace: &[u8], parts: &[S]) -> String {
+    task_id_with(IdScheme::Xxh3, namespace, parts)
+}
+
+pub fn task_id_with<S: AsRef<str>>(scheme: IdScheme, namespace: &[u8], parts: &[S]) -> String {
     let mut buf = Vec::with_capacity(namespace.len() + 64);
     buf.extend_from_slice(namespace);
     for p in parts {
         buf.extend_from_slice(p.as_ref().as_bytes());
     }
-    let hex = format!("{:032x}", xxh3_128(&buf));
+    let hex = match scheme {
+        IdScheme::Xxh3 => format!("{:032x}", xxh3_128(&buf)),
+        IdScheme::Sha1 => sha1_smol::Sha1::from(&buf).digest().to_string(),
+    };
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -52,5 +67,13 @@ mod tests {
         assert_eq!(id, EXPECTED);
     }
 
+    #[test]
+    fn sha1_ids_match_langgraph_v1() {
+        let ns = checkpoint_id_bytes("1ef4f797-8335-6428-8001-8a1503f9b875").unwrap();
+        let id = task_id_with(IdScheme::Sha1, &ns, &["a", "1", "a", "__pregel_pull", "branch:to:a"]);
+        assert_eq!(id, EXPECTED_V1);
+    }
+
     const EXPECTED: &str = include_str!("../testdata/task_id.txt");
+    const EXPECTED_V1: &str = include_str!("../testdata/task_id_v1.txt");
 }
