@@ -581,12 +581,17 @@ class _Loop:
         do_checkpoint = self.checkpointer is not None and (
             exiting or self.durability != "exit"
         )
-        if do_checkpoint:
-            values, versions, seen = self.state.checkpoint()
-        else:
-            values = self.checkpoint["channel_values"]
-            versions = self.state.versions()
-            seen = self.state.versions_seen()
+        if not do_checkpoint:
+            # Nothing is saved: only the id (it seeds the next task ids) moves on.
+            self.checkpoint = {
+                **self.checkpoint,
+                "v": LATEST_VERSION,
+                "id": self.checkpoint["id"] if exiting else str(uuid6(clock_seq=self.step)),
+            }
+            if not exiting:
+                self.step += 1
+            return False, None
+        values, versions, seen = self.state.checkpoint()
         self.checkpoint = {
             "v": LATEST_VERSION,
             "ts": datetime.now(timezone.utc).isoformat(),
