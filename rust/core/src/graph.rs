@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::DiGraph;
 use petgraph::Direction;
 
 use crate::channel::Kind;
@@ -54,8 +54,10 @@ pub struct NodeSpec {
     pub read: Read,
 }
 
+/// A vertex of the topology: a channel or a node (the index into `channels`/`nodes`).
 #[derive(Clone, Copy, Debug)]
 enum Vertex {
+    #[allow(dead_code)] // kept for traversals from the node side
     Channel(usize),
     Node(usize),
 }
@@ -181,10 +183,6 @@ impl Graph {
     /// Number of vertices in the topology (channels + nodes).
     pub fn vertex_count(&self) -> usize {
         self.topology.node_count()
-    }
-
-    pub fn channel_vertex(&self, c: usize) -> NodeIndex {
-        NodeIndex::new(c)
     }
 }
 

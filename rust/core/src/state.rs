@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::channel::{Channel, Got, Kind};
+use crate::channel::{Channel, Got};
 use crate::error::PregelError;
 use crate::graph::{Graph, ManagedValue, Read, ReadItem};
 use crate::host::Host;

@@ -24,8 +24,9 @@ pub fn checkpoint_id_bytes(checkpoint_id: &str) -> Option<Vec<u8>> {
 
 /// Which hash a checkpoint's task ids use: `checkpoint["v"] > 1` uses XXH3,
 /// older checkpoints SHA-1 (`_uuid5_str`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IdScheme {
+    #[default]
     Xxh3,
     Sha1,
 }
