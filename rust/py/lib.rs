@@ -496,6 +496,7 @@ impl State {
                 }
             }
         }
+        st.reindex(&g.inner);
         Ok(State { graph, next_version, inner: Mutex::new(st) })
     }
 

@@ -70,9 +70,6 @@ pub struct Graph {
     pub node_index: HashMap<String, usize>,
     /// channel -> nodes it triggers, sorted by node name (`Pregel.trigger_to_nodes`).
     pub trigger_to_nodes: Vec<Vec<usize>>,
-    /// Channels whose `update([])` can change them / with `finish()` semantics.
-    pub clearing: Vec<usize>,
-    pub finishing: Vec<usize>,
     pub tasks_channel: Option<usize>,
     topology: DiGraph<Vertex, ()>,
 }
@@ -150,18 +147,6 @@ impl Graph {
                 ns
             })
             .collect();
-        let clearing = channels
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, k))| k.clears_on_empty_update())
-            .map(|(i, _)| i)
-            .collect();
-        let finishing = channels
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, k))| k.has_finish())
-            .map(|(i, _)| i)
-            .collect();
         let tasks_channel = channel_index.get(TASKS).copied();
         Ok(Graph {
             channels,
@@ -169,8 +154,6 @@ impl Graph {
             nodes: specs,
             node_index,
             trigger_to_nodes,
-            clearing,
-            finishing,
             tasks_channel,
             topology,
         })

@@ -70,6 +70,39 @@ pub struct State<V> {
     /// `checkpoint["versions_seen"]`.
     pub seen: Vec<(String, Versions)>,
     seen_index: HashMap<String, usize>,
+    /// Channels a new superstep (`update([])`) or `finish()` can change right
+    /// now: the per-step notifications visit only these, not every channel.
+    live: LiveSet,
+}
+
+/// A set of channel indexes with O(1) insert/remove and cheap iteration.
+#[derive(Clone, Debug, Default)]
+struct LiveSet {
+    items: Vec<usize>,
+    pos: Vec<Option<usize>>,
+}
+
+impl LiveSet {
+    fn with_capacity(n: usize) -> LiveSet {
+        LiveSet { items: Vec::new(), pos: vec![None; n] }
+    }
+
+    fn set(&mut self, c: usize, on: bool) {
+        match (self.pos[c], on) {
+            (None, true) => {
+                self.pos[c] = Some(self.items.len());
+                self.items.push(c);
+            }
+            (Some(i), false) => {
+                self.items.swap_remove(i);
+                if let Some(&moved) = self.items.get(i) {
+                    self.pos[moved] = Some(i);
+                }
+                self.pos[c] = None;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A value read for a task input.
@@ -103,7 +136,24 @@ impl<V: Clone> State<V> {
             max_version: None,
             seen: Vec::new(),
             seen_index: HashMap::new(),
+            live: LiveSet::with_capacity(graph.channels.len()),
         }
+    }
+
+    /// Re-derive which channels the per-step notifications must visit (after
+    /// channel values were set from outside, e.g. restored from a checkpoint).
+    pub fn reindex(&mut self, graph: &Graph) {
+        for c in 0..graph.channels.len() {
+            self.track(graph, c);
+        }
+    }
+
+    fn track(&mut self, graph: &Graph, c: usize) {
+        let kind = &graph.channels[c].1;
+        let ch = &self.channels[c];
+        let live = (kind.clears_on_empty_update() && ch.is_available(kind))
+            || (kind.has_finish() && (ch.value.is_some() || !ch.seen.is_empty()));
+        self.live.set(c, live);
     }
 
     /// Restore versions (in the checkpoint's order) and versions_seen.
@@ -230,7 +280,9 @@ impl<V: Clone> State<V> {
                 if let Some(&c) = graph.channel_index.get(t) {
                     if !consumed[c] {
                         consumed[c] = true;
-                        if self.channels[c].consume(&graph.channels[c].1) {
+                        let consumed_now = self.channels[c].consume(&graph.channels[c].1);
+                        self.track(graph, c);
+                        if consumed_now {
                             self.set_version(graph, c, &next);
                         }
                     }
@@ -263,7 +315,9 @@ impl<V: Clone> State<V> {
         let mut is_updated = vec![false; graph.channels.len()];
         for (c, vals) in pending {
             let (key, kind) = &graph.channels[c];
-            if self.channels[c].update(kind, key, vals, host)? {
+            let changed = self.channels[c].update(kind, key, vals, host);
+            self.track(graph, c);
+            if changed? {
                 self.set_version(graph, c, &next);
                 if self.channels[c].is_available(kind) && !is_updated[c] {
                     is_updated[c] = true;
@@ -272,12 +326,21 @@ impl<V: Clone> State<V> {
             }
         }
         if bump_step {
-            for &c in &graph.clearing {
+            let candidates: Vec<usize> = self
+                .live
+                .items
+                .iter()
+                .copied()
+                .filter(|c| graph.channels[*c].1.clears_on_empty_update())
+                .collect();
+            for c in candidates {
                 let (key, kind) = &graph.channels[c];
-                if !is_updated[c]
-                    && self.channels[c].is_available(kind)
-                    && self.channels[c].update(kind, key, Vec::new(), host)?
-                {
+                if is_updated[c] || !self.channels[c].is_available(kind) {
+                    continue;
+                }
+                let changed = self.channels[c].update(kind, key, Vec::new(), host);
+                self.track(graph, c);
+                if changed? {
                     self.set_version(graph, c, &next);
                     if self.channels[c].is_available(kind) {
                         is_updated[c] = true;
@@ -286,7 +349,14 @@ impl<V: Clone> State<V> {
                 }
             }
             if updated.iter().all(|c| !graph.triggers_any(*c)) {
-                for &c in &graph.finishing {
+                let candidates: Vec<usize> = self
+                    .live
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|c| graph.channels[*c].1.has_finish())
+                    .collect();
+                for c in candidates {
                     let kind = &graph.channels[c].1;
                     if self.channels[c].finish(kind) {
                         self.set_version(graph, c, &next);
