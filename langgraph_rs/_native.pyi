@@ -19,7 +19,8 @@ ChannelKind = Literal[
     "ephemeral",  # EphemeralValue; arg: guard (bool)
     "untracked",  # UntrackedValue; arg: guard (bool)
     "topic",  # Topic; arg: accumulate (bool)
-    "binop",  # BinaryOperatorAggregate; arg: (operator, typ) (typ may be None)
+    "binop",  # BinaryOperatorAggregate; arg: (operator, initial) where initial() is
+    # the value a fresh channel holds (``typ()``) or LangGraph's MISSING
     "named_barrier",  # NamedBarrierValue; arg: list[str] of names
     "named_barrier_after_finish",  # NamedBarrierValueAfterFinish; arg: list[str]
 ]
@@ -108,6 +109,7 @@ class State:
         step: int,
         stop: int,
         updated: Sequence[str] | None,
+        sha1_ids: bool,
     ) -> list[tuple[str, str, tuple, tuple[str, ...], Any, str, Any]]:
         """``_algo.prepare_next_tasks`` without building task objects.
 
@@ -120,7 +122,8 @@ class State:
         PUSH: path ``("__pregel_push", idx, False)``, triggers ``("__pregel_push",)``,
         input = ``packet.arg``, packet = the ``Send``. Non-Send packets and unknown
         nodes are skipped with LangGraph's logger warning.
-        task ids are ``_xxhash_str`` (xxh3-128) byte for byte.
+        task ids are ``_xxhash_str`` (xxh3-128) byte for byte, or ``_uuid5_str``
+        (SHA-1) with ``sha1_ids`` (checkpoints of format version 1).
         """
     # --- writing -------------------------------------------------------
     def apply_writes(
@@ -137,5 +140,6 @@ class State:
         """``(channel_values, channel_versions, versions_seen)`` as ``create_checkpoint`` builds them
         (fresh dicts; each channel's ``checkpoint()`` value, MISSING ones left out)."""
 
-def task_id(checkpoint_id: str, *parts: str) -> str:
-    """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``."""
+def task_id(checkpoint_id: str, *parts: str, sha1_ids: bool = False) -> str:
+    """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``
+    (``_uuid5_str`` with ``sha1_ids``)."""
