@@ -1929,52 +1929,205 @@ def _recursion_error(config: dict) -> GraphRecursionError:
     )
 
 
-def _setup(
-    self: Any,
-    input: Any,
-    config: Any,
-    context: Any,
-    stream_mode: Any,
-    print_mode: Any,
-    output_keys: Any,
-    interrupt_before: Any,
-    interrupt_after: Any,
-    durability: Any,
-    control: Any,
-    subgraphs: bool,
-    debug: Any,
-    version: str,
-    kwargs: dict,
-    put: Any,
-    is_async: bool,
-) -> tuple:
-    """The part of ``Pregel.stream`` before the loop starts (shared sync/async)."""
-    from langgraph.errors import LangGraphDeprecatedSinceV10
-    from langgraph.pregel._messages import StreamMessagesHandlerV2
-    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
-    from langgraph.pregel._tools import StreamToolCallHandler
+class _Run:
+    """What ``Pregel.stream``/``astream`` set up around the loop (shared by both)."""
 
-    if (checkpoint_during := kwargs.get("checkpoint_during")) is not None:
-        warnings.warn(
-            "`checkpoint_during` is deprecated and will be removed. Please use `durability` instead.",
-            category=LangGraphDeprecatedSinceV10,
-            stacklevel=3,
-        )
-        if durability is not None:
-            raise ValueError(
-                "Cannot use both `checkpoint_during` and `durability` parameters. Please use `durability` instead."
+    def __init__(
+        self, graph: Any, spec: GraphSpec, input: Any, config: Any, opts: dict, kwargs: dict
+    ) -> None:
+        from langgraph.errors import LangGraphDeprecatedSinceV10
+
+        self.graph = graph
+        self.spec = spec
+        self.input = input
+        self.context = opts["context"]
+        self.control = opts["control"]
+        self.subgraphs = opts["subgraphs"]
+        self.version = opts["version"]
+        durability = opts["durability"]
+        if (checkpoint_during := kwargs.get("checkpoint_during")) is not None:
+            warnings.warn(
+                "`checkpoint_during` is deprecated and will be removed. Please use `durability` instead.",
+                category=LangGraphDeprecatedSinceV10,
+                stacklevel=4,
             )
-        durability = "async" if checkpoint_during else "exit"
-    if stream_mode is None:
-        stream_mode = (
-            "values"
-            if config is not None and CONFIG_KEY_TASK_ID in config.get(CONF, {})
-            else self.stream_mode
+            if durability is not None:
+                raise ValueError(
+                    "Cannot use both `checkpoint_during` and `durability` parameters. Please use `durability` instead."
+                )
+            durability = "async" if checkpoint_during else "exit"
+        self.durability = durability
+        stream_mode = opts["stream_mode"]
+        if stream_mode is None:
+            stream_mode = (
+                "values"
+                if config is not None and CONFIG_KEY_TASK_ID in config.get(CONF, {})
+                else graph.stream_mode
+            )
+        self.stream_mode = stream_mode
+        self.print_mode = (
+            ["updates", "values"] if opts["debug"] or graph.debug else opts["print_mode"]
         )
-    if debug or self.debug:
-        print_mode = ["updates", "values"]
-    config = ensure_config(self.config, config)
-    return stream_mode, print_mode, config, durability
+        self.config = ensure_config(graph.config, config)
+        self.opts = opts
+
+    def defaults(self) -> None:
+        """``Pregel._defaults`` (raises on a bad config before any callback runs)."""
+        (
+            self.stream_modes,
+            self.output_keys,
+            self.interrupt_before,
+            self.interrupt_after,
+            self.checkpointer,
+            self.store,
+            self.cache,
+            self.durability_,
+        ) = self.graph._defaults(
+            self.config,
+            stream_mode=self.stream_mode,
+            print_mode=self.print_mode,
+            output_keys=self.opts["output_keys"],
+            interrupt_before=self.opts["interrupt_before"],
+            interrupt_after=self.opts["interrupt_after"],
+            durability=self.durability,
+        )
+
+    def filter_handlers(self, callback_manager: Any) -> None:
+        from langgraph.pregel._messages import StreamMessagesHandlerV2
+
+        if "messages" in self.stream_modes and self.version != "v2":
+            callback_manager.handlers = [
+                h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
+            ]
+            callback_manager.inheritable_handlers = [
+                h
+                for h in callback_manager.inheritable_handlers
+                if not isinstance(h, StreamMessagesHandlerV2)
+            ]
+        if CONFIG_KEY_TASK_ID not in self.config[CONF]:
+            callback_manager.handlers = [
+                h for h in callback_manager.handlers if not _streams_only_its_graph(h)
+            ]
+            callback_manager.inheritable_handlers = [
+                h
+                for h in callback_manager.inheritable_handlers
+                if not _streams_only_its_graph(h)
+            ]
+        if "ls_integration" not in callback_manager.metadata:
+            callback_manager.add_metadata({"ls_integration": "langgraph"})
+
+    def chain_start_args(self) -> tuple[tuple, dict]:
+        return (None, self.input), {
+            "name": self.config.get("run_name", self.graph.get_name()),
+            "run_id": self.config.get("run_id"),
+        }
+
+    def started(self, run_manager: Any, put: _Notify) -> None:
+        """After ``on_chain_start``: stream handlers, runtime, mappers."""
+        from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
+        from langgraph.pregel._messages import StreamMessagesHandlerV2
+
+        self.run_manager = run_manager
+        if self.checkpointer is None and self.durability is not None:
+            warnings.warn("`durability` has no effect when no checkpointer is present.")
+        self.config = config = self.graph._own_checkpoint_config(self.config)
+        handlers: list = []
+        if "messages" in self.stream_modes:
+            use_v2 = bool(
+                self.version == "v2" and config[CONF].get(CONFIG_KEY_STREAM_MESSAGES_V2)
+            )
+            cls = StreamMessagesHandlerV2 if use_v2 else StreamMessagesHandler
+            handlers.append(cls(put, self.subgraphs))
+        if "tools" in self.stream_modes:
+            handlers.append(StreamToolCallHandler(put, self.subgraphs))
+        run_manager.inheritable_handlers.extend(handlers)
+        self.stream_handlers = handlers
+        self._setup_runtime(put)
+        self.output_mapper = self.graph._output_mapper if self.version == "v2" else None
+        self.state_mapper = self.graph._state_mapper if self.version == "v2" else None
+        self.eager = bool(
+            self.graph.stream_eager
+            or self.subgraphs
+            or "messages" in self.stream_modes
+            or "custom" in self.stream_modes
+        )
+
+    def _setup_runtime(self, put: _Notify) -> None:
+        config = self.config
+        if "custom" in self.stream_modes:
+
+            def stream_writer(c: Any) -> None:
+                put(
+                    (
+                        tuple(get_config()[CONF][CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP)[:-1]),
+                        "custom",
+                        c,
+                    )
+                )
+
+        elif CONFIG_KEY_STREAM in config[CONF]:
+            stream_writer = config[CONF][CONFIG_KEY_RUNTIME].stream_writer
+        else:
+
+            def stream_writer(c: Any) -> None:
+                pass
+
+        if self.durability is not None:
+            config[CONF][CONFIG_KEY_DURABILITY] = self.durability_
+        parent_runtime = _coerce_parent_runtime(
+            config[CONF].get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
+        )
+        runtime = Runtime(
+            context=_coerce_context(self.graph.context_schema, self.context),
+            store=self.store,
+            stream_writer=stream_writer,
+            previous=None,
+            execution_info=None,
+            server_info=_build_server_info(config, parent_runtime),
+            control=self.control or parent_runtime.control or RunControl(),
+        )
+        config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)
+
+    def make_loop(self, cls: type, put: _Notify) -> Any:
+        return cls(
+            self.graph, self.spec, self.input,
+            stream=StreamProtocol(put, self.stream_modes),
+            config=self.config, store=self.store, cache=self.cache,
+            checkpointer=self.checkpointer, output_keys=self.output_keys,
+            interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
+            manager=self.run_manager, durability=self.durability_,
+        )
+
+    def entered(self, loop: _Loop) -> None:
+        for handler in self.stream_handlers:
+            handler.parent_ns = loop.checkpoint_ns
+        if self.subgraphs:
+            loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+
+    def output(self, getter: Any, empty_exc: type) -> Iterator[Any]:
+        return _output(
+            self.stream_mode, self.print_mode, self.subgraphs, getter, empty_exc,
+            self.version, self.output_mapper, self.state_mapper,
+        )
+
+    def finish(self, loop: _Loop) -> None:
+        """Raise for the statuses that end a run with an error."""
+        if loop.status == "out_of_steps":
+            raise _recursion_error(self.config)
+        if loop.status == "draining":
+            from langgraph.errors import GraphDrained
+
+            raise GraphDrained(loop.control.drain_reason or "shutdown")
+
+
+def _lifecycle_calls(loop: _Loop, manager: Any) -> Iterator[Any]:
+    """The graph callback calls (resume/interrupt) the loop has queued."""
+    while (event := loop.pop_lifecycle_event()) is not None:
+        event = replace(event, run_id=manager.run_id)
+        if isinstance(event, GraphResumeEvent):
+            yield manager.on_resume(event)
+        else:
+            yield manager.on_interrupt(event)
 
 
 def stream(
@@ -1996,119 +2149,50 @@ def stream(
     **kwargs: Any,
 ) -> Iterator[Any]:
     """``Pregel.stream`` on the Rust engine."""
+    opts = {
+        "context": context, "stream_mode": stream_mode, "print_mode": print_mode,
+        "output_keys": output_keys, "interrupt_before": interrupt_before,
+        "interrupt_after": interrupt_after, "durability": durability, "control": control,
+        "subgraphs": subgraphs, "debug": debug, "version": version,
+    }
     spec = _spec_or_fallback(self)
     if spec is None:
-        yield from _stock("stream")(
-            self, input, config, context=context, stream_mode=stream_mode,
-            print_mode=print_mode, output_keys=output_keys,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability, control=control, subgraphs=subgraphs,
-            debug=debug, version=version, **kwargs,
-        )
+        yield from _stock("stream")(self, input, config, **opts, **kwargs)
         return
-    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
     from langgraph.callbacks import get_sync_graph_callback_manager_for_config
-    from langgraph.pregel._messages import StreamMessagesHandlerV2
-    from langgraph.pregel._tools import StreamToolCallHandler
 
-    stream_mode, print_mode, config, durability = _setup(
-        self, input, config, context, stream_mode, print_mode, output_keys,
-        interrupt_before, interrupt_after, durability, control, subgraphs, debug,
-        version, kwargs, None, False,
-    )
+    run = _Run(self, spec, input, config, opts, kwargs)
     q = SyncQueue()
     put = _Notify(q.put, q.empty)
     run_manager = None
     try:
-        (
-            stream_modes,
-            output_keys,
-            interrupt_before_,
-            interrupt_after_,
-            checkpointer,
-            store,
-            cache,
-            durability_,
-        ) = self._defaults(
-            config,
-            stream_mode=stream_mode,
-            print_mode=print_mode,
-            output_keys=output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
+        run.defaults()
+        callback_manager = get_callback_manager_for_config(run.config)
+        run.filter_handlers(callback_manager)
+        args, kw = run.chain_start_args()
+        run_manager = callback_manager.on_chain_start(*args, **kw)
+        graph_callbacks = get_sync_graph_callback_manager_for_config(
+            run.config, run_id=run_manager.run_id
         )
-        callback_manager = get_callback_manager_for_config(config)
-        _filter_handlers(callback_manager, stream_modes, version, config)
-        run_manager = callback_manager.on_chain_start(
-            None, input, name=config.get("run_name", self.get_name()), run_id=config.get("run_id")
-        )
-        graph_callback_manager = get_sync_graph_callback_manager_for_config(
-            config, run_id=run_manager.run_id
-        )
-        if checkpointer is None and durability is not None:
-            warnings.warn("`durability` has no effect when no checkpointer is present.")
-        config = self._own_checkpoint_config(config)
-        stream_handlers = _stream_handlers(
-            stream_modes, version, config, put, subgraphs,
-            StreamMessagesHandlerV2, StreamToolCallHandler, CONFIG_KEY_STREAM_MESSAGES_V2,
-        )
-        run_manager.inheritable_handlers.extend(stream_handlers)
-        _setup_runtime(self, config, stream_modes, put, durability, durability_, store, context, control)
-        _output_mapper = self._output_mapper if version == "v2" else None
-        _state_mapper = self._state_mapper if version == "v2" else None
-
-        def emit_lifecycle(loop: _Loop) -> None:
-            while (event := loop.pop_lifecycle_event()) is not None:
-                if isinstance(event, GraphResumeEvent):
-                    graph_callback_manager.on_resume(
-                        replace(event, run_id=graph_callback_manager.run_id)
-                    )
-                else:
-                    graph_callback_manager.on_interrupt(
-                        replace(event, run_id=graph_callback_manager.run_id)
-                    )
-
-        def out() -> Iterator[Any]:
-            return _output(
-                stream_mode, print_mode, subgraphs, q.get, queue.Empty, version,
-                _output_mapper, _state_mapper,
-            )
-
-        loop = _SyncLoop(
-            self, spec, input,
-            stream=StreamProtocol(put, stream_modes),
-            config=config, store=store, cache=cache, checkpointer=checkpointer,
-            output_keys=output_keys, interrupt_before=interrupt_before_,
-            interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
-        )
+        run.started(run_manager, put)
+        loop = run.make_loop(_SyncLoop, put)
         with loop:
-            for handler in stream_handlers:
-                handler.parent_ns = loop.checkpoint_ns
-            emit_lifecycle(loop)
-            if subgraphs:
-                loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
-            eager = (
-                self.stream_eager
-                or subgraphs
-                or "messages" in stream_modes
-                or "custom" in stream_modes
-            )
+            run.entered(loop)
+            for _ in _lifecycle_calls(loop, graph_callbacks):
+                pass
+            notify = put if run.eager else None
             while loop.tick():
                 for task in loop.match_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
-                for _ in loop.run_tasks(self.step_timeout, put if eager else None):
-                    yield from out()
+                for _ in loop.run_tasks(self.step_timeout, notify):
+                    yield from run.output(q.get, queue.Empty)
                 loop.after_tick()
-                emit_lifecycle(loop)
-        emit_lifecycle(loop)
-        yield from out()
-        if loop.status == "out_of_steps":
-            raise _recursion_error(config)
-        elif loop.status == "draining":
-            from langgraph.errors import GraphDrained
-
-            raise GraphDrained(loop.control.drain_reason or "shutdown")
+                for _ in _lifecycle_calls(loop, graph_callbacks):
+                    pass
+        for _ in _lifecycle_calls(loop, graph_callbacks):
+            pass
+        yield from run.output(q.get, queue.Empty)
+        run.finish(loop)
         run_manager.on_chain_end(loop.output)
     except BaseException as e:
         if run_manager is not None:
@@ -2135,33 +2219,25 @@ async def astream(
     **kwargs: Any,
 ) -> AsyncIterator[Any]:
     """``Pregel.astream`` on the Rust engine."""
+    opts = {
+        "context": context, "stream_mode": stream_mode, "print_mode": print_mode,
+        "output_keys": output_keys, "interrupt_before": interrupt_before,
+        "interrupt_after": interrupt_after, "durability": durability, "control": control,
+        "subgraphs": subgraphs, "debug": debug, "version": version,
+    }
     spec = _spec_or_fallback(self)
     if spec is None:
-        async for chunk in _stock("astream")(
-            self, input, config, context=context, stream_mode=stream_mode,
-            print_mode=print_mode, output_keys=output_keys,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability, control=control, subgraphs=subgraphs,
-            debug=debug, version=version, **kwargs,
-        ):
+        async for chunk in _stock("astream")(self, input, config, **opts, **kwargs):
             yield chunk
         return
-    from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
     from langgraph.callbacks import get_async_graph_callback_manager_for_config
-    from langgraph.pregel._messages import StreamMessagesHandlerV2
-    from langgraph.pregel._tools import StreamToolCallHandler
 
-    stream_mode, print_mode, config, durability = _setup(
-        self, input, config, context, stream_mode, print_mode, output_keys,
-        interrupt_before, interrupt_after, durability, control, subgraphs, debug,
-        version, kwargs, None, True,
-    )
+    run = _Run(self, spec, input, config, opts, kwargs)
     q = AsyncQueue()
     aioloop = asyncio.get_running_loop()
-    run_manager = None
 
     def put_chunk(chunk: Any) -> None:
-        # stream chunks may come from worker threads running sync nodes
+        # chunks may come from worker threads running sync nodes
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -2172,107 +2248,45 @@ async def astream(
             aioloop.call_soon_threadsafe(q.put_nowait, chunk)
 
     put = _Notify(put_chunk, q.empty, aioloop)
-
+    run_manager = None
     try:
-        (
-            stream_modes,
-            output_keys,
-            interrupt_before_,
-            interrupt_after_,
-            checkpointer,
-            store,
-            cache,
-            durability_,
-        ) = self._defaults(
-            config,
-            stream_mode=stream_mode,
-            print_mode=print_mode,
-            output_keys=output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
+        run.defaults()
+        callback_manager = get_async_callback_manager_for_config(run.config)
+        run.filter_handlers(callback_manager)
+        args, kw = run.chain_start_args()
+        run_manager = await callback_manager.on_chain_start(*args, **kw)
+        graph_callbacks = get_async_graph_callback_manager_for_config(
+            run.config, run_id=run_manager.run_id
         )
-        callback_manager = get_async_callback_manager_for_config(config)
-        _filter_handlers(callback_manager, stream_modes, version, config)
-        run_manager = await callback_manager.on_chain_start(
-            None, input, name=config.get("run_name", self.get_name()), run_id=config.get("run_id")
-        )
-        graph_callback_manager = get_async_graph_callback_manager_for_config(
-            config, run_id=run_manager.run_id
-        )
-        if checkpointer is None and durability is not None:
-            warnings.warn("`durability` has no effect when no checkpointer is present.")
-        config = self._own_checkpoint_config(config)
-        stream_handlers = _stream_handlers(
-            stream_modes, version, config, put, subgraphs,
-            StreamMessagesHandlerV2, StreamToolCallHandler, CONFIG_KEY_STREAM_MESSAGES_V2,
-        )
-        run_manager.inheritable_handlers.extend(stream_handlers)
-        _setup_runtime(self, config, stream_modes, put, durability, durability_, store, context, control)
-        _output_mapper = self._output_mapper if version == "v2" else None
-        _state_mapper = self._state_mapper if version == "v2" else None
-
-        async def emit_lifecycle(loop: _Loop) -> None:
-            while (event := loop.pop_lifecycle_event()) is not None:
-                if isinstance(event, GraphResumeEvent):
-                    await graph_callback_manager.on_resume(
-                        replace(event, run_id=graph_callback_manager.run_id)
-                    )
-                else:
-                    await graph_callback_manager.on_interrupt(
-                        replace(event, run_id=graph_callback_manager.run_id)
-                    )
-
-        def out() -> Iterator[Any]:
-            return _output(
-                stream_mode, print_mode, subgraphs, q.get_nowait, asyncio.QueueEmpty,
-                version, _output_mapper, _state_mapper,
-            )
-
-        loop = _AsyncLoop(
-            self, spec, input,
-            stream=StreamProtocol(put, stream_modes),
-            config=config, store=store, cache=cache, checkpointer=checkpointer,
-            output_keys=output_keys, interrupt_before=interrupt_before_,
-            interrupt_after=interrupt_after_, manager=run_manager, durability=durability_,
-        )
+        run.started(run_manager, put)
+        loop = run.make_loop(_AsyncLoop, put)
         loop.use_astream = any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))
             for h in run_manager.handlers
         )
         async with loop:
-            for handler in stream_handlers:
-                handler.parent_ns = loop.checkpoint_ns
-            await emit_lifecycle(loop)
-            if subgraphs:
-                loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
-            eager = (
-                self.stream_eager
-                or subgraphs
-                or "messages" in stream_modes
-                or "custom" in stream_modes
-            )
+            run.entered(loop)
+            for call in _lifecycle_calls(loop, graph_callbacks):
+                await call
+            notify = put if run.eager else None
             while await loop.tick():
                 for task in await loop.amatch_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
                 await loop.flush_writes()
-                async for _ in loop.run_tasks(self.step_timeout, put if eager else None):
+                async for _ in loop.run_tasks(self.step_timeout, notify):
                     await asyncio.sleep(0)
-                    for chunk in out():
+                    for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
                         yield chunk
                 await loop.after_tick()
-                await emit_lifecycle(loop)
-        await emit_lifecycle(loop)
+                for call in _lifecycle_calls(loop, graph_callbacks):
+                    await call
+        for call in _lifecycle_calls(loop, graph_callbacks):
+            await call
         await asyncio.sleep(0)
-        for chunk in out():
+        for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
             yield chunk
-        if loop.status == "out_of_steps":
-            raise _recursion_error(config)
-        elif loop.status == "draining":
-            from langgraph.errors import GraphDrained
-
-            raise GraphDrained(loop.control.drain_reason or "shutdown")
+        run.finish(loop)
         await run_manager.on_chain_end(loop.output)
     except BaseException as e:
         if run_manager is not None:
@@ -2280,75 +2294,3 @@ async def astream(
         raise
 
 
-def _filter_handlers(callback_manager: Any, stream_modes: set, version: str, config: dict) -> None:
-    from langgraph.pregel._messages import StreamMessagesHandlerV2
-
-    if "messages" in stream_modes and version != "v2":
-        callback_manager.handlers = [
-            h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
-        ]
-        callback_manager.inheritable_handlers = [
-            h
-            for h in callback_manager.inheritable_handlers
-            if not isinstance(h, StreamMessagesHandlerV2)
-        ]
-    if CONFIG_KEY_TASK_ID not in config[CONF]:
-        callback_manager.handlers = [
-            h for h in callback_manager.handlers if not _streams_only_its_graph(h)
-        ]
-        callback_manager.inheritable_handlers = [
-            h for h in callback_manager.inheritable_handlers if not _streams_only_its_graph(h)
-        ]
-    if "ls_integration" not in callback_manager.metadata:
-        callback_manager.add_metadata({"ls_integration": "langgraph"})
-
-
-def _stream_handlers(
-    stream_modes: set, version: str, config: dict, put: Any, subgraphs: bool,
-    v2_cls: Any, tools_cls: Any, v2_key: str,
-) -> list:
-    handlers = []
-    if "messages" in stream_modes:
-        use_v2 = bool(version == "v2" and config[CONF].get(v2_key))
-        handlers.append((v2_cls if use_v2 else StreamMessagesHandler)(put, subgraphs))
-    if "tools" in stream_modes:
-        handlers.append(tools_cls(put, subgraphs))
-    return handlers
-
-
-def _setup_runtime(
-    self: Any, config: dict, stream_modes: set, put: Any, durability: Any,
-    durability_: Any, store: Any, context: Any, control: Any,
-) -> None:
-    if "custom" in stream_modes:
-
-        def stream_writer(c: Any) -> None:
-            put(
-                (
-                    tuple(get_config()[CONF][CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP)[:-1]),
-                    "custom",
-                    c,
-                )
-            )
-
-    elif CONFIG_KEY_STREAM in config[CONF]:
-        stream_writer = config[CONF][CONFIG_KEY_RUNTIME].stream_writer
-    else:
-
-        def stream_writer(c: Any) -> None:
-            pass
-
-    if durability is not None:
-        config[CONF][CONFIG_KEY_DURABILITY] = durability_
-    parent_runtime = _coerce_parent_runtime(config[CONF].get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME))
-    server_info = _build_server_info(config, parent_runtime)
-    runtime = Runtime(
-        context=_coerce_context(self.context_schema, context),
-        store=store,
-        stream_writer=stream_writer,
-        previous=None,
-        execution_info=None,
-        server_info=server_info,
-        control=control or parent_runtime.control or RunControl(),
-    )
-    config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)
