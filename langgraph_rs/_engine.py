@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
+from uuid import UUID, uuid5
 from functools import partial
 from typing import Any
 
@@ -96,7 +97,19 @@ from langgraph.errors import (
 from langgraph.pregel import _algo
 from langgraph.pregel._algo import Call
 from langgraph.pregel._call import get_runnable_for_task, identifier
+from langgraph.pregel import _checkpoint as _checkpoint_mod
+from langgraph.channels.base import BaseChannel
+from langgraph.channels.binop import _get_overwrite
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from langgraph.pregel._messages import ensure_message_ids
 from langgraph.pregel._checkpoint import (
+    _delta_channels_to_replay,
+    _mark_bumps_seen,
+    _replay,
+    _require_saver_for_history,
+    delta_channels_with_pending_writes,
+    exit_delta_late_task_id,
+    exit_delta_task_id,
     LATEST_VERSION,
     acheckpoint_superseded,
     checkpoint_superseded,
@@ -345,12 +358,25 @@ class _Loop:
         self._addressed_checkpoint_superseded = False
         self._deferred_puts: list = []
         self._handler_map = graph.node_error_handler_map
+        self._delta_names = spec.delta
+        self._forced: set[str] = set()
+        self._resume_loaded_writes: Any = ()
+        self._reapplied_task_ids: set[str] = set()
+        self._stored_delta_writes: set = set()
+        self._exit_command_writes: list = []
+        self._exit_delta_writes: list | None = None
+        self._exit_first_step: int | None = None
+        self._has_persisted_parent = False
+        self._loaded_latest = False
         self._handler_nodes = set(self._handler_map.values())
         self._put_checkpoint_exc: BaseException | None = None
 
     # -- loading ------------------------------------------------------------
 
     def _load(self, saved: CheckpointTuple | None) -> None:
+        """Take the loaded checkpoint (``__enter__`` minus the saver calls);
+        ``_init_state`` follows once delta histories are fetched."""
+        self._has_persisted_parent = saved is not None
         if saved is None:
             saved = CheckpointTuple(
                 self.checkpoint_config, empty_checkpoint(), {"step": -2}, None, []
@@ -376,12 +402,10 @@ class _Loop:
             if saved.pending_writes is not None
             else []
         )
-        self.state = _native.State(
-            self.spec.graph,
-            saved.checkpoint,
-            self.next_version if self.checkpointer else None,
+        self._initial_checkpoint_config = self.checkpoint_config
+        self._exit_delta_writes = (
+            [] if self.durability == "exit" and self.checkpointer is not None else None
         )
-        self.channels = _ChannelsView(self.state, self.channel_names)
         self.status = "input"
         self.step = self.checkpoint_metadata["step"] + 1
         self.stop = self.step + self.config["recursion_limit"] + 1
@@ -389,9 +413,39 @@ class _Loop:
         upd = saved.checkpoint.get("updated_channels")
         self.updated_channels = list(upd) if upd else None
 
+    def _replay_targets(self) -> list[str]:
+        """Delta channels (or binop channels that were ones) the saver's history rebuilds."""
+        if not self._delta_names and not self.spec.binop:
+            return []
+        specs = {k: v for k, v in self.graph.channels.items() if isinstance(v, BaseChannel)}
+        targets = _delta_channels_to_replay(specs, self.checkpoint)
+        _require_saver_for_history(targets, self.checkpointer, self.checkpoint_config)
+        return targets if self.checkpointer is not None else []
+
+    def _init_state(self, histories: Mapping[str, Any] | None) -> None:
+        checkpoint = self.checkpoint
+        if histories:
+            values = dict(checkpoint["channel_values"])
+            for k, history in histories.items():
+                ch = _replay(self.graph.channels[k], history)
+                if ch.value is not MISSING:
+                    values[k] = ch.value
+            checkpoint = {**checkpoint, "channel_values": values}
+        self.state = _native.State(
+            self.spec.graph, checkpoint, self.next_version if self.checkpointer else None
+        )
+        self.channels = _ChannelsView(self.state, self.channel_names)
+
     def _first_writes(self) -> tuple[bool, list | None]:
         """Input handling of ``_first``: returns (is_resuming, input_writes)."""
         configurable = self.config.get(CONF, {})
+        delta = self._delta_names
+        if delta:
+            self._stored_delta_writes = {
+                (tid, ch)
+                for tid, ch, _ in self.checkpoint_pending_writes
+                if tid != NULL_TASK_ID and ch in delta
+            }
         input_is_command = self.input.__class__.__name__ == "Command" and hasattr(
             self.input, "resume"
         )
@@ -434,6 +488,20 @@ class _Loop:
             )
         )
         carried: list = []
+        if delta:
+            reapplies = is_resuming and not self.is_replaying
+            self._resume_loaded_writes = (
+                [w for w in self.checkpoint_pending_writes if w[0] != NULL_TASK_ID]
+                if reapplies
+                else ()
+            )
+            self._forced = (
+                set()
+                if reapplies
+                else delta_channels_with_pending_writes(
+                    self.graph.channels, self.checkpoint_pending_writes
+                )
+            )
         if input_is_command:
             cmd = self.input
             resume_is_map = False
@@ -489,9 +557,19 @@ class _Loop:
                 raise EmptyInputError("Received empty Command input")
             for tid, ws in writes.items():
                 if forks:
+                    if delta:
+                        ensure_message_ids(self.graph.channels, ws)
                     carried.extend((tid, c, v) for c, v in ws)
                 else:
                     self.put_writes(tid, ws)
+                    if self._exit_delta_writes is not None and tid == NULL_TASK_ID:
+                        self._exit_command_writes.extend(
+                            (c, v) for c, v in ws if c in delta
+                        )
+            if delta:
+                self._forced.update(
+                    delta_channels_with_pending_writes(self.graph.channels, carried)
+                )
         # apply NULL writes
         if null_writes := [
             w[1:]
@@ -537,6 +615,12 @@ class _Loop:
         return is_resuming, input_writes
 
     def _apply_input(self, input_writes: list) -> None:
+        delta = self._delta_names
+        if delta:
+            ensure_message_ids(self.graph.channels, input_writes)
+            self._forced.update(
+                c for c, v in input_writes if c in delta and _get_overwrite(v)[0]
+            )
         discard = self.state.prepare(
             self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels,
             self.sha1_ids,
@@ -544,6 +628,17 @@ class _Loop:
         self.updated_channels = self.state.apply_writes(
             [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]
         )
+        if delta:
+            if self._exit_delta_writes is not None:
+                self._exit_delta_writes.extend(
+                    (self.step, NULL_TASK_ID, "", c, v) for c, v in input_writes if c in delta
+                )
+            if self.durability != "exit":
+                delta_input = [(c, v) for c, v in input_writes if c in delta]
+                if delta_input and self._has_persisted_parent and self._loaded_latest:
+                    self.put_writes(str(uuid5(UUID(self.checkpoint["id"]), INPUT)), delta_input)
+                else:
+                    self._forced.update(c for c, _ in delta_input)
 
     def _after_first(self, is_resuming: bool) -> None:
         if not self.is_nested:
@@ -574,13 +669,38 @@ class _Loop:
         exiting = metadata is self.checkpoint_metadata
         if exiting and self.checkpoint["id"] == self.checkpoint_id_saved:
             return False, None
+        delta = self._delta_names
         if not exiting:
+            new_counters: dict[str, tuple[int, int]] = {}
+            if delta:
+                prev = dict(self.checkpoint_metadata.get("counters_since_delta_snapshot") or {})
+                updated = set(self.updated_channels or ())
+                for name in delta:
+                    u, st = prev.get(name, (0, 0))
+                    new_counters[name] = (u + 1 if name in updated else u, st + 1)
             metadata["step"] = self.step
             metadata["parents"] = self.config[CONF].get(CONFIG_KEY_CHECKPOINT_MAP, {})
             self.checkpoint_metadata = metadata
+        else:
+            new_counters = dict(self.checkpoint_metadata.get("counters_since_delta_snapshot") or {})
         do_checkpoint = self.checkpointer is not None and (
             exiting or self.durability != "exit"
         )
+        if delta:
+            snapshot = (
+                self._delta_to_snapshot(new_counters) | self._forced if do_checkpoint else set()
+            )
+            for k in snapshot:
+                new_counters[k] = (0, 0)
+            if do_checkpoint:
+                self._forced.difference_update(snapshot)
+            non_zero = {k: v for k, v in new_counters.items() if v != (0, 0)}
+            if non_zero:
+                self.checkpoint_metadata["counters_since_delta_snapshot"] = non_zero
+            elif "counters_since_delta_snapshot" in self.checkpoint_metadata:
+                del self.checkpoint_metadata["counters_since_delta_snapshot"]
+        else:
+            snapshot = set()
         if not do_checkpoint:
             # Nothing is saved: only the id (it seeds the next task ids) moves on.
             self.checkpoint = {
@@ -592,6 +712,21 @@ class _Loop:
                 self.step += 1
             return False, None
         values, versions, seen = self.state.checkpoint()
+        if snapshot:
+            bumped: dict[str, tuple[Any, Any]] = {}
+            stored = self.checkpoint_previous_versions
+            for k in sorted(snapshot):
+                if k not in versions:
+                    versions[k] = self.next_version(None, None)
+                    bumped[k] = (None, versions[k])
+                elif versions[k] == stored.get(k):
+                    old = versions[k]
+                    versions[k] = self.next_version(old, None)
+                    bumped[k] = (old, versions[k])
+                values[k] = _DeltaSnapshot(self.state.get(k))
+            if bumped:
+                seen = _mark_bumps_seen(seen, bumped, self.trigger_to_nodes)
+                self.state.set_versions(versions, seen)
         self.checkpoint = {
             "v": LATEST_VERSION,
             "ts": datetime.now(timezone.utc).isoformat(),
@@ -647,6 +782,19 @@ class _Loop:
             self.step += 1
         return do_checkpoint, args
 
+    def _delta_to_snapshot(self, counters: Mapping[str, tuple[int, int]]) -> set[str]:
+        """``delta_channels_to_snapshot``: the snapshot cadence of delta channels."""
+        bound = _checkpoint_mod.DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT
+        versions = self.state.versions()
+        out = set()
+        for name in self._delta_names:
+            if name not in versions or not self.state.is_available(name):
+                continue
+            updates, steps = counters.get(name, (0, 0))
+            if updates >= self.graph.channels[name].snapshot_frequency or steps >= bound:
+                out.add(name)
+        return out
+
     def _writes_config(self) -> dict:
         return patch_configurable(
             self.checkpoint_config,
@@ -659,6 +807,9 @@ class _Loop:
     def _prepare_put_writes(self, task_id: str, writes: Sequence) -> list | None:
         """``PregelLoop.put_writes`` bookkeeping; returns the writes to save."""
         self._written_task_ids.add(task_id)
+        if self._delta_names:
+            # gives messages their ids in place, so the task's own writes carry them too
+            ensure_message_ids(self.graph.channels, writes)
         if all(w[0] in WRITES_IDX_MAP for w in writes):
             writes = list({w[0]: w for w in writes}.values())
         if task_id == NULL_TASK_ID:
@@ -1018,6 +1169,7 @@ class _Loop:
                 w for w in self.checkpoint_pending_writes if w[0] == handler.id
             ).items():
                 handler.writes.extend(st.output)
+                self._reapplied_task_ids.add(tid)
         return handler
 
     def _resume_error_handlers(self) -> None:
@@ -1107,6 +1259,7 @@ class _Loop:
             )
             for tid, st in statuses.items():
                 pushed.writes.extend(st.output)
+                self._reapplied_task_ids.add(tid)
         return pushed
 
     def _local_read(self, writes: deque, select: str | list[str], fresh: bool = False) -> Any:
@@ -1145,6 +1298,7 @@ class _Loop:
             )
             for tid, st in statuses.items():
                 self.tasks[tid].writes.extend(st.output)
+                self._reapplied_task_ids.add(tid)
             if self._handler_map:
                 self._resume_error_handlers()
         if self.interrupt_before and self._should_interrupt(self.interrupt_before):
@@ -1162,6 +1316,21 @@ class _Loop:
     def _apply_step(self) -> None:
         tasks = self.tasks.values()
         writes = [w for t in tasks for w in t.writes]
+        delta = self._delta_names
+        if delta:
+            self._forced.update(ch for ch, v in writes if ch in delta and _get_overwrite(v)[0])
+            if self._resume_loaded_writes:
+                self._forced.update(
+                    delta_channels_with_pending_writes(
+                        self.graph.channels,
+                        [
+                            w
+                            for w in self._resume_loaded_writes
+                            if w[0] not in self._reapplied_task_ids
+                        ],
+                    )
+                )
+                self._resume_loaded_writes = ()
         self.updated_channels = self.state.apply_writes(
             [(t.name, t.path, t.triggers, t.writes) for t in tasks]
         )
@@ -1172,8 +1341,80 @@ class _Loop:
             else any(k in keys for k in self.updated_channels)
         ):
             self._emit_values(writes)
+        if delta and self._exit_delta_writes is not None:
+            first = self._exit_first_step is None
+            if first:
+                self._exit_first_step = self.step
+                self._exit_delta_writes.extend(
+                    (self.step, NULL_TASK_ID, "", ch, v) for ch, v in self._exit_command_writes
+                )
+            for tid, ch, v in self.checkpoint_pending_writes:
+                if ch not in delta:
+                    continue
+                if first and (tid == NULL_TASK_ID or (tid, ch) in self._stored_delta_writes):
+                    continue
+                task = self.tasks.get(tid)
+                path = _algo.task_path_str(task.path) if task else ""
+                self._exit_delta_writes.append((self.step, tid, path, ch, v))
         self.checkpoint_pending_writes.clear()
         self.is_replaying = False
+
+    def _exit_delta_ops(self) -> list[tuple[str, tuple]]:
+        """``_put_exit_delta_writes``: the saver calls (``put``/``put_writes``) that
+        store exit mode's delta writes before its final checkpoint."""
+        if not self._exit_delta_writes or self.checkpointer is None:
+            return []
+        if self._has_persisted_parent and not self._loaded_latest:
+            self._forced.update(w[3] for w in self._exit_delta_writes)
+        counters = dict(self.checkpoint_metadata.get("counters_since_delta_snapshot") or {})
+        snapshot = self._delta_to_snapshot(counters) | self._forced
+        pending = [w for w in self._exit_delta_writes if w[3] not in snapshot]
+        if not pending:
+            return []
+        ops: list[tuple[str, tuple]] = []
+        if self._has_persisted_parent:
+            anchor = self._initial_checkpoint_config
+        else:
+            stub = empty_checkpoint()
+            stub["id"] = self.checkpoint_id_saved
+            stub["ts"] = datetime.now(timezone.utc).isoformat()
+            anchor = patch_configurable(
+                self._initial_checkpoint_config, {CONFIG_KEY_CHECKPOINT_ID: stub["id"]}
+            )
+            ops.append(
+                (
+                    "put",
+                    (
+                        patch_configurable(
+                            self._initial_checkpoint_config, {CONFIG_KEY_CHECKPOINT_ID: None}
+                        ),
+                        stub,
+                        {"step": -2},
+                        {},
+                    ),
+                )
+            )
+            self.checkpoint_config = anchor
+        grouped: dict[tuple[str, str], list] = {}
+        for step, tid, path, ch, v in pending:
+            if tid == NULL_TASK_ID:
+                key = (exit_delta_task_id(step, tid), "")
+            elif step == self._exit_first_step:
+                key = (exit_delta_task_id(step, tid), path)
+            else:
+                key = (exit_delta_late_task_id(step, tid), f"~~{step:010d}{path}")
+            grouped.setdefault(key, []).append((ch, v))
+        config = patch_configurable(
+            anchor,
+            {
+                CONFIG_KEY_CHECKPOINT_NS: self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
+                CONFIG_KEY_CHECKPOINT_ID: anchor[CONF][CONFIG_KEY_CHECKPOINT_ID],
+            },
+        )
+        for (tid, path), entries in grouped.items():
+            args = (config, entries, tid, path) if self._put_writes_path else (config, entries, tid)
+            ops.append(("put_writes", args))
+        return ops
 
     def _after_checkpoint(self) -> None:
         if self.interrupt_after and self._should_interrupt(self.interrupt_after):
@@ -1187,7 +1428,7 @@ class _Loop:
         """``PregelRunner.commit``: the writes to put for a finished task, or None."""
         if isinstance(exc, asyncio.CancelledError):
             task.writes.append((ERROR, exc))
-            return list(task.writes)
+            return task.writes
         if exc is not None:
             if isinstance(exc, GraphInterrupt):
                 if exc.args[0]:
@@ -1200,7 +1441,7 @@ class _Loop:
             task.writes.append((ERROR, exc))
             if self._routes_to_handler(task, exc):
                 task.writes.append((ERROR_SOURCE_NODE, task.name))
-            return list(task.writes)
+            return task.writes
         node_finished = self.config[CONF].get(CONFIG_KEY_NODE_FINISHED)
         if node_finished and (
             task.config is None or TAG_HIDDEN not in task.config.get("tags", [])
@@ -1208,7 +1449,7 @@ class _Loop:
             node_finished(task.name)
         if all(chan in CONTROL_WRITES for chan, _ in task.writes):
             task.writes.append((NO_WRITES, None))
-        return list(task.writes)
+        return task.writes
 
     def _exit_values(self, exc_value: BaseException | None) -> bool:
         """``_suppress_interrupt`` after the exit save; True to suppress."""
@@ -1370,7 +1611,14 @@ class _SyncLoop(_Loop):
             self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
         else:
             saved = cp.get_tuple(self.checkpoint_config)
+            self._loaded_latest = True
         self._load(saved)
+        targets = self._replay_targets()
+        self._init_state(
+            cp.get_delta_channel_history(config=self.checkpoint_config, channels=targets)
+            if targets
+            else None
+        )
         self._executor_cm = get_executor_for_config(self.config)
         self._executor = None
         is_resuming, input_writes = self._first_writes()
@@ -1386,6 +1634,8 @@ class _SyncLoop(_Loop):
     def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
         try:
             if self._needs_exit_save(exc_value):
+                for op, args in self._exit_delta_ops():
+                    getattr(self.checkpointer, op)(*args)
                 self._put_checkpoint(self.checkpoint_metadata)
                 self._put_pending_writes()
             return self._exit_values(exc_value)
@@ -1625,7 +1875,14 @@ class _AsyncLoop(_Loop):
             self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
         else:
             saved = await cp.aget_tuple(self.checkpoint_config)
+            self._loaded_latest = True
         self._load(saved)
+        targets = self._replay_targets()
+        self._init_state(
+            await cp.aget_delta_channel_history(config=self.checkpoint_config, channels=targets)
+            if targets
+            else None
+        )
         is_resuming, input_writes = self._first_writes()
         await self.flush_writes()
         for args in self._deferred_puts:
@@ -1633,12 +1890,16 @@ class _AsyncLoop(_Loop):
         self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
+            await self.flush_writes()
             await self._aput_checkpoint({"source": "input"})
         self._after_first(is_resuming)
         return self
 
     async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
         if self._needs_exit_save(exc_value):
+            await self.flush_writes()
+            for op, args in self._exit_delta_ops():
+                await getattr(self.checkpointer, "a" + op)(*args)
             await self._aput_checkpoint(self.checkpoint_metadata)
             await self._aput_pending_writes()
         return self._exit_values(exc_value)

@@ -21,6 +21,7 @@ ChannelKind = Literal[
     "topic",  # Topic; arg: accumulate (bool)
     "binop",  # BinaryOperatorAggregate; arg: (operator, initial) where initial() is
     # the value a fresh channel holds (``typ()``) or LangGraph's MISSING
+    "delta",  # DeltaChannel (beta); arg: the DeltaChannel spec (reducer, typ)
     "named_barrier",  # NamedBarrierValue; arg: list[str] of names
     "named_barrier_after_finish",  # NamedBarrierValueAfterFinish; arg: list[str]
 ]
@@ -95,6 +96,10 @@ class State:
     # --- versions --------------------------------------------------------
     def versions(self) -> dict[str, Any]: ...
     def versions_seen(self) -> dict[str, dict[str, Any]]: ...
+    def set_versions(
+        self, versions: Mapping[str, Any], versions_seen: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """Replace channel_versions and versions_seen (snapshot bumps of delta channels)."""
     def mark_seen(self, key: str) -> None:
         """versions_seen[key][c] = channel_versions[c] for every versioned channel
         (the ``INTERRUPT`` bookkeeping of ``_loop``)."""

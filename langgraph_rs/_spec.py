@@ -12,6 +12,7 @@ from typing import Any
 
 from langgraph.channels.any_value import AnyValue
 from langgraph.channels.binop import BinaryOperatorAggregate
+from langgraph.channels.delta import DeltaChannel
 from langgraph.channels.ephemeral_value import EphemeralValue
 from langgraph.channels.last_value import LastValue, LastValueAfterFinish
 from langgraph.channels.named_barrier_value import (
@@ -48,6 +49,8 @@ def _channel_entry(name: str, ch: Any) -> tuple[str, str, Any]:
     if t is BinaryOperatorAggregate:
         # the initial value is what a fresh channel holds (``typ()`` or MISSING)
         return (name, "binop", (ch.operator, partial(_fresh_binop_value, ch.typ, ch.operator)))
+    if t is DeltaChannel:
+        return (name, "delta", ch)
     if t is NamedBarrierValue:
         return (name, "named_barrier", sorted(ch.names))
     if t is NamedBarrierValueAfterFinish:
@@ -67,6 +70,10 @@ class GraphSpec:
     n_nodes: int
     managed: dict[str, Any]
     untracked: frozenset[str]
+    #: DeltaChannel names (checkpointed as writes plus snapshots) and
+    #: BinaryOperatorAggregate names (may be rebuilt from delta history).
+    delta: frozenset[str]
+    binop: frozenset[str]
     trigger_to_nodes: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -87,6 +94,8 @@ def spec_for(pregel: Any) -> GraphSpec:
     managed: dict[str, Any] = {}
     managed_kinds: dict[str, str] = {}
     untracked = set()
+    delta = set()
+    binop = set()
     for name, ch in channels.items():
         if is_managed_value(ch):
             if ch is IsLastStepManager:
@@ -103,6 +112,10 @@ def spec_for(pregel: Any) -> GraphSpec:
         entries.append(_channel_entry(name, ch))
         if type(ch) is UntrackedValue:
             untracked.add(name)
+        elif type(ch) is DeltaChannel:
+            delta.add(name)
+        elif type(ch) is BinaryOperatorAggregate:
+            binop.add(name)
     node_entries = []
     for name, node in nodes.items():
         read = node.channels
@@ -122,6 +135,8 @@ def spec_for(pregel: Any) -> GraphSpec:
         n_nodes=len(nodes),
         managed=managed,
         untracked=frozenset(untracked),
+        delta=frozenset(delta),
+        binop=frozenset(binop),
         trigger_to_nodes=graph.trigger_to_nodes(),
     )
     d["_langgraph_rs_spec"] = spec

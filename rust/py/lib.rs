@@ -25,6 +25,8 @@ struct Imports {
     create_error_message: Py<PyAny>,
     concurrent_code: Py<PyAny>,
     logger: Py<PyAny>,
+    copy: Py<PyAny>,
+    delta_snapshot: Py<PyAny>,
 }
 
 impl Imports {
@@ -45,6 +47,11 @@ impl Imports {
                 .getattr("INVALID_CONCURRENT_GRAPH_UPDATE")?
                 .unbind(),
             logger: logging.call_method1("getLogger", ("langgraph",))?.unbind(),
+            copy: py.import("copy")?.getattr("copy")?.unbind(),
+            delta_snapshot: py
+                .import("langgraph.checkpoint.serde.types")?
+                .getattr("_DeltaSnapshot")?
+                .unbind(),
         })
     }
 }
@@ -57,11 +64,18 @@ struct Graph {
     reducers: Vec<Py<PyAny>>,
     /// (channel, factory of its initial value) for BinaryOperatorAggregate.
     binop_init: Vec<(usize, Py<PyAny>)>,
+    /// The `DeltaChannel` specs, by `Kind::Delta.op`.
+    deltas: Vec<Py<PyAny>>,
     imports: Imports,
 }
 
-fn kind_of(py: Python<'_>, kind: &str, arg: &Bound<'_, PyAny>, reducers: &mut Vec<Py<PyAny>>)
-    -> PyResult<(Kind, Option<Py<PyAny>>)> {
+fn kind_of(
+    py: Python<'_>,
+    kind: &str,
+    arg: &Bound<'_, PyAny>,
+    reducers: &mut Vec<Py<PyAny>>,
+    deltas: &mut Vec<Py<PyAny>>,
+) -> PyResult<(Kind, Option<Py<PyAny>>)> {
     let names = |a: &Bound<'_, PyAny>| -> PyResult<BTreeSet<String>> {
         a.try_iter()?.map(|x| x?.extract::<String>()).collect()
     };
@@ -76,6 +90,10 @@ fn kind_of(py: Python<'_>, kind: &str, arg: &Bound<'_, PyAny>, reducers: &mut Ve
             let (op, init): (Py<PyAny>, Py<PyAny>) = arg.extract()?;
             reducers.push(op);
             (Kind::BinOp { op: reducers.len() - 1 }, Some(init))
+        }
+        "delta" => {
+            deltas.push(arg.clone().unbind());
+            (Kind::Delta { op: deltas.len() - 1 }, None)
         }
         "named_barrier" => (Kind::NamedBarrier { names: names(arg)? }, None),
         "named_barrier_after_finish" => {
@@ -98,10 +116,11 @@ impl Graph {
         managed: HashMap<String, String>,
     ) -> PyResult<Graph> {
         let mut reducers = Vec::new();
+        let mut deltas = Vec::new();
         let mut binop_init = Vec::new();
         let mut chans = Vec::with_capacity(channels.len());
         for (i, (name, kind, arg)) in channels.into_iter().enumerate() {
-            let (k, init) = kind_of(py, &kind, &arg, &mut reducers)?;
+            let (k, init) = kind_of(py, &kind, &arg, &mut reducers, &mut deltas)?;
             if let Some(init) = init {
                 binop_init.push((i, init));
             }
@@ -129,7 +148,7 @@ impl Graph {
         }
         let inner = core::Graph::new(chans, node_specs, &managed_kinds)
             .map_err(|e| PyValueError::new_err(format!("invalid graph: {e:?}")))?;
-        Ok(Graph { inner, reducers, binop_init, imports: Imports::load(py)? })
+        Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
     }
 
     fn trigger_to_nodes(&self) -> HashMap<String, Vec<String>> {
@@ -169,6 +188,24 @@ impl core::Host<V> for PyHost<'_, '_> {
 
     fn reduce(&mut self, op: usize, acc: V, value: V) -> PyResult<V> {
         Ok(self.graph.reducers[op].bind(self.py).call1((acc, value))?.unbind())
+    }
+
+    fn delta_reduce(&mut self, op: usize, base: Option<V>, values: Vec<V>) -> PyResult<V> {
+        let spec = self.graph.deltas[op].bind(self.py);
+        let base = match base {
+            Some(b) => b,
+            None => spec.getattr("typ")?.call0()?.unbind(),
+        };
+        let list = PyList::new(self.py, values.iter().map(|v| v.bind(self.py)))?;
+        Ok(spec.getattr("reducer")?.call1((base, list))?.unbind())
+    }
+
+    fn delta_reset(&mut self, op: usize, value: V) -> PyResult<V> {
+        let spec = self.graph.deltas[op].bind(self.py);
+        if value.is_none(self.py) {
+            return Ok(spec.getattr("typ")?.call0()?.unbind());
+        }
+        Ok(self.graph.imports.copy.bind(self.py).call1((value,))?.unbind())
     }
 
     fn overwrite(&mut self, value: &V) -> PyResult<Option<V>> {
@@ -374,11 +411,19 @@ impl State {
 
 fn restore_channel(
     py: Python<'_>,
+    graph: &Graph,
     kind: &Kind,
     ch: &mut core::Channel<V>,
     cv: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     match kind {
+        Kind::Delta { .. } => {
+            ch.value = Some(if cv.is_instance(graph.imports.delta_snapshot.bind(py))? {
+                cv.getattr("value")?.unbind()
+            } else {
+                cv.clone().unbind()
+            });
+        }
         Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } | Kind::BinOp { .. } => {
             ch.value = Some(cv.clone().unbind());
         }
@@ -415,7 +460,7 @@ fn checkpoint_value(py: Python<'_>, kind: &Kind, ch: &core::Channel<V>) -> PyRes
         Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } | Kind::BinOp { .. } => {
             ch.value.as_ref().map(|v| v.clone_ref(py))
         }
-        Kind::Untracked { .. } => None,
+        Kind::Untracked { .. } | Kind::Delta { .. } => None,
         Kind::LastValueAfterFinish => match &ch.value {
             None => None,
             Some(v) => Some(
@@ -452,25 +497,8 @@ impl State {
         let mut values: Option<Bound<'_, PyAny>> = None;
         if let Some(cp) = &checkpoint {
             let cv = cp.get_item("channel_values")?;
-            let versions: Vec<(String, Version)> = cp
-                .get_item("channel_versions")?
-                .downcast::<PyDict>()?
-                .iter()
-                .map(|(k, v)| Ok((k.extract::<String>()?, version_from_py(&v)?)))
-                .collect::<PyResult<_>>()?;
-            let seen: Vec<(String, Vec<(String, Version)>)> = cp
-                .get_item("versions_seen")?
-                .downcast::<PyDict>()?
-                .iter()
-                .map(|(k, v)| {
-                    let inner = v
-                        .downcast::<PyDict>()?
-                        .iter()
-                        .map(|(c, ver)| Ok((c.extract::<String>()?, version_from_py(&ver)?)))
-                        .collect::<PyResult<Vec<_>>>()?;
-                    Ok((k.extract::<String>()?, inner))
-                })
-                .collect::<PyResult<_>>()?;
+            let versions = versions_from_dict(cp.get_item("channel_versions")?.downcast::<PyDict>()?)?;
+            let seen = seen_from_dict(cp.get_item("versions_seen")?.downcast::<PyDict>()?)?;
             st.restore_versions(&g.inner, versions, seen);
             values = Some(cv);
         }
@@ -484,8 +512,16 @@ impl State {
                 None => None,
             };
             match got {
-                Some(v) if !v.is(missing) => restore_channel(py, kind, &mut st.channels[c], &v)?,
+                Some(v) if !v.is(missing) => restore_channel(py, g, kind, &mut st.channels[c], &v)?,
                 _ => {}
+            }
+        }
+        for (c, (_, kind)) in g.inner.channels.iter().enumerate() {
+            if let Kind::Delta { op } = kind {
+                if st.channels[c].value.is_none() {
+                    st.channels[c].value =
+                        Some(g.deltas[*op].bind(py).getattr("typ")?.call0()?.unbind());
+                }
             }
         }
         for (c, init) in &g.binop_init {
@@ -600,6 +636,17 @@ impl State {
     fn versions_seen(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let st = self.lock()?;
         seen_dict(py, &st)
+    }
+
+    /// Replace channel_versions and versions_seen (after a checkpoint bumped
+    /// snapshot versions).
+    fn set_versions(&self, versions: Bound<'_, PyDict>, seen: Bound<'_, PyDict>) -> PyResult<()> {
+        let g = self.graph.get();
+        let versions = versions_from_dict(&versions)?;
+        let seen = seen_from_dict(&seen)?;
+        let mut st = self.lock()?;
+        st.replace_versions(&g.inner, versions, seen);
+        Ok(())
     }
 
     fn mark_seen(&self, key: &str) -> PyResult<()> {
@@ -746,6 +793,16 @@ impl State {
         }
         Ok((values.into_any().unbind(), versions_dict(py, st.versions())?, seen_dict(py, &st)?))
     }
+}
+
+fn versions_from_dict(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, Version)>> {
+    d.iter().map(|(k, v)| Ok((k.extract::<String>()?, version_from_py(&v)?))).collect()
+}
+
+fn seen_from_dict(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, Vec<(String, Version)>)>> {
+    d.iter()
+        .map(|(k, v)| Ok((k.extract::<String>()?, versions_from_dict(v.downcast::<PyDict>()?)?)))
+        .collect()
 }
 
 fn managed_kind(g: &Graph, name: &str) -> Option<Managed> {

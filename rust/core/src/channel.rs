@@ -19,6 +19,8 @@ pub enum Kind {
     BinOp { op: usize },
     NamedBarrier { names: BTreeSet<String> },
     NamedBarrierAfterFinish { names: BTreeSet<String> },
+    /// DeltaChannel (beta): a batch reducer; checkpointed as writes, not values.
+    Delta { op: usize },
 }
 
 impl Kind {
@@ -190,6 +192,30 @@ impl<V: Clone> Channel<V> {
                         });
                     }
                 }
+                Ok(true)
+            }
+            Kind::Delta { op } => {
+                if values.is_empty() {
+                    return Ok(false);
+                }
+                let mut overwrite = None;
+                for v in &values {
+                    if let Some(inner) = host.overwrite(v)? {
+                        if overwrite.is_some() {
+                            return Err(PregelError::InvalidUpdate {
+                                message: "Can receive only one Overwrite value per super-step."
+                                    .to_string(),
+                                concurrent: true,
+                            });
+                        }
+                        overwrite = Some(inner);
+                    }
+                }
+                let new = match overwrite {
+                    Some(inner) => host.delta_reset(*op, inner)?,
+                    None => host.delta_reduce(*op, self.value.clone(), values)?,
+                };
+                self.value = Some(new);
                 Ok(true)
             }
             Kind::NamedBarrier { names } | Kind::NamedBarrierAfterFinish { names } => {

@@ -174,6 +174,21 @@ impl<V: Clone> State<V> {
         }
     }
 
+    /// Replace all versions and versions_seen.
+    pub fn replace_versions(
+        &mut self,
+        graph: &Graph,
+        versions: Vec<(String, Version)>,
+        seen: Vec<(String, Vec<(String, Version)>)>,
+    ) {
+        self.versions = vec![None; graph.channels.len()];
+        self.ordered = Versions::default();
+        self.max_version = None;
+        self.seen.clear();
+        self.seen_index.clear();
+        self.restore_versions(graph, versions, seen);
+    }
+
     fn set_version_by_name(&mut self, graph: &Graph, k: &str, v: Version) {
         if let Some(c) = graph.channel_index.get(k) {
             self.versions[*c] = Some(v.clone());

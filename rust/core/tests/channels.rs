@@ -169,3 +169,19 @@ fn named_barrier_waits_for_every_name() {
     assert!(ch.consume(&kf));
     assert!(!ch.finished && ch.seen.is_empty());
 }
+
+#[test]
+fn delta_reduces_a_batch_and_overwrites() {
+    let k = Kind::Delta { op: 0 };
+    let mut ch: Channel<Val> = Channel::default();
+    assert!(!upd(&mut ch, &k, vec![]).unwrap());
+    assert!(upd(&mut ch, &k, vec![int(1), int(2)]).unwrap());
+    assert_eq!(value(&ch, &k), Some(Val::List(vec![int(1), int(2)])));
+    assert!(upd(&mut ch, &k, vec![int(3), Val::Overwrite(Box::new(Val::List(vec![int(9)])))]).unwrap());
+    assert_eq!(value(&ch, &k), Some(Val::List(vec![int(9)])));
+    assert!(matches!(
+        upd(&mut ch, &k, vec![Val::Overwrite(Box::new(int(1))), Val::Overwrite(Box::new(int(2)))]),
+        Err(PregelError::InvalidUpdate { concurrent: true, .. })
+    ));
+    assert!(!k.clears_on_empty_update() && !k.has_finish());
+}

@@ -34,6 +34,20 @@ impl Host<Val> for TestHost {
         }
     }
 
+    fn delta_reduce(&mut self, _op: usize, base: Option<Val>, values: Vec<Val>) -> Result<Val, String> {
+        let mut acc = match base {
+            Some(Val::List(v)) => v,
+            None => vec![],
+            Some(other) => return Err(format!("bad base {other:?}")),
+        };
+        acc.extend(values);
+        Ok(Val::List(acc))
+    }
+
+    fn delta_reset(&mut self, _op: usize, value: Val) -> Result<Val, String> {
+        Ok(value)
+    }
+
     fn overwrite(&mut self, value: &Val) -> Result<Option<Val>, String> {
         Ok(match value {
             Val::Overwrite(v) => Some((**v).clone()),
