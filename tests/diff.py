@@ -1,0 +1,172 @@
+"""Differential testing: run one scenario on stock LangGraph and on langgraph_rs.
+
+Each engine gets a freshly built graph and checkpointer, the same checkpoint ids
+(a deterministic ``uuid6``) and the same random stream (InMemorySaver's
+versions), so outputs, stream chunks, checkpoints, task ids and errors can be
+compared with ``==``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import langgraph.pregel._checkpoint as lg_checkpoint
+from langgraph.pregel import _loop, _runner
+from langgraph.types import PregelTask, StateSnapshot
+
+import langgraph_rs
+import langgraph_rs._engine as rs_engine
+
+
+def _ids() -> Callable[..., uuid.UUID]:
+    counter = itertools.count(1)
+
+    def uuid6(node: Any = None, clock_seq: Any = None) -> uuid.UUID:
+        return uuid.UUID(f"1f000000-0000-6000-8000-{next(counter):012x}")
+
+    return uuid6
+
+
+@contextlib.contextmanager
+def deterministic() -> Iterator[None]:
+    real = lg_checkpoint.uuid6, rs_engine.uuid6
+    lg_checkpoint.uuid6 = rs_engine.uuid6 = _ids()
+    state = random.getstate()
+    random.seed(1234)
+    try:
+        yield
+    finally:
+        lg_checkpoint.uuid6, rs_engine.uuid6 = real
+        random.setstate(state)
+
+
+def _refuse(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("LangGraph's own Pregel loop ran on the langgraph_rs engine")
+
+
+@contextlib.contextmanager
+def engine(name: str) -> Iterator[None]:
+    """``"stock"``: LangGraph's executor. ``"rs"``: langgraph_rs, strictly — LangGraph's
+    loop and runner raise if anything constructs them."""
+    if name == "stock":
+        langgraph_rs.uninstall()
+        yield
+        return
+    saved = (
+        _loop.SyncPregelLoop.__init__,
+        _loop.AsyncPregelLoop.__init__,
+        _runner.PregelRunner.__init__,
+    )
+    _loop.SyncPregelLoop.__init__ = _refuse  # type: ignore[method-assign]
+    _loop.AsyncPregelLoop.__init__ = _refuse  # type: ignore[method-assign]
+    _runner.PregelRunner.__init__ = _refuse  # type: ignore[method-assign]
+    langgraph_rs.install()
+    try:
+        yield
+    finally:
+        langgraph_rs.uninstall()
+        (
+            _loop.SyncPregelLoop.__init__,
+            _loop.AsyncPregelLoop.__init__,
+            _runner.PregelRunner.__init__,
+        ) = saved
+
+
+@dataclass
+class Outcome:
+    """What one engine produced for a scenario."""
+
+    value: Any = None
+    error: tuple[type, str] | None = None
+    history: list[Any] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # shows up in assertion diffs
+        return f"Outcome(value={self.value!r}, error={self.error!r}, history={len(self.history)} checkpoints)"
+
+
+def history(saver: Any, config: dict) -> list[Any]:
+    """Every checkpoint of a thread (all namespaces), as comparable data."""
+    if saver is None:
+        return []
+    out = []
+    for t in saver.list({"configurable": {"thread_id": config["configurable"]["thread_id"]}}):
+        cp = t.checkpoint
+        out.append(
+            (
+                t.config["configurable"].get("checkpoint_ns", ""),
+                t.config["configurable"]["checkpoint_id"],
+                t.metadata,
+                cp["channel_values"],
+                cp["channel_versions"],
+                cp["versions_seen"],
+                cp.get("updated_channels"),
+                sorted(
+                    ((tid, ch, repr(v)) for tid, ch, v in t.pending_writes or ()),
+                ),
+                (t.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+            )
+        )
+    return out
+
+
+def normalize(value: Any) -> Any:
+    """Drop what is wall-clock time (snapshot ``created_at``, debug timestamps)."""
+    if isinstance(value, StateSnapshot):
+        return value._replace(
+            created_at=None,
+            values=normalize(value.values),
+            tasks=tuple(normalize(t) for t in value.tasks),
+        )
+    if isinstance(value, PregelTask):
+        return value._replace(state=normalize(value.state))
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items() if k not in ("timestamp", "created_at", "ts")}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(normalize(v) for v in value)
+    return value
+
+
+def _run(name: str, build: Callable[[], tuple[Any, Any]], scenario: Callable[[Any], Any], config: dict) -> Outcome:
+    with deterministic(), engine(name):
+        graph, saver = build()
+        outcome = Outcome()
+        try:
+            value = scenario(graph)
+            if asyncio.iscoroutine(value):
+                value = asyncio.run(value)
+            outcome.value = normalize(value)
+        except Exception as exc:  # noqa: BLE001  (compared, not swallowed)
+            outcome.error = (type(exc), str(exc))
+        outcome.history = history(saver, config)
+        return outcome
+
+
+def run_both(
+    build: Callable[[], tuple[Any, Any]],
+    scenario: Callable[[Any], Any],
+    config: dict | None = None,
+) -> tuple[Outcome, Outcome]:
+    """Run ``scenario(graph)`` on both engines; ``build()`` returns (graph, saver)."""
+    config = config or {"configurable": {"thread_id": "1"}}
+    return _run("stock", build, scenario, config), _run("rs", build, scenario, config)
+
+
+def assert_same(
+    build: Callable[[], tuple[Any, Any]],
+    scenario: Callable[[Any], Any],
+    config: dict | None = None,
+) -> Outcome:
+    stock, rs = run_both(build, scenario, config)
+    assert rs.error == stock.error
+    assert rs.value == stock.value
+    assert rs.history == stock.history
+    return rs
