@@ -364,6 +364,16 @@ fn managed_to_py(py: Python<'_>, m: ManagedValue) -> PyResult<Py<PyAny>> {
     })
 }
 
+/// The path and triggers of a PULL task: `("__pregel_pull", name)`, sorted triggers.
+fn pull_path<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyString>,
+    triggers: &[String],
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let path = PyTuple::new(py, [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()])?;
+    Ok((path.into_any(), PyTuple::new(py, triggers.iter())?.into_any()))
+}
+
 /// A `(channel, value)` write from any 2-item sequence.
 fn pair(w: &Bound<'_, PyAny>) -> PyResult<(String, Py<PyAny>)> {
     Ok((w.get_item(0)?.extract()?, w.get_item(1)?.unbind()))
@@ -704,27 +714,21 @@ impl State {
                             p.clone_ref(py),
                         )
                     }
-                    other => {
-                        let path = PyTuple::new(
-                            py,
-                            [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()],
-                        )?;
-                        let triggers = PyTuple::new(py, spec.sorted_triggers.iter())?;
-                        let input = match other {
-                            PlanInput::Single(got) => got_to_py(py, got)?,
-                            PlanInput::Map(vals) => {
-                                let d = PyDict::new(py);
-                                for (k, v) in vals {
-                                    match v {
-                                        ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                        ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                                    }
-                                }
-                                d.into_any().unbind()
+                    PlanInput::Single(got) => {
+                        let input = got_to_py(py, got)?;
+                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                        (path, triggers, input, py.None())
+                    }
+                    PlanInput::Map(vals) => {
+                        let d = PyDict::new(py);
+                        for (k, v) in vals {
+                            match v {
+                                ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
                             }
-                            PlanInput::Packet(_) => unreachable!("handled above"),
-                        };
-                        (path.into_any(), triggers.into_any(), input, py.None())
+                        }
+                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                        (path, triggers, d.into_any().unbind(), py.None())
                     }
                 };
             let t = PyTuple::new(
