@@ -1,0 +1,148 @@
+"""Error handlers, timeouts, durability, stream v2 and async subgraphs, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.errors import NodeError
+from langgraph.graph import START, StateGraph
+from langgraph.types import Command, RetryPolicy, interrupt
+from typing_extensions import TypedDict
+
+from tests.diff import assert_same
+
+CFG = {"configurable": {"thread_id": "1"}}
+
+
+class S(TypedDict):
+    n: int
+    log: Annotated[list[str], operator.add]
+
+
+def test_node_error_handler_recovers() -> None:
+    def build():
+        def fragile(s: S) -> dict:
+            raise RuntimeError("fragile broke")
+
+        def recover(s: S, error: NodeError) -> dict:
+            return {"log": [f"recovered {error.node}: {error.error}"]}
+
+        g = StateGraph(S)
+        g.add_node("fragile", fragile, error_handler=recover)
+        g.add_node("fine", lambda s: {"log": ["fine"]})
+        g.add_edge(START, "fragile")
+        g.add_edge(START, "fine")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    out = assert_same(build, lambda g: list(g.stream({"n": 0, "log": []}, CFG, stream_mode=["updates", "values"])))
+    assert out.error is None
+
+
+def test_async_node_timeout() -> None:
+    def build():
+        async def slow(s: S) -> dict:
+            await asyncio.sleep(2)
+            return {"log": ["slow"]}
+
+        g = StateGraph(S)
+        g.add_node("slow", slow, timeout=0.05)
+        g.add_edge(START, "slow")
+        return g.compile(), None
+
+    async def scenario(g: Any) -> str:
+        # the message carries the measured elapsed time: compare the type
+        try:
+            await g.ainvoke({"n": 0, "log": []})
+        except Exception as exc:  # noqa: BLE001
+            return type(exc).__name__
+        return "no error"
+
+    assert assert_same(build, scenario).value == "NodeTimeoutError"
+
+
+def test_async_retry_then_success() -> None:
+    def build():
+        calls = {"n": 0}
+
+        async def flaky(s: S) -> dict:
+            calls["n"] += 1
+            if calls["n"] < 2:
+                raise ValueError("once")
+            return {"log": [f"ok after {calls['n']}"]}
+
+        g = StateGraph(S)
+        g.add_node("flaky", flaky, retry_policy=RetryPolicy(initial_interval=0.0, jitter=False, retry_on=ValueError))
+        g.add_edge(START, "flaky")
+        return g.compile(), None
+
+    assert_same(build, lambda g: g.ainvoke({"n": 0, "log": []}))
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_durability_with_interrupt_and_resume(durability: str) -> None:
+    def build():
+        def a(s: S) -> dict:
+            return {"n": s["n"] + 1, "log": ["a"]}
+
+        def ask(s: S) -> dict:
+            return {"log": [interrupt("continue?")]}
+
+        g = StateGraph(S)
+        g.add_node(a)
+        g.add_node(ask)
+        g.add_edge(START, "a")
+        g.add_edge("a", "ask")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(g: Any) -> list:
+        return [
+            g.invoke({"n": 0, "log": []}, CFG, durability=durability),
+            g.invoke(Command(resume="yes"), CFG, durability=durability),
+        ]
+
+    assert_same(build, scenario)
+
+
+def test_stream_version_v2() -> None:
+    def build():
+        g = StateGraph(S)
+        g.add_node("a", lambda s: {"n": 1, "log": ["a"]})
+        g.add_edge(START, "a")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    assert_same(
+        build,
+        lambda g: list(g.stream({"n": 0, "log": []}, CFG, stream_mode=["values", "updates"], version="v2")),
+    )
+
+
+def test_async_subgraph_streaming_and_interrupt() -> None:
+    def build():
+        async def inner(s: S) -> dict:
+            return {"log": [f"inner {interrupt('inner?')}"]}
+
+        sub = StateGraph(S)
+        sub.add_node("inner", inner)
+        sub.add_edge(START, "inner")
+        g = StateGraph(S)
+        g.add_node("sub", sub.compile())
+        g.add_node("after", lambda s: {"log": ["after"]})
+        g.add_edge(START, "sub")
+        g.add_edge("sub", "after")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    async def scenario(g: Any) -> list:
+        first = [c async for c in g.astream({"n": 0, "log": []}, CFG, subgraphs=True)]
+        second = [c async for c in g.astream(Command(resume="ok"), CFG, subgraphs=True, stream_mode=["values", "updates"])]
+        state = await g.aget_state(CFG, subgraphs=True)
+        return [first, second, state.values]
+
+    assert_same(build, scenario)
