@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         ran = {n for n in expected if n.split("::", 1)[0] in {f for f in files} or args.all}
         lost = sorted(n for n in ran if outcomes.get(n) != "passed")
+        if lost and len(lost) <= 50:
+            # timing-sensitive tests can lose a race on a loaded machine: one more try, alone
+            print(f"ratchet: re-running {len(lost)} test(s) that did not pass")
+            again = run(src, lost, stock=False, workers=0, extra=[])
+            lost = [n for n in lost if again.get(n) != "passed"]
         if lost:
             print(f"ratchet: {len(lost)} expected test(s) no longer pass:", file=sys.stderr)
             for n in lost:
