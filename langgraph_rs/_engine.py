@@ -116,7 +116,7 @@ from langgraph.pregel._checkpoint import (
     empty_checkpoint,
     put_writes_accepts_task_path,
 )
-from langgraph.pregel._io import map_command, map_input, map_output_updates, read_channels
+from langgraph.pregel._io import map_command, map_input, read_channels
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._tools import StreamToolCallHandler
 from langgraph.pregel._retry import arun_with_retry, run_with_retry
@@ -921,9 +921,13 @@ class _Loop:
                     self._emit("values", lambda: iter([current]))
                 else:
                     self._emit("values", lambda: iter(interrupts))
-        elif writes[0][0] != ERROR:
-            self._emit(
-                "updates", map_output_updates, self.output_keys, [(task, writes)], cached
+        elif writes[0][0] != ERROR and "updates" in self.stream.modes:
+            self.stream(
+                (
+                    self.checkpoint_ns,
+                    "updates",
+                    _native.updates_chunk(self.output_keys, task.name, writes, cached),
+                )
             )
         if not cached:
             self._emit("tasks", map_debug_task_results, (task, writes), self.stream_keys)

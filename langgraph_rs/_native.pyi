@@ -145,6 +145,15 @@ class State:
         """``(channel_values, channel_versions, versions_seen)`` as ``create_checkpoint`` builds them
         (fresh dicts; each channel's ``checkpoint()`` value, MISSING ones left out)."""
 
+def updates_chunk(
+    output_keys: str | Sequence[str],
+    name: str,
+    writes: Iterable[tuple[str, Any]],
+    cached: bool = False,
+) -> dict[str, Any]:
+    """The "updates" stream chunk of one task (``_io.map_output_updates`` for a task
+    that is not hidden and whose first write is neither an error nor an interrupt)."""
+
 def task_id(checkpoint_id: str, *parts: str, sha1_ids: bool = False) -> str:
     """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``
     (``_uuid5_str`` with ``sha1_ids``)."""

@@ -835,6 +835,65 @@ fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
     Ok(d.into_any().unbind())
 }
 
+/// The "updates" stream chunk of one finished task (`_io.map_output_updates` for a
+/// task that is not hidden and did not fail or interrupt).
+#[pyfunction]
+#[pyo3(signature = (output_keys, name, writes, cached=false))]
+fn updates_chunk(
+    py: Python<'_>,
+    output_keys: Bound<'_, PyAny>,
+    name: &str,
+    writes: Bound<'_, PyAny>,
+    cached: bool,
+) -> PyResult<Py<PyDict>> {
+    let writes: Vec<(String, Py<PyAny>)> =
+        writes.try_iter()?.map(|w| pair(&w?)).collect::<PyResult<_>>()?;
+    let mut updated: Vec<Py<PyAny>> = Vec::new();
+    if let Some((_, rtn)) = writes.iter().find(|(c, _)| c == "__return__") {
+        updated.push(rtn.clone_ref(py));
+    } else if let Ok(key) = output_keys.downcast::<PyString>() {
+        let key = key.to_str()?;
+        updated.extend(writes.iter().filter(|(c, _)| c == key).map(|(_, v)| v.clone_ref(py)));
+    } else {
+        let keys: std::collections::HashSet<String> = output_keys
+            .try_iter()?
+            .map(|k| k?.extract::<String>())
+            .collect::<PyResult<_>>()?;
+        let selected: Vec<&(String, Py<PyAny>)> = writes.iter().filter(|(c, _)| keys.contains(c)).collect();
+        if !selected.is_empty() {
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for (c, _) in &selected {
+                *counts.entry(c.as_str()).or_default() += 1;
+            }
+            if counts.values().any(|n| *n > 1) {
+                for (c, v) in &selected {
+                    let d = PyDict::new(py);
+                    d.set_item(c, v.bind(py))?;
+                    updated.push(d.into_any().unbind());
+                }
+            } else {
+                let d = PyDict::new(py);
+                for (c, v) in &selected {
+                    d.set_item(c, v.bind(py))?;
+                }
+                updated.push(d.into_any().unbind());
+            }
+        }
+    }
+    let grouped = PyDict::new(py);
+    match updated.len() {
+        0 => grouped.set_item(name, py.None())?,
+        1 => grouped.set_item(name, updated.pop())?,
+        _ => grouped.set_item(name, PyList::new(py, updated.iter().map(|v| v.bind(py)))?)?,
+    }
+    if cached {
+        let meta = PyDict::new(py);
+        meta.set_item("cached", true)?;
+        grouped.set_item("__metadata__", meta)?;
+    }
+    Ok(grouped.unbind())
+}
+
 /// `_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)`.
 #[pyfunction]
 #[pyo3(signature = (checkpoint_id, *parts, sha1_ids=false))]
@@ -857,6 +916,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Graph>()?;
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
+    m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     let _ = PyFrozenSet::empty(m.py());
     Ok(())
 }
