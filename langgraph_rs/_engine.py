@@ -24,7 +24,6 @@ from uuid import UUID, uuid5
 from functools import partial
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.runnables.config import get_executor_for_config
 from langgraph._internal._config import (
     ensure_config,
@@ -226,17 +225,14 @@ def _cacheable(writes: Sequence[tuple[str, Any]]) -> bool:
     return not any(c in (INTERRUPT, ERROR) for c, _ in writes)
 
 
-def _increment(current: int | None, channel: None) -> int:
-    return current + 1 if current is not None else 1
-
-
 # ---------------------------------------------------------------------------
 # The loop
 
 
 class _Loop:
     """One run of a graph: checkpoint I/O, task building and streaming around
-    the Rust state machine. Sync and async I/O live in the subclasses."""
+    the Rust state machine. Sync and async I/O live in the subclasses, which
+    provide ``put_writes``."""
 
     _is_async = False
 
@@ -975,7 +971,6 @@ class _Loop:
         if node is None:
             return None
         config = self.config
-        configurable = config[CONF]
         if packet is None:
             if proc.mapper is not None:
                 val = proc.mapper(val)
@@ -1428,6 +1423,11 @@ class _Loop:
             raise GraphInterrupt()
         self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
 
+    def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
+        writes = self._commit_writes(task, exc)
+        if writes is not None:
+            self.put_writes(task.id, writes)
+
     def _commit_writes(self, task: PregelExecutableTask, exc: BaseException | None) -> list | None:
         """``PregelRunner.commit``: the writes to put for a finished task, or None."""
         if isinstance(exc, asyncio.CancelledError):
@@ -1851,10 +1851,6 @@ class _SyncLoop(_Loop):
         if interrupts:
             raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.args[0]))
 
-    def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
-        writes = self._commit_writes(task, exc)
-        if writes is not None:
-            self.put_writes(task.id, writes)
 
 
 class _AsyncLoop(_Loop):
@@ -2171,10 +2167,6 @@ class _AsyncLoop(_Loop):
         if interrupts:
             raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.args[0]))
 
-    def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
-        writes = self._commit_writes(task, exc)
-        if writes is not None:
-            self.put_writes(task.id, writes)
 
 
 # ---------------------------------------------------------------------------
