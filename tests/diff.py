@@ -22,7 +22,7 @@ from langgraph.pregel import _loop, _runner
 from langgraph.types import PregelTask, StateSnapshot
 
 import langgraph_rs
-import langgraph_rs._engine as rs_engine
+import langgraph_rs._loop as rs_loop
 
 
 def _ids() -> Callable[..., uuid.UUID]:
@@ -36,14 +36,14 @@ def _ids() -> Callable[..., uuid.UUID]:
 
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
-    real = lg_checkpoint.uuid6, rs_engine.uuid6
-    lg_checkpoint.uuid6 = rs_engine.uuid6 = _ids()
+    real = lg_checkpoint.uuid6, rs_loop.uuid6
+    lg_checkpoint.uuid6 = rs_loop.uuid6 = _ids()
     state = random.getstate()
     random.seed(1234)
     try:
         yield
     finally:
-        lg_checkpoint.uuid6, rs_engine.uuid6 = real
+        lg_checkpoint.uuid6, rs_loop.uuid6 = real
         random.setstate(state)
 
 
