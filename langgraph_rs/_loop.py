@@ -126,6 +126,28 @@ from langgraph_rs._spec import GraphSpec
 PUSH_TRIGGER = (PUSH,)
 
 
+def _cache_key(policy: Any, key_ns: tuple, args_key: Any) -> CacheKey:
+    """The cache key of a task's writes (as ``_algo`` builds it)."""
+    return CacheKey(
+        key_ns,
+        xxh3_128_hexdigest(args_key.encode() if isinstance(args_key, str) else args_key),
+        policy.ttl,
+    )
+
+
+def _task_metadata(step: int, name: str, triggers: Any, path: tuple, task_ns: str, extra: Any) -> dict:
+    metadata = {
+        "langgraph_step": step,
+        "langgraph_node": name,
+        "langgraph_triggers": triggers,
+        "langgraph_path": path,
+        "langgraph_checkpoint_ns": task_ns,
+    }
+    if extra:
+        metadata.update(extra)
+    return metadata
+
+
 class _ChannelRef:
     __slots__ = ("_state", "_name")
 
@@ -780,6 +802,42 @@ class _Loop:
             return writes_to_save
         return None
 
+    def put_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
+        """``PregelLoop.put_writes``: record a task's writes, save them, stream them."""
+        if not writes:
+            return
+        to_save = self._prepare_put_writes(task_id, writes)
+        writes = self._last_writes
+        if to_save is not None:
+            self._save_writes(self._put_writes_args(self._writes_config(), to_save, task_id))
+        if self.tasks:
+            self.output_writes(task_id, writes, cached=cached)
+        if cached or self.cache is None:
+            return
+        task = self.tasks.get(task_id)
+        if task is None or task.cache_key is None or not _cacheable(writes):
+            return
+        self._save_cache(
+            {(task.cache_key.ns, task.cache_key.key): (task.writes, task.cache_key.ttl)}
+        )
+
+    def _save_writes(self, args: tuple) -> None:
+        raise NotImplementedError
+
+    def _save_cache(self, entry: dict) -> None:
+        raise NotImplementedError
+
+    def _pending_writes_args(self) -> list[tuple]:
+        """The ``put_writes`` calls that save this run's pending writes at exit."""
+        if self.checkpointer is None or not self.checkpoint_pending_writes:
+            return []
+        config = self._writes_config()
+        by_task: dict[str, list] = {}
+        for task_id, channel, value in self.checkpoint_pending_writes:
+            if task_id in self._written_task_ids:
+                by_task.setdefault(task_id, []).append((channel, value))
+        return [self._put_writes_args(config, writes, tid) for tid, writes in by_task.items()]
+
     def _put_writes_args(self, config: dict, writes: Sequence, task_id: str) -> tuple:
         if self._put_writes_path:
             task = self.tasks.get(task_id)
@@ -918,28 +976,18 @@ class _Loop:
             timeout = proc.timeout
         else:
             timeout = packet.timeout if packet.timeout is not None else proc.timeout
-        metadata = {
-            "langgraph_step": self.step,
-            "langgraph_node": name,
-            "langgraph_triggers": triggers,
-            "langgraph_path": path,
-            "langgraph_checkpoint_ns": task_ns,
-        }
-        if proc.metadata:
-            metadata.update(proc.metadata)
+        metadata = _task_metadata(self.step, name, triggers, path, task_ns, proc.metadata)
         writes: deque = deque()
         cache_policy = proc.cache_policy or self.cache_policy
-        if cache_policy:
-            args_key = cache_policy.key_func(val)
-            cache_key = CacheKey(
+        cache_key = (
+            _cache_key(
+                cache_policy,
                 (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name),
-                xxh3_128_hexdigest(
-                    args_key.encode() if isinstance(args_key, str) else args_key
-                ),
-                cache_policy.ttl,
+                cache_policy.key_func(val),
             )
-        else:
-            cache_key = None
+            if cache_policy
+            else None
+        )
         return PregelExecutableTask(
             name,
             val,
@@ -1055,27 +1103,17 @@ class _Loop:
         )
         task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
         path = (*failed.path[:3], "node_error_handler", False)
-        metadata = {
-            "langgraph_step": self.step,
-            "langgraph_node": name,
-            "langgraph_triggers": PUSH_TRIGGER,
-            "langgraph_path": path,
-            "langgraph_checkpoint_ns": task_ns,
-        }
-        if proc.metadata:
-            metadata.update(proc.metadata)
+        metadata = _task_metadata(self.step, name, PUSH_TRIGGER, path, task_ns, proc.metadata)
         cache_policy = proc.cache_policy or self.cache_policy
-        if cache_policy:
-            args_key = cache_policy.key_func(failed.input)
-            cache_key = CacheKey(
+        cache_key = (
+            _cache_key(
+                cache_policy,
                 (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name),
-                xxh3_128_hexdigest(
-                    args_key.encode() if isinstance(args_key, str) else args_key
-                ),
-                cache_policy.ttl,
+                cache_policy.key_func(failed.input),
             )
-        else:
-            cache_key = None
+            if cache_policy
+            else None
+        )
         writes: deque = deque()
         return PregelExecutableTask(
             name,
@@ -1152,26 +1190,18 @@ class _Loop:
         )
         task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
         path = (PUSH, parent.path, write_idx, True)
-        metadata = {
-            "langgraph_step": self.step,
-            "langgraph_node": name,
-            "langgraph_triggers": PUSH_TRIGGER,
-            "langgraph_path": path,
-            "langgraph_checkpoint_ns": task_ns,
-        }
+        metadata = _task_metadata(self.step, name, PUSH_TRIGGER, path, task_ns, None)
         writes: deque = deque()
         cache_policy = call.cache_policy or self.cache_policy
-        if cache_policy:
-            args_key = cache_policy.key_func(*call.input[0], **call.input[1])
-            cache_key = CacheKey(
+        cache_key = (
+            _cache_key(
+                cache_policy,
                 (CACHE_NS_WRITES, (identifier(call.func) or "__dynamic__")),
-                xxh3_128_hexdigest(
-                    args_key.encode() if isinstance(args_key, str) else args_key
-                ),
-                cache_policy.ttl,
+                cache_policy.key_func(*call.input[0], **call.input[1]),
             )
-        else:
-            cache_key = None
+            if cache_policy
+            else None
+        )
         return PregelExecutableTask(
             name,
             call.input,
@@ -1593,36 +1623,15 @@ class _SyncLoop(_Loop):
         if do and args is not None:
             self.checkpointer.put(*args)
 
-    def put_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
-        if not writes:
-            return
-        to_save = self._prepare_put_writes(task_id, writes)
-        writes = self._last_writes
-        if to_save is not None:
-            self.checkpointer.put_writes(
-                *self._put_writes_args(self._writes_config(), to_save, task_id)
-            )
-        if self.tasks:
-            self.output_writes(task_id, writes, cached=cached)
-        if cached or self.cache is None:
-            return
-        task = self.tasks.get(task_id)
-        if task is None or task.cache_key is None or not _cacheable(writes):
-            return
-        self.cache.set(
-            {(task.cache_key.ns, task.cache_key.key): (task.writes, task.cache_key.ttl)}
-        )
+    def _save_writes(self, args: tuple) -> None:
+        self.checkpointer.put_writes(*args)
+
+    def _save_cache(self, entry: dict) -> None:
+        self.cache.set(entry)
 
     def _put_pending_writes(self) -> None:
-        if self.checkpointer is None or not self.checkpoint_pending_writes:
-            return
-        config = self._writes_config()
-        by_task: dict[str, list] = {}
-        for task_id, channel, value in self.checkpoint_pending_writes:
-            if task_id in self._written_task_ids:
-                by_task.setdefault(task_id, []).append((channel, value))
-        for task_id, writes in by_task.items():
-            self.checkpointer.put_writes(*self._put_writes_args(config, writes, task_id))
+        for args in self._pending_writes_args():
+            self.checkpointer.put_writes(*args)
 
     def match_cached_writes(self) -> list[PregelExecutableTask]:
         if self.cache is None:
@@ -1850,26 +1859,12 @@ class _AsyncLoop(_Loop):
         if do and args is not None:
             await self.checkpointer.aput(*args)
 
-    def put_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
-        """Bookkeeping only; the checkpointer call is queued for ``flush_writes``."""
-        if not writes:
-            return
-        to_save = self._prepare_put_writes(task_id, writes)
-        writes = self._last_writes
-        if to_save is not None:
-            self._pending_put.append(
-                (task_id, self._put_writes_args(self._writes_config(), to_save, task_id))
-            )
-        if self.tasks:
-            self.output_writes(task_id, writes, cached=cached)
-        if cached or self.cache is None:
-            return
-        task = self.tasks.get(task_id)
-        if task is None or task.cache_key is None or not _cacheable(writes):
-            return
-        self._pending_cache.append(
-            {(task.cache_key.ns, task.cache_key.key): (task.writes, task.cache_key.ttl)}
-        )
+    def _save_writes(self, args: tuple) -> None:
+        # queued: awaited by ``flush_writes`` at the next await point of the loop
+        self._pending_put.append((args[2], args))
+
+    def _save_cache(self, entry: dict) -> None:
+        self._pending_cache.append(entry)
 
     async def flush_writes(self) -> None:
         pending, self._pending_put = self._pending_put, []
@@ -1881,15 +1876,8 @@ class _AsyncLoop(_Loop):
 
     async def _aput_pending_writes(self) -> None:
         await self.flush_writes()
-        if self.checkpointer is None or not self.checkpoint_pending_writes:
-            return
-        config = self._writes_config()
-        by_task: dict[str, list] = {}
-        for task_id, channel, value in self.checkpoint_pending_writes:
-            if task_id in self._written_task_ids:
-                by_task.setdefault(task_id, []).append((channel, value))
-        for task_id, writes in by_task.items():
-            await self.checkpointer.aput_writes(*self._put_writes_args(config, writes, task_id))
+        for args in self._pending_writes_args():
+            await self.checkpointer.aput_writes(*args)
 
     async def amatch_cached_writes(self) -> list[PregelExecutableTask]:
         if self.cache is None:
