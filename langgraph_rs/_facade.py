@@ -83,7 +83,6 @@ def _rust_class(cls: type) -> type:
                     "astream": _engine.astream,
                     "__module__": cls.__module__,
                     "__qualname__": cls.__qualname__,
-                    "_langgraph_rs_engine": True,
                 },
             )
             _rust_classes[cls] = sub
