@@ -73,7 +73,15 @@ pub struct State<V> {
     /// Channels a new superstep (`update([])`) or `finish()` can change right
     /// now: the per-step notifications visit only these, not every channel.
     live: LiveSet,
+    /// Per-channel scratch flags of one `apply_writes` (reset after use, so a
+    /// step costs what it touches, not the number of channels).
+    marks: Vec<u8>,
+    /// The channels whose `marks` are set.
+    marked: Vec<usize>,
 }
+
+const CONSUMED: u8 = 1;
+const UPDATED: u8 = 2;
 
 /// A set of channel indexes with O(1) insert/remove and cheap iteration.
 #[derive(Clone, Debug, Default)]
@@ -137,6 +145,8 @@ impl<V: Clone> State<V> {
             seen: Vec::new(),
             seen_index: HashMap::new(),
             live: LiveSet::with_capacity(graph.channels.len()),
+            marks: vec![0; graph.channels.len()],
+            marked: Vec::new(),
         }
     }
 
@@ -289,12 +299,15 @@ impl<V: Clone> State<V> {
         }
         let next = host.next_version(self.max_version.as_ref())?;
         // consume the channels that triggered the tasks
-        let mut consumed = vec![false; graph.channels.len()];
+        // an earlier call that failed half-way may have left marks set
+        self.clear_marks();
+        let mut touched = std::mem::take(&mut self.marked);
         for &i in &order {
             for t in &tasks[i].triggers {
                 if let Some(&c) = graph.channel_index.get(t) {
-                    if !consumed[c] {
-                        consumed[c] = true;
+                    if self.marks[c] & CONSUMED == 0 {
+                        self.marks[c] |= CONSUMED;
+                        touched.push(c);
                         let consumed_now = self.channels[c].consume(&graph.channels[c].1);
                         self.track(graph, c);
                         if consumed_now {
@@ -327,63 +340,86 @@ impl<V: Clone> State<V> {
             }
         }
         let mut updated: Vec<usize> = Vec::new();
-        let mut is_updated = vec![false; graph.channels.len()];
         for (c, vals) in pending {
             let (key, kind) = &graph.channels[c];
             let changed = self.channels[c].update(kind, key, vals, host);
             self.track(graph, c);
-            if changed? {
+            let changed = match changed {
+                Ok(changed) => changed,
+                Err(e) => {
+                    self.marked = touched;
+                    return Err(e);
+                }
+            };
+            if changed {
                 self.set_version(graph, c, &next);
-                if self.channels[c].is_available(kind) && !is_updated[c] {
-                    is_updated[c] = true;
+                if self.channels[c].is_available(kind) && self.marks[c] & UPDATED == 0 {
+                    self.marks[c] |= UPDATED;
+                    touched.push(c);
                     updated.push(c);
                 }
             }
         }
+        let result = self.notify_step(graph, bump_step, &next, &mut updated, &mut touched, host);
+        self.marked = touched;
+        self.clear_marks();
+        result.map(|()| updated)
+    }
+
+    fn clear_marks(&mut self) {
+        for c in self.marked.drain(..) {
+            self.marks[c] = 0;
+        }
+    }
+
+    /// The live channels matching `pred` (a copy: notifying changes the set).
+    fn live_where(&self, graph: &Graph, pred: fn(&crate::channel::Kind) -> bool) -> Vec<usize> {
+        self.live.items.iter().copied().filter(|c| pred(&graph.channels[*c].1)).collect()
+    }
+
+    /// The end of `apply_writes`: a new step for the channels no task wrote, and
+    /// `finish()` when nothing triggers a node any more.
+    fn notify_step<H: Host<V>>(
+        &mut self,
+        graph: &Graph,
+        bump_step: bool,
+        next: &Version,
+        updated: &mut Vec<usize>,
+        touched: &mut Vec<usize>,
+        host: &mut H,
+    ) -> Result<(), PregelError<H::Error>> {
         if bump_step {
-            let candidates: Vec<usize> = self
-                .live
-                .items
-                .iter()
-                .copied()
-                .filter(|c| graph.channels[*c].1.clears_on_empty_update())
-                .collect();
-            for c in candidates {
+            for c in self.live_where(graph, crate::channel::Kind::clears_on_empty_update) {
                 let (key, kind) = &graph.channels[c];
-                if is_updated[c] || !self.channels[c].is_available(kind) {
+                if self.marks[c] & UPDATED != 0 || !self.channels[c].is_available(kind) {
                     continue;
                 }
                 let changed = self.channels[c].update(kind, key, Vec::new(), host);
                 self.track(graph, c);
                 if changed? {
-                    self.set_version(graph, c, &next);
+                    self.set_version(graph, c, next);
                     if self.channels[c].is_available(kind) {
-                        is_updated[c] = true;
+                        self.marks[c] |= UPDATED;
+                        touched.push(c);
                         updated.push(c);
                     }
                 }
             }
             if updated.iter().all(|c| !graph.triggers_any(*c)) {
-                let candidates: Vec<usize> = self
-                    .live
-                    .items
-                    .iter()
-                    .copied()
-                    .filter(|c| graph.channels[*c].1.has_finish())
-                    .collect();
-                for c in candidates {
+                for c in self.live_where(graph, crate::channel::Kind::has_finish) {
                     let kind = &graph.channels[c].1;
                     if self.channels[c].finish(kind) {
-                        self.set_version(graph, c, &next);
-                        if self.channels[c].is_available(kind) && !is_updated[c] {
-                            is_updated[c] = true;
+                        self.set_version(graph, c, next);
+                        if self.channels[c].is_available(kind) && self.marks[c] & UPDATED == 0 {
+                            self.marks[c] |= UPDATED;
+                            touched.push(c);
                             updated.push(c);
                         }
                     }
                 }
             }
         }
-        Ok(updated)
+        Ok(())
     }
 
     /// `_algo.prepare_next_tasks` (the planning half: ids, triggers, inputs).
@@ -440,17 +476,10 @@ impl<V: Clone> State<V> {
         let Some(null) = self.null_version() else { return Ok(plans) };
         let candidates: Vec<usize> = match updated {
             Some(upd) if !upd.is_empty() => {
-                let mut mark = vec![false; graph.nodes.len()];
-                let mut out = Vec::new();
-                for &c in upd {
-                    for &n in &graph.trigger_to_nodes[c] {
-                        if !mark[n] {
-                            mark[n] = true;
-                            out.push(n);
-                        }
-                    }
-                }
+                let mut out: Vec<usize> =
+                    upd.iter().flat_map(|&c| graph.trigger_to_nodes[c].iter().copied()).collect();
                 out.sort_by(|a, b| graph.nodes[*a].name.cmp(&graph.nodes[*b].name));
+                out.dedup();
                 out
             }
             _ => (0..graph.nodes.len()).collect(),

@@ -218,3 +218,28 @@ fn restored_versions_keep_unknown_channels() {
     assert_eq!(host.versions_asked, vec![Some(Version::Int(7))]);
     assert_eq!(st.versions().get("x"), Some(&Version::Int(8)));
 }
+
+#[test]
+fn a_failed_apply_leaves_the_next_one_correct() {
+    let g = Graph::new(
+        vec![("v".into(), Kind::LastValue), ("e".into(), Kind::Ephemeral { guard: false })],
+        vec![("n".into(), vec!["e".into()], Ok("v".into()))],
+        &HashMap::new(),
+    )
+    .unwrap();
+    let mut host = TestHost::default();
+    let mut st: State<Val> = State::new(&g);
+    // the ephemeral is written, then the LastValue fails: two writes in one step
+    let err = st.apply_writes(
+        &g,
+        vec![task("t", "a", &["x"], vec![("e", int(1)), ("v", int(1)), ("v", int(2))])],
+        &mut host,
+    );
+    assert!(err.is_err());
+    // a later step marks and reports exactly what it updates
+    let upd = st
+        .apply_writes(&g, vec![task("t", "a", &["x"], vec![("v", int(3))])], &mut host)
+        .unwrap();
+    assert_eq!(names(&g, &upd), vec!["v"]);
+    assert!(!st.is_available(&g, 1), "the new step cleared the ephemeral");
+}
