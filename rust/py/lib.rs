@@ -11,7 +11,7 @@ use langgraph_rs_core as core;
 use core::{Got, Kind, Managed, ManagedValue, PlanInput, PregelError, ReadVal, Version};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PySet, PyString, PyTuple};
 
 type V = Py<PyAny>;
 
@@ -70,7 +70,6 @@ struct Graph {
 }
 
 fn kind_of(
-    py: Python<'_>,
     kind: &str,
     arg: &Bound<'_, PyAny>,
     reducers: &mut Vec<Py<PyAny>>,
@@ -100,7 +99,6 @@ fn kind_of(
             (Kind::NamedBarrierAfterFinish { names: names(arg)? }, None)
         }
         other => {
-            let _ = py;
             return Err(PyValueError::new_err(format!("unknown channel kind {other:?}")));
         }
     })
@@ -120,7 +118,7 @@ impl Graph {
         let mut binop_init = Vec::new();
         let mut chans = Vec::with_capacity(channels.len());
         for (i, (name, kind, arg)) in channels.into_iter().enumerate() {
-            let (k, init) = kind_of(py, &kind, &arg, &mut reducers, &mut deltas)?;
+            let (k, init) = kind_of(&kind, &arg, &mut reducers, &mut deltas)?;
             if let Some(init) = init {
                 binop_init.push((i, init));
             }
@@ -458,7 +456,6 @@ fn restore_channel(
             ch.finished = f;
         }
     }
-    let _ = py;
     Ok(())
 }
 
@@ -917,6 +914,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
-    let _ = PyFrozenSet::empty(m.py());
     Ok(())
 }
