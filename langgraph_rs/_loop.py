@@ -65,6 +65,7 @@ from langgraph._internal._constants import (
     TASKS,
 )
 from langgraph._internal._replay import ReplayState
+from langgraph._internal._runnable import RunnableSeq, set_config_context
 from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
@@ -124,6 +125,35 @@ from langgraph_rs._spec import GraphSpec
 
 
 PUSH_TRIGGER = (PUSH,)
+
+
+class _LeanSeq:
+    """A node's steps (its function, then its writers) run one after the other
+    without a callback run around them: ``RunnableSeq`` minus the callback
+    manager, for runs that have no callback handler to tell it to. The node runs
+    in its config context exactly as ``RunnableSeq`` runs it."""
+
+    __slots__ = ("steps", "name")
+
+    def __init__(self, seq: RunnableSeq) -> None:
+        self.steps = seq.steps
+        self.name = seq.name
+
+    def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
+        with set_config_context(config) as context:
+            input = context.run(self.steps[0].invoke, input, config, **kwargs)
+        for step in self.steps[1:]:
+            input = step.invoke(input, config)
+        return input
+
+    async def ainvoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
+        with set_config_context(config) as context:
+            input = await asyncio.create_task(
+                self.steps[0].ainvoke(input, config, **kwargs), context=context
+            )
+        for step in self.steps[1:]:
+            input = await step.ainvoke(input, config)
+        return input
 
 
 def _cache_key(policy: Any, key_ns: tuple, args_key: Any) -> CacheKey:
@@ -317,6 +347,9 @@ class _Loop:
         self._addressed_checkpoint_superseded = False
         self._deferred_puts: list = []
         self._handler_map = graph.node_error_handler_map
+        # no callback handler anywhere: nodes can skip RunnableSeq's callback run
+        self._lean = manager is not None and not manager.handlers and not manager.inheritable_handlers
+        self._lean_nodes: dict[str, Any] = spec.lean_nodes
         self._delta_names = spec.delta
         self._forced: set[str] = set()
         self._resume_loaded_writes: Any = ()
@@ -966,16 +999,21 @@ class _Loop:
     def _build_task(self, plan: tuple) -> PregelExecutableTask | None:
         task_id, name, path, triggers, val, task_ns, packet = plan
         proc = self.nodes[name]
-        node = proc.node
-        if node is None:
-            return None
-        config = self.config
         if packet is None:
-            if proc.mapper is not None:
-                val = proc.mapper(val)
             timeout = proc.timeout
         else:
             timeout = packet.timeout if packet.timeout is not None else proc.timeout
+        lean = self._lean and timeout is None
+        node = self._lean_nodes.get(name) if lean else None
+        if node is None:
+            node = proc.node
+            if node is None:
+                return None
+            if lean and isinstance(node, RunnableSeq):
+                node = self._lean_nodes[name] = _LeanSeq(node)
+        config = self.config
+        if packet is None and proc.mapper is not None:
+            val = proc.mapper(val)
         metadata = _task_metadata(self.step, name, triggers, path, task_ns, proc.metadata)
         writes: deque = deque()
         cache_policy = proc.cache_policy or self.cache_policy

@@ -75,6 +75,8 @@ class GraphSpec:
     delta: frozenset[str]
     binop: frozenset[str]
     trigger_to_nodes: dict[str, list[str]] = field(default_factory=dict)
+    #: per node, its steps run without a callback run (for runs with no handlers)
+    lean_nodes: dict[str, Any] = field(default_factory=dict)
 
 
 def spec_for(pregel: Any) -> GraphSpec:

@@ -146,3 +146,47 @@ def test_async_subgraph_streaming_and_interrupt() -> None:
         return [first, second, state.values]
 
     assert_same(build, scenario)
+
+
+def test_callback_handlers_see_the_same_runs() -> None:
+    """With a handler configured, nodes run through LangChain's callback machinery
+    exactly as on LangGraph (names, tags, parent/child structure)."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.events: list = []
+            self.ids: dict = {}
+
+        def _id(self, run_id: Any) -> int:
+            return self.ids.setdefault(run_id, len(self.ids))
+
+        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, tags: Any = None, metadata: Any = None, **kw: Any) -> None:
+            self.events.append(
+                (
+                    "start",
+                    kw.get("name"),
+                    self._id(run_id),
+                    None if parent_run_id is None else self._id(parent_run_id),
+                    sorted(tags or []),
+                    {k: v for k, v in (metadata or {}).items() if k.startswith("langgraph_")},
+                )
+            )
+
+        def on_chain_end(self, outputs: Any, *, run_id: Any, **kw: Any) -> None:
+            self.events.append(("end", self._id(run_id)))
+
+    def build():
+        g = StateGraph(S)
+        g.add_node("a", lambda s: {"n": s["n"] + 1, "log": ["a"]})
+        g.add_node("b", lambda s: {"log": ["b"]})
+        g.add_edge(START, "a")
+        g.add_edge("a", "b")
+        return g.compile(), None
+
+    def scenario(g: Any) -> list:
+        rec = Recorder()
+        out = g.invoke({"n": 0, "log": []}, {"callbacks": [rec]})
+        return [out, rec.events]
+
+    assert_same(build, scenario)
