@@ -25,8 +25,9 @@ from typing import Any
 
 from langchain_core.runnables.config import get_executor_for_config
 from langgraph._internal._config import (
-    merge_configs,
-    patch_config,
+    _DefaultRecursionLimit,
+    _merge_callbacks,
+    _merge_metadata,
     patch_configurable,
 )
 from langgraph._internal._constants import (
@@ -125,6 +126,43 @@ from langgraph_rs._spec import GraphSpec
 
 
 PUSH_TRIGGER = (PUSH,)
+
+
+def _task_config(
+    config: dict, additional: dict, *, run_name: str, callbacks: Any, configurable: dict
+) -> dict:
+    """``patch_config(merge_configs(config, additional), run_name=..., callbacks=...,
+    configurable=...)`` in one pass: the same dict, key order included, without the
+    intermediate copies (``additional`` holds only ``metadata`` and ``tags``)."""
+    out: dict = {}
+    for key, value in config.items():
+        if not value:
+            continue
+        if key == "metadata":
+            out[key] = _merge_metadata(value, additional.get("metadata") or None)
+        elif key == "tags":
+            extra = additional.get("tags")
+            out[key] = [*value, *extra] if extra else value
+        elif key == "callbacks":
+            out[key] = callbacks if callbacks is not None else _merge_callbacks(None, value)
+        elif key == "recursion_limit":
+            if not isinstance(value, _DefaultRecursionLimit):
+                out[key] = value
+        else:
+            out[key] = value
+    if (metadata := additional.get("metadata")) and "metadata" not in out:
+        out["metadata"] = _merge_metadata(None, metadata)
+    if (tags := additional.get("tags")) and "tags" not in out:
+        out["tags"] = tags
+    if CONF not in out:
+        out[CONF] = {}
+    if callbacks is not None:
+        out["callbacks"] = callbacks
+        out.pop("run_name", None)
+        out.pop("run_id", None)
+    out["run_name"] = run_name
+    out[CONF] = {**out[CONF], **configurable}
+    return out
 
 
 class _LeanSeq:
@@ -1085,8 +1123,9 @@ class _Loop:
         else:
             runtime = runtime.override(store=self.store, execution_info=info)
         parent_ns = configurable.get(CONFIG_KEY_CHECKPOINT_NS, "")
-        return patch_config(
-            merge_configs(config, additional),
+        return _task_config(
+            config,
+            additional,
             run_name=name,
             callbacks=callbacks
             or (self.manager.get_child(f"graph:step:{self.step}") if self.manager else None),
