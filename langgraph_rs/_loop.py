@@ -731,6 +731,8 @@ class _Loop:
                 del self.checkpoint_metadata["counters_since_delta_snapshot"]
         else:
             snapshot = set()
+        # a new checkpoint has the current format: its task ids are xxh3 ones
+        self.sha1_ids = False
         if not do_checkpoint:
             # Nothing is saved: only the id (it seeds the next task ids) moves on.
             self.checkpoint = {
