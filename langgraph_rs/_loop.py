@@ -117,7 +117,7 @@ from langgraph.pregel.debug import (
 )
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import DEFAULT_RUNTIME, ExecutionInfo, Runtime
-from langgraph.types import CacheKey, PregelExecutableTask, Send
+from langgraph.types import CacheKey, Command, PregelExecutableTask, Send
 from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
@@ -476,9 +476,7 @@ class _Loop:
                 for tid, ch, _ in self.checkpoint_pending_writes
                 if tid != NULL_TASK_ID and ch in delta
             }
-        input_is_command = self.input.__class__.__name__ == "Command" and hasattr(
-            self.input, "resume"
-        )
+        input_is_command = isinstance(self.input, Command)
         has_versions = bool(self.checkpoint["channel_versions"])
         is_resuming = has_versions and bool(
             configurable.get(
