@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import itertools
 import inspect
 import threading
 import time
@@ -231,11 +232,15 @@ class _ChannelRef:
 
 
 class _ChannelsView(Mapping):
-    __slots__ = ("_state", "_names")
+    """The run's channels by name, in the graph's order (what LangGraph's
+    ``local_read`` partial holds as its second argument, which prebuilt code reads)."""
 
-    def __init__(self, state: _native.State, names: frozenset[str]) -> None:
+    __slots__ = ("_state", "_names", "_order")
+
+    def __init__(self, state: _native.State, names: frozenset[str], order: Sequence[str]) -> None:
         self._state = state
         self._names = names
+        self._order = order
 
     def __getitem__(self, key: str) -> _ChannelRef:
         if key not in self._names:
@@ -246,7 +251,7 @@ class _ChannelsView(Mapping):
         return key in self._names
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self._order)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -303,7 +308,8 @@ class _Loop:
         self.retry_policy = graph.retry_policy
         self.cache_policy = graph.cache_policy
         self.trigger_to_nodes = spec.trigger_to_nodes
-        self.channel_names = frozenset(spec.graph.channel_names)
+        self.channel_order = tuple(spec.graph.channel_names)
+        self.channel_names = frozenset(self.channel_order)
         self.step = 0
         self.stop = 0
         self.status = "input"
@@ -464,7 +470,7 @@ class _Loop:
         self.state = _native.State(
             self.spec.graph, checkpoint, self.next_version if self.checkpointer else None
         )
-        self.channels = _ChannelsView(self.state, self.channel_names)
+        self.channels = _ChannelsView(self.state, self.channel_names, self.channel_order)
 
     def _first_writes(self) -> tuple[bool, list | None]:
         """Input handling of ``_first``: returns (is_resuming, input_writes)."""
@@ -1132,7 +1138,10 @@ class _Loop:
             configurable={
                 CONFIG_KEY_TASK_ID: task_id,
                 CONFIG_KEY_SEND: writes.extend,
-                CONFIG_KEY_READ: partial(self._local_read, writes),
+                # LangGraph's shape: partial(local_read, scratchpad, channels, managed, task)
+                CONFIG_KEY_READ: partial(
+                    self._local_read, scratchpad, self.channels, self.spec.managed, writes
+                ),
                 CONFIG_KEY_CHECKPOINTER: (
                     self.checkpointer or configurable.get(CONFIG_KEY_CHECKPOINTER)
                 ),
@@ -1309,7 +1318,15 @@ class _Loop:
                 self._reapplied_task_ids.add(tid)
         return pushed
 
-    def _local_read(self, writes: deque, select: str | list[str], fresh: bool = False) -> Any:
+    def _local_read(
+        self,
+        scratchpad: Any,
+        channels: Any,
+        managed: Any,
+        writes: deque,
+        select: str | list[str],
+        fresh: bool = False,
+    ) -> Any:
         return self.state.read(
             select, list(writes) if fresh else None, self.step, self.stop
         )
@@ -1626,6 +1643,11 @@ def _resolve_from_writes(fut: Any, writes: Sequence) -> None:
         fut.set_result(None)
 
 
+def _finish_order(fut: Any) -> int:
+    """Completion index of a finished task's future (see ``run_tasks``)."""
+    return fut.result()[0]
+
+
 def _stops_others(errors: list[BaseException]) -> bool:
     """A failed task cancels the others, unless it only bubbled up or got an
     invalid resume value (raised once the others finish)."""
@@ -1824,9 +1846,15 @@ class _SyncLoop(_Loop):
         if self._executor is None:
             self._executor = self._executor_cm.__enter__()
         futures: dict[concurrent.futures.Future, PregelExecutableTask] = {}
+        finished = itertools.count()  # tasks are committed in the order they finish
+
+        def run(t: PregelExecutableTask) -> tuple[int, BaseException | None]:
+            exc = self._run_one(t, timeout)
+            return next(finished), exc
+
         for t in tasks:
             ctx = contextvars.copy_context()
-            futures[self._executor.submit(ctx.run, self._run_one, t, timeout)] = t
+            futures[self._executor.submit(ctx.run, run, t)] = t
         errors: list[BaseException] = []
         interrupts: list[GraphInterrupt] = []
         pending = set(futures)
@@ -1850,15 +1878,15 @@ class _SyncLoop(_Loop):
                 for f in pending:
                     f.cancel()
                 raise TimeoutError("Timed out")
-            for fut in done:
+            for fut in sorted(done, key=_finish_order):
                 t = futures[fut]
-                exc = fut.result()
+                exc = fut.result()[1]
                 self._commit(t, exc)
                 if self._routes_to_handler(t, exc):
                     handler = self._add_handler_task(t, exc)
                     if handler is not None and not handler.writes:
                         ctx = contextvars.copy_context()
-                        hf = self._executor.submit(ctx.run, self._run_one, handler, timeout)
+                        hf = self._executor.submit(ctx.run, run, handler)
                         futures[hf] = handler
                         pending.add(hf)
                 elif exc is not None:
@@ -2113,11 +2141,15 @@ class _AsyncLoop(_Loop):
         max_conc = self.config.get("max_concurrency")
         sem = asyncio.Semaphore(max_conc) if max_conc else None
 
-        async def run(t: PregelExecutableTask) -> BaseException | None:
+        finished = itertools.count()  # tasks are committed in the order they finish
+
+        async def run(t: PregelExecutableTask) -> tuple[int, BaseException | None]:
             if sem is None:
-                return await self._arun_one(t)
-            async with sem:
-                return await self._arun_one(t)
+                exc = await self._arun_one(t)
+            else:
+                async with sem:
+                    exc = await self._arun_one(t)
+            return next(finished), exc
 
         futs = {asyncio.ensure_future(run(t)): t for t in tasks}
         errors: list[BaseException] = []
@@ -2144,9 +2176,9 @@ class _AsyncLoop(_Loop):
                         continue
                 if not done:
                     raise asyncio.TimeoutError("Timed out")
-                for fut in done:
+                for fut in sorted(done, key=_finish_order):
                     t = futs[fut]
-                    exc = fut.result()
+                    exc = fut.result()[1]
                     self._commit(t, exc)
                     if self._routes_to_handler(t, exc):
                         handler = self._add_handler_task(t, exc)
