@@ -91,29 +91,42 @@ class Outcome:
         return f"Outcome(value={self.value!r}, error={self.error!r}, history={len(self.history)} checkpoints)"
 
 
-def history(saver: Any, config: dict) -> list[Any]:
-    """Every checkpoint of a thread (all namespaces), as comparable data."""
+def checkpoint_row(t: Any) -> tuple:
+    """One saved checkpoint tuple as comparable data."""
+    cp = t.checkpoint
+    return (
+        t.config["configurable"].get("thread_id"),
+        t.config["configurable"].get("checkpoint_ns", ""),
+        t.config["configurable"]["checkpoint_id"],
+        t.metadata,
+        cp["channel_values"],
+        cp["channel_versions"],
+        cp["versions_seen"],
+        cp.get("updated_channels"),
+        sorted(((tid, ch, repr(v)) for tid, ch, v in t.pending_writes or ())),
+        (t.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+    )
+
+
+def _where(config: dict | None) -> dict | None:
+    if config is None:
+        return None
+    return {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+
+
+def history(saver: Any, config: dict | None) -> list[Any]:
+    """Every checkpoint of a thread (all namespaces; every thread when ``config``
+    is None), as comparable data."""
     if saver is None:
         return []
-    out = []
-    for t in saver.list({"configurable": {"thread_id": config["configurable"]["thread_id"]}}):
-        cp = t.checkpoint
-        out.append(
-            (
-                t.config["configurable"].get("checkpoint_ns", ""),
-                t.config["configurable"]["checkpoint_id"],
-                t.metadata,
-                cp["channel_values"],
-                cp["channel_versions"],
-                cp["versions_seen"],
-                cp.get("updated_channels"),
-                sorted(
-                    ((tid, ch, repr(v)) for tid, ch, v in t.pending_writes or ()),
-                ),
-                (t.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
-            )
-        )
-    return out
+    return [checkpoint_row(t) for t in saver.list(_where(config))]
+
+
+async def ahistory(saver: Any, config: dict | None) -> list[Any]:
+    """``history`` through the saver's async API (for async-only savers)."""
+    if saver is None:
+        return []
+    return [checkpoint_row(t) async for t in saver.alist(_where(config))]
 
 
 def normalize(value: Any) -> Any:

@@ -1,0 +1,101 @@
+"""``python -m tests.fuzz --graphs N --seed S``: fuzz both engines.
+
+Program ``i`` of a run has seed ``S * 1_000_000 + i``; every divergent program is
+shrunk and written as a standalone reproducer under ``--out``. The last line is
+``fuzz: N graphs, D divergences``; the exit status is non-zero on any divergence
+(or on a program the fuzzer itself could not run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import faulthandler
+import sys
+import time
+from pathlib import Path
+
+from tests.fuzz import available, family, program
+from tests.fuzz.runner import compare, shrink, stable_on_stock, write_reproducer
+
+
+def check(seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float) -> tuple[int, str, str | None, str | None]:
+    """(seed, family, divergence or None, reproducer path or fuzzer error)."""
+    faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
+        name, spec, source = program(seed, families)
+        try:
+            diff = compare(source, f"<fuzz {name} {seed}>")
+        except Exception as exc:  # noqa: BLE001  the program itself did not load
+            return seed, name, None, f"fuzzer error: {type(exc).__name__}: {exc}"
+        if diff is None:
+            return seed, name, None, None
+        if not stable_on_stock(source, runs=3):
+            return seed, name, None, "fuzzer error: the program is not deterministic on stock LangGraph"
+        fam = family(name)
+
+        def diverges(s: object) -> bool:
+            return compare(fam.render(s)) is not None
+
+        small = shrink(spec, fam.candidates, diverges, shrink_seconds)
+        small_source = fam.render(small)
+        small_diff = compare(small_source) or diff
+        header = (
+            f"Divergence found by `python -m tests.fuzz --replay {seed}` (family {name}), shrunk.\n"
+            f"{small_diff}"
+        )
+        path = write_reproducer(out, f"{name}_{seed}", small_source, header)
+        return seed, name, small_diff, str(path)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__)
+    ap.add_argument("--graphs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replay", type=int, action="append", help="run only this program seed (repeatable)")
+    ap.add_argument("--family", action="append", help="only these families (repeatable)")
+    ap.add_argument("--out", type=Path, default=Path("fuzz-failures"), help="where reproducers go")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--shrink-seconds", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds one program may take (a hang fails the run)")
+    ap.add_argument("--print-source", action="store_true", help="with --replay: print the program's source")
+    args = ap.parse_args(argv)
+
+    families = args.family or available()
+    seeds = args.replay or [args.seed * 1_000_000 + i for i in range(args.graphs)]
+    if args.print_source:
+        for seed in seeds:
+            print(program(seed, families)[2])
+        return 0
+    started = time.monotonic()
+    divergences = errors = 0
+    per_family: dict[str, int] = {}
+    jobs = [(s, families, args.out, args.shrink_seconds, args.timeout) for s in seeds]
+    if args.jobs > 1:
+        pool = concurrent.futures.ProcessPoolExecutor(args.jobs, max_tasks_per_child=200)
+        results = pool.map(check, *zip(*jobs), chunksize=4)
+    else:
+        pool = None
+        results = (check(*j) for j in jobs)
+    for n, (seed, name, diff, note) in enumerate(results, 1):
+        per_family[name] = per_family.get(name, 0) + 1
+        if diff is not None:
+            divergences += 1
+            print(f"DIVERGENCE seed={seed} family={name}: {diff}\n  reproducer: {note}", flush=True)
+        elif note is not None:
+            errors += 1
+            print(f"ERROR seed={seed} family={name}: {note}", flush=True)
+        if n % 100 == 0:
+            print(f"... {n} graphs, {divergences} divergences, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    if pool is not None:
+        pool.shutdown()
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(per_family.items()))
+    print(f"({counts}; {time.monotonic() - started:.1f} s; {errors} fuzzer errors)")
+    print(f"fuzz: {len(seeds)} graphs, {divergences} divergences")
+    return 1 if divergences or errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
