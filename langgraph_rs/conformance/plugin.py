@@ -151,7 +151,22 @@ def install_guard() -> None:
         _allow(Pregel, name)
 
 
+def _as_langgraphs_own_environment() -> None:
+    """LangGraph's suite is written for an environment without the ``langchain``
+    package, whose version langchain-core otherwise adds to every chat model's
+    ``lc_versions`` trace metadata (which its messages-stream tests compare).
+    Ours has it, for the ecosystem tests; hide it from that metadata, on both
+    engines alike."""
+    try:
+        from langchain_core.language_models import base
+    except ImportError:  # pragma: no cover
+        return
+    if hasattr(base, "_get_langchain_version"):
+        base._get_langchain_version = lambda: None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _as_langgraphs_own_environment()
     if STOCK:
         return
     import langgraph_rs
