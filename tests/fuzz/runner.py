@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langgraph.types import Send
+
 from tests.diff import deterministic, engine, history, normalize
 
 # Random ids (uuid4 message ids from add_messages and ToolNode, chat model run
@@ -68,6 +70,8 @@ def _rename_random_ids(data: Any) -> Any:
         if hasattr(v, "model_dump") and hasattr(v, "id"):  # messages
             d = v.model_dump()
             return (type(v).__name__, walk(d))
+        if isinstance(v, Send):  # in checkpoints (__pregel_tasks), carrying messages
+            return ("Send", walk(v.node), walk(v.arg))
         return v
 
     return walk(data)
