@@ -18,8 +18,10 @@ from langgraph_rs._facade import (
     is_installed,
     uninstall,
 )
+from langgraph_rs._native import EngineError
 
 __all__ = [
+    "EngineError",
     "UnsupportedFeatureError",
     "compile",
     "install",

@@ -1558,6 +1558,9 @@ class _Loop:
         return False
 
     def _needs_exit_save(self, exc_value: BaseException | None) -> bool:
+        # after an engine panic the run state may be half-applied: never persist it
+        if isinstance(exc_value, _native.EngineError):
+            return False
         return self.durability == "exit" and (
             not self.is_nested
             or exc_value is not None

@@ -26,6 +26,18 @@ ChannelKind = Literal[
     "named_barrier_after_finish",  # NamedBarrierValueAfterFinish; arg: list[str]
 ]
 ManagedKind = Literal["is_last_step", "remaining_steps"]
+EngineOp = Literal["apply_writes", "prepare", "checkpoint"]
+
+class EngineError(RuntimeError):
+    """An internal error of the engine: a Rust panic, caught at the binding.
+
+    Every function and method below turns a panic into this exception (an
+    ordinary ``Exception``, unlike PyO3's ``PanicException``), with the message
+    ``"langgraph_rs engine panicked in <operation>: <panic message>"``. The run
+    that hit it fails; a ``State`` whose operation panicked is unusable (any
+    further use raises EngineError); the process and other runs are unaffected.
+    Exported as ``langgraph_rs.EngineError``.
+    """
 
 class Graph:
     """Immutable topology of one compiled Pregel graph (frozen, shareable).
@@ -157,3 +169,15 @@ def updates_chunk(
 def task_id(checkpoint_id: str, *parts: str, sha1_ids: bool = False) -> str:
     """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``
     (``_uuid5_str`` with ``sha1_ids``)."""
+
+def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
+    """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
+
+    ``"apply_writes"`` panics inside ``State.apply_writes`` after versions_seen
+    was updated, before the next version is asked for and any channel changes;
+    ``"prepare"`` at the start of ``State.prepare``; ``"checkpoint"`` inside
+    ``State.checkpoint`` after the channel values were read. Process-wide: the
+    first call of that operation on any thread panics (and disarms the hook).
+    ``None`` disarms. Returns the operation armed before. Present in every
+    build; unarmed it costs one relaxed atomic load per operation.
+    """

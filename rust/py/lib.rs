@@ -4,12 +4,16 @@
 //! core's `Host` (reducers, `Overwrite`/`Send` detection, versions) and maps the
 //! core's error enum onto LangGraph's exceptions.
 
+mod boundary;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use boundary::{guarded, EngineError};
+
 use langgraph_rs_core as core;
 use core::{Got, Kind, Managed, ManagedValue, PlanInput, PregelError, ReadVal, Version};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PySet, PyString, PyTuple};
 
@@ -113,62 +117,70 @@ impl Graph {
         nodes: Vec<(String, Vec<String>, Bound<'_, PyAny>)>,
         managed: HashMap<String, String>,
     ) -> PyResult<Graph> {
-        let mut reducers = Vec::new();
-        let mut deltas = Vec::new();
-        let mut binop_init = Vec::new();
-        let mut chans = Vec::with_capacity(channels.len());
-        for (i, (name, kind, arg)) in channels.into_iter().enumerate() {
-            let (k, init) = kind_of(&kind, &arg, &mut reducers, &mut deltas)?;
-            if let Some(init) = init {
-                binop_init.push((i, init));
-            }
-            chans.push((name, k));
-        }
-        let mut managed_kinds = HashMap::new();
-        for (name, kind) in managed {
-            let m = match kind.as_str() {
-                "is_last_step" => Managed::IsLastStep,
-                "remaining_steps" => Managed::RemainingSteps,
-                other => {
-                    return Err(PyValueError::new_err(format!("unknown managed kind {other:?}")))
+        guarded("Graph()", || {
+            let mut reducers = Vec::new();
+            let mut deltas = Vec::new();
+            let mut binop_init = Vec::new();
+            let mut chans = Vec::with_capacity(channels.len());
+            for (i, (name, kind, arg)) in channels.into_iter().enumerate() {
+                let (k, init) = kind_of(&kind, &arg, &mut reducers, &mut deltas)?;
+                if let Some(init) = init {
+                    binop_init.push((i, init));
                 }
-            };
-            managed_kinds.insert(name, m);
-        }
-        let mut node_specs = Vec::with_capacity(nodes.len());
-        for (name, triggers, read) in nodes {
-            let read = if let Ok(s) = read.downcast::<PyString>() {
-                Ok(s.to_str()?.to_string())
-            } else {
-                Err(read.extract::<Vec<String>>()?)
-            };
-            node_specs.push((name, triggers, read));
-        }
-        let inner = core::Graph::new(chans, node_specs, &managed_kinds)
-            .map_err(|e| PyValueError::new_err(format!("invalid graph: {e:?}")))?;
-        Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
+                chans.push((name, k));
+            }
+            let mut managed_kinds = HashMap::new();
+            for (name, kind) in managed {
+                let m = match kind.as_str() {
+                    "is_last_step" => Managed::IsLastStep,
+                    "remaining_steps" => Managed::RemainingSteps,
+                    other => {
+                        return Err(PyValueError::new_err(format!("unknown managed kind {other:?}")))
+                    }
+                };
+                managed_kinds.insert(name, m);
+            }
+            let mut node_specs = Vec::with_capacity(nodes.len());
+            for (name, triggers, read) in nodes {
+                let read = if let Ok(s) = read.downcast::<PyString>() {
+                    Ok(s.to_str()?.to_string())
+                } else {
+                    Err(read.extract::<Vec<String>>()?)
+                };
+                node_specs.push((name, triggers, read));
+            }
+            let inner = core::Graph::new(chans, node_specs, &managed_kinds)
+                .map_err(|e| PyValueError::new_err(format!("invalid graph: {e:?}")))?;
+            Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
+        })
     }
 
-    fn trigger_to_nodes(&self) -> HashMap<String, Vec<String>> {
-        let g = &self.inner;
-        g.trigger_to_nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, ns)| !ns.is_empty())
-            .map(|(c, ns)| {
-                (g.channels[c].0.clone(), ns.iter().map(|n| g.nodes[*n].name.clone()).collect())
-            })
-            .collect()
+    fn trigger_to_nodes(&self) -> PyResult<HashMap<String, Vec<String>>> {
+        guarded("trigger_to_nodes", || {
+            let g = &self.inner;
+            Ok(g.trigger_to_nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, ns)| !ns.is_empty())
+                .map(|(c, ns)| {
+                    (g.channels[c].0.clone(), ns.iter().map(|n| g.nodes[*n].name.clone()).collect())
+                })
+                .collect())
+        })
     }
 
     #[getter]
-    fn channel_names(&self) -> Vec<String> {
-        self.inner.channels.iter().map(|(n, _)| n.clone()).collect()
+    fn channel_names(&self) -> PyResult<Vec<String>> {
+        guarded("channel_names", || {
+            Ok(self.inner.channels.iter().map(|(n, _)| n.clone()).collect())
+        })
     }
 
     #[getter]
-    fn node_names(&self) -> Vec<String> {
-        self.inner.nodes.iter().map(|n| n.name.clone()).collect()
+    fn node_names(&self) -> PyResult<Vec<String>> {
+        guarded("node_names", || {
+            Ok(self.inner.nodes.iter().map(|n| n.name.clone()).collect())
+        })
     }
 }
 
@@ -404,7 +416,7 @@ struct State {
 
 impl State {
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, core::State<V>>> {
-        self.inner.lock().map_err(|_| PyRuntimeError::new_err("state lock poisoned"))
+        self.inner.lock().map_err(|_| boundary::poisoned())
     }
 
     fn index(&self, graph: &Graph, name: &str) -> PyResult<usize> {
@@ -498,74 +510,82 @@ impl State {
         checkpoint: Option<Bound<'_, PyAny>>,
         next_version: Option<Py<PyAny>>,
     ) -> PyResult<State> {
-        let g = graph.get();
-        let mut st = core::State::new(&g.inner);
-        let missing = g.imports.missing.bind(py);
-        let mut values: Option<Bound<'_, PyAny>> = None;
-        if let Some(cp) = &checkpoint {
-            let cv = cp.get_item("channel_values")?;
-            let versions = versions_from_dict(cp.get_item("channel_versions")?.downcast::<PyDict>()?)?;
-            let seen = seen_from_dict(cp.get_item("versions_seen")?.downcast::<PyDict>()?)?;
-            st.restore_versions(&g.inner, versions, seen);
-            values = Some(cv);
-        }
-        let cv_dict = match &values {
-            Some(v) => Some(v.downcast::<PyDict>()?.clone()),
-            None => None,
-        };
-        for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
-            let got = match &cv_dict {
-                Some(d) => d.get_item(name)?,
+        guarded("State()", || {
+            let g = graph.get();
+            let mut st = core::State::new(&g.inner);
+            let missing = g.imports.missing.bind(py);
+            let mut values: Option<Bound<'_, PyAny>> = None;
+            if let Some(cp) = &checkpoint {
+                let cv = cp.get_item("channel_values")?;
+                let versions = versions_from_dict(cp.get_item("channel_versions")?.downcast::<PyDict>()?)?;
+                let seen = seen_from_dict(cp.get_item("versions_seen")?.downcast::<PyDict>()?)?;
+                st.restore_versions(&g.inner, versions, seen);
+                values = Some(cv);
+            }
+            let cv_dict = match &values {
+                Some(v) => Some(v.downcast::<PyDict>()?.clone()),
                 None => None,
             };
-            match got {
-                Some(v) if !v.is(missing) => restore_channel(py, g, kind, &mut st.channels[c], &v)?,
-                _ => {}
-            }
-        }
-        for (c, (_, kind)) in g.inner.channels.iter().enumerate() {
-            if let Kind::Delta { op } = kind {
-                if st.channels[c].value.is_none() {
-                    st.channels[c].value =
-                        Some(g.deltas[*op].bind(py).getattr("typ")?.call0()?.unbind());
+            for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
+                let got = match &cv_dict {
+                    Some(d) => d.get_item(name)?,
+                    None => None,
+                };
+                match got {
+                    Some(v) if !v.is(missing) => restore_channel(py, g, kind, &mut st.channels[c], &v)?,
+                    _ => {}
                 }
             }
-        }
-        for (c, init) in &g.binop_init {
-            if st.channels[*c].value.is_none() {
-                let v = init.bind(py).call0()?;
-                if !v.is(missing) {
-                    st.channels[*c].value = Some(v.unbind());
+            for (c, (_, kind)) in g.inner.channels.iter().enumerate() {
+                if let Kind::Delta { op } = kind {
+                    if st.channels[c].value.is_none() {
+                        st.channels[c].value =
+                            Some(g.deltas[*op].bind(py).getattr("typ")?.call0()?.unbind());
+                    }
                 }
             }
-        }
-        st.reindex(&g.inner);
-        Ok(State { graph, next_version, inner: Mutex::new(st) })
+            for (c, init) in &g.binop_init {
+                if st.channels[*c].value.is_none() {
+                    let v = init.bind(py).call0()?;
+                    if !v.is(missing) {
+                        st.channels[*c].value = Some(v.unbind());
+                    }
+                }
+            }
+            st.reindex(&g.inner);
+            Ok(State { graph, next_version, inner: Mutex::new(st) })
+        })
     }
 
     fn copy(&self, py: Python<'_>) -> PyResult<State> {
-        let st = self.lock()?.clone();
-        Ok(State {
-            graph: self.graph.clone_ref(py),
-            next_version: self.next_version.as_ref().map(|f| f.clone_ref(py)),
-            inner: Mutex::new(st),
+        guarded("copy", || {
+            let st = self.lock()?.clone();
+            Ok(State {
+                graph: self.graph.clone_ref(py),
+                next_version: self.next_version.as_ref().map(|f| f.clone_ref(py)),
+                inner: Mutex::new(st),
+            })
         })
     }
 
     fn is_available(&self, channel: &str) -> PyResult<bool> {
-        let g = self.graph.get();
-        let c = self.index(g, channel)?;
-        Ok(self.lock()?.is_available(&g.inner, c))
+        guarded("is_available", || {
+            let g = self.graph.get();
+            let c = self.index(g, channel)?;
+            Ok(self.lock()?.is_available(&g.inner, c))
+        })
     }
 
     fn get(&self, py: Python<'_>, channel: &str) -> PyResult<Py<PyAny>> {
-        let g = self.graph.get();
-        let c = self.index(g, channel)?;
-        let st = self.lock()?;
-        match st.get(&g.inner, c) {
-            Some(got) => got_to_py(py, got),
-            None => Err(map_err(py, g, PregelError::EmptyChannel)),
-        }
+        guarded("get", || {
+            let g = self.graph.get();
+            let c = self.index(g, channel)?;
+            let st = self.lock()?;
+            match st.get(&g.inner, c) {
+                Some(got) => got_to_py(py, got),
+                None => Err(map_err(py, g, PregelError::EmptyChannel)),
+            }
+        })
     }
 
     #[pyo3(signature = (select, writes=None, step=0, stop=0))]
@@ -577,93 +597,105 @@ impl State {
         step: i64,
         stop: i64,
     ) -> PyResult<Py<PyAny>> {
-        let g = self.graph.get();
-        let st = self.lock()?;
-        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
-        // writes to the selected channels, grouped
-        let mut fresh: HashMap<usize, Vec<V>> = HashMap::new();
-        let single = select.downcast::<PyString>().ok().map(|s| s.to_string());
-        let names: Vec<String> = match &single {
-            Some(s) => vec![s.clone()],
-            None => select.extract()?,
-        };
-        if let Some(ws) = &writes {
-            for w in ws.try_iter()? {
-                let (c, v) = pair(&w?)?;
-                if names.contains(&c) {
-                    if let Some(&i) = g.inner.channel_index.get(&c) {
-                        fresh.entry(i).or_default().push(v);
+        guarded("read", || {
+            let g = self.graph.get();
+            let st = self.lock()?;
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+            // writes to the selected channels, grouped
+            let mut fresh: HashMap<usize, Vec<V>> = HashMap::new();
+            let single = select.downcast::<PyString>().ok().map(|s| s.to_string());
+            let names: Vec<String> = match &single {
+                Some(s) => vec![s.clone()],
+                None => select.extract()?,
+            };
+            if let Some(ws) = &writes {
+                for w in ws.try_iter()? {
+                    let (c, v) = pair(&w?)?;
+                    if names.contains(&c) {
+                        if let Some(&i) = g.inner.channel_index.get(&c) {
+                            fresh.entry(i).or_default().push(v);
+                        }
                     }
                 }
             }
-        }
-        let read_one = |c: usize, host: &mut PyHost<'_, '_>| -> PyResult<Option<Py<PyAny>>> {
-            if writes.is_some() {
-                let ch = st
-                    .fresh_copy(&g.inner, c, fresh.get(&c).cloned().unwrap_or_default(), host)
-                    .map_err(|e| map_err(py, g, e))?;
-                match ch.get(&g.inner.channels[c].1) {
-                    Some(got) => Ok(Some(got_to_py(py, got)?)),
-                    None => Ok(None),
+            let read_one = |c: usize, host: &mut PyHost<'_, '_>| -> PyResult<Option<Py<PyAny>>> {
+                if writes.is_some() {
+                    let ch = st
+                        .fresh_copy(&g.inner, c, fresh.get(&c).cloned().unwrap_or_default(), host)
+                        .map_err(|e| map_err(py, g, e))?;
+                    match ch.get(&g.inner.channels[c].1) {
+                        Some(got) => Ok(Some(got_to_py(py, got)?)),
+                        None => Ok(None),
+                    }
+                } else {
+                    match st.get(&g.inner, c) {
+                        Some(got) => Ok(Some(got_to_py(py, got)?)),
+                        None => Ok(None),
+                    }
                 }
-            } else {
-                match st.get(&g.inner, c) {
-                    Some(got) => Ok(Some(got_to_py(py, got)?)),
-                    None => Ok(None),
-                }
-            }
-        };
-        if let Some(name) = single {
-            let c = self.index(g, &name)?;
-            return match read_one(c, &mut host)? {
-                Some(v) => Ok(v),
-                None => Err(map_err(py, g, PregelError::EmptyChannel)),
             };
-        }
-        let out = PyDict::new(py);
-        for name in names {
-            if let Some(&c) = g.inner.channel_index.get(&name) {
-                if let Some(v) = read_one(c, &mut host)? {
-                    out.set_item(&name, v)?;
-                }
-            } else if let Some(m) = managed_kind(g, &name) {
-                out.set_item(&name, managed_to_py(py, m.value(step, stop))?)?;
-            } else {
-                return Err(pyo3::exceptions::PyKeyError::new_err(name));
+            if let Some(name) = single {
+                let c = self.index(g, &name)?;
+                return match read_one(c, &mut host)? {
+                    Some(v) => Ok(v),
+                    None => Err(map_err(py, g, PregelError::EmptyChannel)),
+                };
             }
-        }
-        Ok(out.into_any().unbind())
+            let out = PyDict::new(py);
+            for name in names {
+                if let Some(&c) = g.inner.channel_index.get(&name) {
+                    if let Some(v) = read_one(c, &mut host)? {
+                        out.set_item(&name, v)?;
+                    }
+                } else if let Some(m) = managed_kind(g, &name) {
+                    out.set_item(&name, managed_to_py(py, m.value(step, stop))?)?;
+                } else {
+                    return Err(pyo3::exceptions::PyKeyError::new_err(name));
+                }
+            }
+            Ok(out.into_any().unbind())
+        })
     }
 
     fn versions(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let st = self.lock()?;
-        versions_dict(py, st.versions())
+        guarded("versions", || {
+            let st = self.lock()?;
+            versions_dict(py, st.versions())
+        })
     }
 
     fn versions_seen(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let st = self.lock()?;
-        seen_dict(py, &st)
+        guarded("versions_seen", || {
+            let st = self.lock()?;
+            seen_dict(py, &st)
+        })
     }
 
     /// Replace channel_versions and versions_seen (after a checkpoint bumped
     /// snapshot versions).
     fn set_versions(&self, versions: Bound<'_, PyDict>, seen: Bound<'_, PyDict>) -> PyResult<()> {
-        let g = self.graph.get();
-        let versions = versions_from_dict(&versions)?;
-        let seen = seen_from_dict(&seen)?;
-        let mut st = self.lock()?;
-        st.replace_versions(&g.inner, versions, seen);
-        Ok(())
+        guarded("set_versions", || {
+            let g = self.graph.get();
+            let versions = versions_from_dict(&versions)?;
+            let seen = seen_from_dict(&seen)?;
+            let mut st = self.lock()?;
+            st.replace_versions(&g.inner, versions, seen);
+            Ok(())
+        })
     }
 
     fn mark_seen(&self, key: &str) -> PyResult<()> {
-        let g = self.graph.get();
-        self.lock()?.mark_seen(&g.inner, key);
-        Ok(())
+        guarded("mark_seen", || {
+            let g = self.graph.get();
+            self.lock()?.mark_seen(&g.inner, key);
+            Ok(())
+        })
     }
 
     fn should_interrupt(&self) -> PyResult<bool> {
-        Ok(self.lock()?.should_interrupt())
+        guarded("should_interrupt", || {
+            Ok(self.lock()?.should_interrupt())
+        })
     }
 
     fn prepare(
@@ -676,123 +708,130 @@ impl State {
         updated: Option<Vec<String>>,
         sha1_ids: bool,
     ) -> PyResult<Py<PyList>> {
-        let g = self.graph.get();
-        let st = self.lock()?;
-        let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
-            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
-        let upd: Option<Vec<usize>> = updated.map(|u| {
-            u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
-        });
-        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
-        let plans = st
-            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), scheme(sha1_ids), &mut host)
-            .map_err(|e| map_err(py, g, e))?;
-        let out = PyList::empty(py);
-        for plan in plans {
-            let spec = &g.inner.nodes[plan.node];
-            let name = PyString::new(py, &spec.name);
-            let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
-                match plan.input {
-                    PlanInput::Packet(p) => {
-                        let idx = plan.push_idx.unwrap_or(0);
-                        let path = PyTuple::new(
-                            py,
-                            [
-                                PyString::new(py, core::state::PUSH).into_any(),
-                                idx.into_pyobject(py)?.into_any(),
-                                PyBool::new(py, false).to_owned().into_any(),
-                            ],
-                        )?;
-                        let arg = p.bind(py).getattr("arg")?.unbind();
-                        (
-                            path.into_any(),
-                            PyTuple::new(py, [core::state::PUSH])?.into_any(),
-                            arg,
-                            p.clone_ref(py),
-                        )
-                    }
-                    PlanInput::Single(got) => {
-                        let input = got_to_py(py, got)?;
-                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                        (path, triggers, input, py.None())
-                    }
-                    PlanInput::Map(vals) => {
-                        let d = PyDict::new(py);
-                        for (k, v) in vals {
-                            match v {
-                                ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                            }
+        guarded("prepare", || {
+            let g = self.graph.get();
+            let st = self.lock()?;
+            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+            let upd: Option<Vec<usize>> = updated.map(|u| {
+                u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
+            });
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+            let plans = st
+                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), scheme(sha1_ids), &mut host)
+                .map_err(|e| map_err(py, g, e))?;
+            let out = PyList::empty(py);
+            for plan in plans {
+                let spec = &g.inner.nodes[plan.node];
+                let name = PyString::new(py, &spec.name);
+                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                    match plan.input {
+                        PlanInput::Packet(p) => {
+                            let idx = plan.push_idx.unwrap_or(0);
+                            let path = PyTuple::new(
+                                py,
+                                [
+                                    PyString::new(py, core::state::PUSH).into_any(),
+                                    idx.into_pyobject(py)?.into_any(),
+                                    PyBool::new(py, false).to_owned().into_any(),
+                                ],
+                            )?;
+                            let arg = p.bind(py).getattr("arg")?.unbind();
+                            (
+                                path.into_any(),
+                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                                arg,
+                                p.clone_ref(py),
+                            )
                         }
-                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                        (path, triggers, d.into_any().unbind(), py.None())
-                    }
-                };
-            let t = PyTuple::new(
-                py,
-                [
-                    PyString::new(py, &plan.id).into_any(),
-                    name.into_any(),
-                    path,
-                    triggers,
-                    input.into_bound(py),
-                    PyString::new(py, &plan.task_ns).into_any(),
-                    packet.into_bound(py),
-                ],
-            )?;
-            out.append(t)?;
-        }
-        Ok(out.unbind())
+                        PlanInput::Single(got) => {
+                            let input = got_to_py(py, got)?;
+                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                            (path, triggers, input, py.None())
+                        }
+                        PlanInput::Map(vals) => {
+                            let d = PyDict::new(py);
+                            for (k, v) in vals {
+                                match v {
+                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                                }
+                            }
+                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                            (path, triggers, d.into_any().unbind(), py.None())
+                        }
+                    };
+                let t = PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, &plan.id).into_any(),
+                        name.into_any(),
+                        path,
+                        triggers,
+                        input.into_bound(py),
+                        PyString::new(py, &plan.task_ns).into_any(),
+                        packet.into_bound(py),
+                    ],
+                )?;
+                out.append(t)?;
+            }
+            Ok(out.unbind())
+        })
     }
 
     fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-        let g = self.graph.get();
-        let py_tasks: Vec<Bound<'_, PyAny>> =
-            tasks.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-        let mut tw = Vec::with_capacity(py_tasks.len());
-        for t in &py_tasks {
-            let name: String = t.get_item(0)?.extract()?;
-            let sort_key = task_path_str(&t.get_item(1)?)?;
-            let triggers: Vec<String> = t
-                .get_item(2)?
-                .try_iter()?
-                .map(|x| x?.extract::<String>())
-                .collect::<PyResult<_>>()?;
-            let writes: Vec<(String, Py<PyAny>)> = t
-                .get_item(3)?
-                .try_iter()?
-                .map(|w| pair(&w?))
-                .collect::<PyResult<_>>()?;
-            tw.push(core::TaskWrites { name, sort_key, triggers, writes });
-        }
-        let mut st = self.lock()?;
-        let mut host = PyHost {
-            py,
-            graph: g,
-            next_version: self.next_version.as_ref(),
-            tasks: Some(&py_tasks),
-        };
-        let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
-        let out = PyList::empty(py);
-        for c in updated {
-            out.append(&g.inner.channels[c].0)?;
-        }
-        Ok(out.unbind())
+        guarded("apply_writes", || {
+            let g = self.graph.get();
+            let py_tasks: Vec<Bound<'_, PyAny>> =
+                tasks.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+            let mut tw = Vec::with_capacity(py_tasks.len());
+            for t in &py_tasks {
+                let name: String = t.get_item(0)?.extract()?;
+                let sort_key = task_path_str(&t.get_item(1)?)?;
+                let triggers: Vec<String> = t
+                    .get_item(2)?
+                    .try_iter()?
+                    .map(|x| x?.extract::<String>())
+                    .collect::<PyResult<_>>()?;
+                let writes: Vec<(String, Py<PyAny>)> = t
+                    .get_item(3)?
+                    .try_iter()?
+                    .map(|w| pair(&w?))
+                    .collect::<PyResult<_>>()?;
+                tw.push(core::TaskWrites { name, sort_key, triggers, writes });
+            }
+            let mut st = self.lock()?;
+            let mut host = PyHost {
+                py,
+                graph: g,
+                next_version: self.next_version.as_ref(),
+                tasks: Some(&py_tasks),
+            };
+            let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
+            let out = PyList::empty(py);
+            for c in updated {
+                out.append(&g.inner.channels[c].0)?;
+            }
+            Ok(out.unbind())
+        })
     }
 
     fn checkpoint(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
-        let g = self.graph.get();
-        let st = self.lock()?;
-        let values = PyDict::new(py);
-        for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
-            if st.version(c).is_none() {
-                continue;
+        guarded("checkpoint", || {
+            let g = self.graph.get();
+            let st = self.lock()?;
+            let values = PyDict::new(py);
+            for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
+                if st.version(c).is_none() {
+                    continue;
+                }
+                if let Some(v) = checkpoint_value(py, kind, &st.channels[c])? {
+                    values.set_item(name, v)?;
+                }
             }
-            if let Some(v) = checkpoint_value(py, kind, &st.channels[c])? {
-                values.set_item(name, v)?;
-            }
-        }
-        Ok((values.into_any().unbind(), versions_dict(py, st.versions())?, seen_dict(py, &st)?))
+            core::fault::check(core::fault::Op::Checkpoint);
+            Ok((values.into_any().unbind(), versions_dict(py, st.versions())?, seen_dict(py, &st)?))
+        })
     }
 }
 
@@ -843,61 +882,65 @@ fn updates_chunk(
     writes: Bound<'_, PyAny>,
     cached: bool,
 ) -> PyResult<Py<PyDict>> {
-    let writes: Vec<(String, Py<PyAny>)> =
-        writes.try_iter()?.map(|w| pair(&w?)).collect::<PyResult<_>>()?;
-    let mut updated: Vec<Py<PyAny>> = Vec::new();
-    if let Some((_, rtn)) = writes.iter().find(|(c, _)| c == "__return__") {
-        updated.push(rtn.clone_ref(py));
-    } else if let Ok(key) = output_keys.downcast::<PyString>() {
-        let key = key.to_str()?;
-        updated.extend(writes.iter().filter(|(c, _)| c == key).map(|(_, v)| v.clone_ref(py)));
-    } else {
-        let keys: std::collections::HashSet<String> = output_keys
-            .try_iter()?
-            .map(|k| k?.extract::<String>())
-            .collect::<PyResult<_>>()?;
-        let selected: Vec<&(String, Py<PyAny>)> = writes.iter().filter(|(c, _)| keys.contains(c)).collect();
-        if !selected.is_empty() {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for (c, _) in &selected {
-                *counts.entry(c.as_str()).or_default() += 1;
-            }
-            if counts.values().any(|n| *n > 1) {
-                for (c, v) in &selected {
+    guarded("updates_chunk", || {
+        let writes: Vec<(String, Py<PyAny>)> =
+            writes.try_iter()?.map(|w| pair(&w?)).collect::<PyResult<_>>()?;
+        let mut updated: Vec<Py<PyAny>> = Vec::new();
+        if let Some((_, rtn)) = writes.iter().find(|(c, _)| c == "__return__") {
+            updated.push(rtn.clone_ref(py));
+        } else if let Ok(key) = output_keys.downcast::<PyString>() {
+            let key = key.to_str()?;
+            updated.extend(writes.iter().filter(|(c, _)| c == key).map(|(_, v)| v.clone_ref(py)));
+        } else {
+            let keys: std::collections::HashSet<String> = output_keys
+                .try_iter()?
+                .map(|k| k?.extract::<String>())
+                .collect::<PyResult<_>>()?;
+            let selected: Vec<&(String, Py<PyAny>)> = writes.iter().filter(|(c, _)| keys.contains(c)).collect();
+            if !selected.is_empty() {
+                let mut counts: HashMap<&str, usize> = HashMap::new();
+                for (c, _) in &selected {
+                    *counts.entry(c.as_str()).or_default() += 1;
+                }
+                if counts.values().any(|n| *n > 1) {
+                    for (c, v) in &selected {
+                        let d = PyDict::new(py);
+                        d.set_item(c, v.bind(py))?;
+                        updated.push(d.into_any().unbind());
+                    }
+                } else {
                     let d = PyDict::new(py);
-                    d.set_item(c, v.bind(py))?;
+                    for (c, v) in &selected {
+                        d.set_item(c, v.bind(py))?;
+                    }
                     updated.push(d.into_any().unbind());
                 }
-            } else {
-                let d = PyDict::new(py);
-                for (c, v) in &selected {
-                    d.set_item(c, v.bind(py))?;
-                }
-                updated.push(d.into_any().unbind());
             }
         }
-    }
-    let grouped = PyDict::new(py);
-    match updated.len() {
-        0 => grouped.set_item(name, py.None())?,
-        1 => grouped.set_item(name, updated.pop())?,
-        _ => grouped.set_item(name, PyList::new(py, updated.iter().map(|v| v.bind(py)))?)?,
-    }
-    if cached {
-        let meta = PyDict::new(py);
-        meta.set_item("cached", true)?;
-        grouped.set_item("__metadata__", meta)?;
-    }
-    Ok(grouped.unbind())
+        let grouped = PyDict::new(py);
+        match updated.len() {
+            0 => grouped.set_item(name, py.None())?,
+            1 => grouped.set_item(name, updated.pop())?,
+            _ => grouped.set_item(name, PyList::new(py, updated.iter().map(|v| v.bind(py)))?)?,
+        }
+        if cached {
+            let meta = PyDict::new(py);
+            meta.set_item("cached", true)?;
+            grouped.set_item("__metadata__", meta)?;
+        }
+        Ok(grouped.unbind())
+    })
 }
 
 /// `_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)`.
 #[pyfunction]
 #[pyo3(signature = (checkpoint_id, *parts, sha1_ids=false))]
 fn task_id(checkpoint_id: &str, parts: Vec<String>, sha1_ids: bool) -> PyResult<String> {
-    let ns = core::task_id::checkpoint_id_bytes(checkpoint_id)
-        .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
-    Ok(core::task_id::task_id_with(scheme(sha1_ids), &ns, &parts))
+    guarded("task_id", || {
+        let ns = core::task_id::checkpoint_id_bytes(checkpoint_id)
+            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+        Ok(core::task_id::task_id_with(scheme(sha1_ids), &ns, &parts))
+    })
 }
 
 fn scheme(sha1_ids: bool) -> core::task_id::IdScheme {
@@ -914,5 +957,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
+    m.add("EngineError", m.py().get_type::<EngineError>())?;
     Ok(())
 }

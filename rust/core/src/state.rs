@@ -297,6 +297,7 @@ impl<V: Clone> State<V> {
                 entry.insert(&k, v);
             }
         }
+        crate::fault::check(crate::fault::Op::ApplyWrites);
         let next = host.next_version(self.max_version.as_ref())?;
         // consume the channels that triggered the tasks
         // an earlier call that failed half-way may have left marks set
@@ -434,6 +435,7 @@ impl<V: Clone> State<V> {
         scheme: IdScheme,
         host: &mut H,
     ) -> Result<Vec<Plan<'a, V>>, PregelError<H::Error>> {
+        crate::fault::check(crate::fault::Op::Prepare);
         let step_str = step.to_string();
         let mut plans = Vec::new();
         let ns_of = |name: &str| {
