@@ -1636,6 +1636,14 @@ def _chain(src: concurrent.futures.Future, dst: concurrent.futures.Future) -> No
     src.add_done_callback(done)
 
 
+def _next_tick(fn: Any, *args: Any) -> Any:
+    """Yield the GIL before running a ``@task`` call (LangGraph submits calls with
+    ``next_tick``): the caller goes on first, so tasks it starts together are all
+    scheduled (and their ``tasks`` events emitted) before a fast one finishes."""
+    time.sleep(0)
+    return fn(*args)
+
+
 def _resolve_from_writes(fut: Any, writes: Sequence) -> None:
     ret = next((v for c, v in writes if c == RETURN), MISSING)
     if ret is not MISSING:
@@ -1798,7 +1806,7 @@ class _SyncLoop(_Loop):
             if self._executor is None:
                 self._executor = self._executor_cm.__enter__()
             ctx = contextvars.copy_context()
-            fut = self._executor.submit(ctx.run, self._run_call, task, retry_policy)
+            fut = self._executor.submit(_next_tick, ctx.run, self._run_call, task, retry_policy)
             self._call_futs[task.id] = fut
         _chain(fut, out)
         return out
