@@ -2057,6 +2057,9 @@ class _AsyncLoop(_Loop):
         idx = scratchpad.call_counter()
 
         def settle(result: Any, exc: BaseException | None) -> None:
+            if isinstance(exc, asyncio.CancelledError):
+                out.cancel()  # as chain_future passes a cancelled call on
+                return
             if isinstance(out, asyncio.Future):
                 if out.done():
                     return
@@ -2168,6 +2171,7 @@ class _AsyncLoop(_Loop):
         pending = set(futs)
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout if timeout else None
+        stopped = True
         try:
             while pending:
                 waiter = notify.waiter() if notify is not None else None
@@ -2206,9 +2210,14 @@ class _AsyncLoop(_Loop):
                 yield
                 if _stops_others(errors):
                     break
+            else:
+                stopped = False
         finally:
             for f in pending:
                 f.cancel()
+            if stopped:  # LangGraph's runner cancels every future it tracks, @task calls too
+                for f in list(self._call_futs.values()):
+                    f.cancel()
         await self._await_calls()
         await self.flush_writes()
         if errors:
