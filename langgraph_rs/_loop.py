@@ -655,9 +655,10 @@ class _Loop:
             self._forced.update(
                 c for c, v in input_writes if c in delta and _get_overwrite(v)[0]
             )
+        # LangGraph prepares the tasks to discard without trigger_to_nodes, so every
+        # node is a candidate (a node never run fires on any available trigger)
         discard = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels,
-            self.sha1_ids,
+            self.checkpoint["id"], self.parent_ns, self.step, self.stop, None, self.sha1_ids,
         )
         self.updated_channels = self.state.apply_writes(
             [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]

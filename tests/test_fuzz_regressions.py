@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import operator
+
+from langgraph.channels import BinaryOperatorAggregate, LastValue
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.func import entrypoint, task
+from langgraph.pregel import NodeBuilder, Pregel
 
 from tests.diff import assert_same, run_both
 from tests.fuzz.support import apause, pause
@@ -94,3 +98,45 @@ def test_a_failed_async_entrypoint_cancels_the_task_calls_still_running() -> Non
         return out
 
     assert_same(build, scenario)
+
+
+def test_new_input_discards_the_unfinished_step_of_every_node_like_langgraph() -> None:
+    """Found as `--replay 1000019` (pregel). New input on a thread whose last step
+    did not finish discards that step's tasks, which LangGraph prepares without
+    ``trigger_to_nodes``: every node is a candidate, and a node that never ran
+    counts as triggered by any available channel (an int BinaryOperatorAggregate
+    is available at 0), so its ``versions_seen`` entry appears."""
+
+    def first(x: int) -> int:
+        if x == 1:
+            raise ValueError("first input fails")
+        return x
+
+    def build() -> tuple[Any, Any]:
+        saver = InMemorySaver()
+        graph = Pregel(
+            nodes={
+                "a": NodeBuilder().subscribe_only("inp").do(first).write_to("out"),
+                "b": NodeBuilder().subscribe_only("total").do(lambda t: t + 1).write_to("out"),
+            },
+            channels={
+                "inp": LastValue(int),
+                "total": BinaryOperatorAggregate(int, operator.add),
+                "out": LastValue(int),
+            },
+            input_channels="inp",
+            output_channels="out",
+            checkpointer=saver,
+        )
+        return graph, saver
+
+    def scenario(graph: Any) -> list:
+        out: list = []
+        for x in (1, 2):
+            try:
+                out.append(graph.invoke(x, CFG))
+            except ValueError as exc:
+                out.append(repr(exc))
+        return out
+
+    assert_same(build, scenario, CFG)
