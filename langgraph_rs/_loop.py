@@ -24,7 +24,9 @@ from uuid import UUID, uuid5
 from functools import partial
 from typing import Any
 
-from langchain_core.runnables.config import get_executor_for_config
+from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.runnables.config import _merge_metadata_dicts, get_executor_for_config
+from langchain_core.utils.uuid import uuid7
 from langgraph._internal._config import (
     _DefaultRecursionLimit,
     _merge_callbacks,
@@ -68,6 +70,7 @@ from langgraph._internal._constants import (
 )
 from langgraph._internal._replay import ReplayState
 from langgraph._internal._runnable import RunnableSeq, set_config_context
+from langgraph.pregel._write import ChannelWrite
 from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
@@ -172,27 +175,86 @@ class _LeanSeq:
     manager, for runs that have no callback handler to tell it to. The node runs
     in its config context exactly as ``RunnableSeq`` runs it."""
 
-    __slots__ = ("steps", "name")
+    __slots__ = ("seq", "steps", "name", "own_config")
 
     def __init__(self, seq: RunnableSeq) -> None:
+        self.seq = seq
         self.steps = seq.steps
         self.name = seq.name
+        # which later steps can hand their config to user code (routers do; a
+        # ChannelWrite only reads its send function from it)
+        self.own_config = tuple(not isinstance(s, ChannelWrite) for s in seq.steps)
 
     def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
+        if not isinstance(config.get("callbacks"), BaseCallbackManager):
+            return self.seq.invoke(input, config, **kwargs)
+        parent = _seq_parent(config)
+        config = _seq_step_config(config, parent, 1)
         with set_config_context(config) as context:
             input = context.run(self.steps[0].invoke, input, config, **kwargs)
-        for step in self.steps[1:]:
-            input = step.invoke(input, config)
+        for i, step in enumerate(self.steps[1:], 2):
+            own = self.own_config[i - 1]
+            input = step.invoke(input, _seq_step_config(config, parent, i) if own else config)
         return input
 
     async def ainvoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
+        if not isinstance(config.get("callbacks"), BaseCallbackManager):
+            return await self.seq.ainvoke(input, config, **kwargs)
+        parent = _seq_parent(config)
+        config = _seq_step_config(config, parent, 1)
         with set_config_context(config) as context:
             input = await asyncio.create_task(
                 self.steps[0].ainvoke(input, config, **kwargs), context=context
             )
-        for step in self.steps[1:]:
-            input = await step.ainvoke(input, config)
+        for i, step in enumerate(self.steps[1:], 2):
+            own = self.own_config[i - 1]
+            input = await step.ainvoke(input, _seq_step_config(config, parent, i) if own else config)
         return input
+
+
+def _seq_parent(config: dict) -> tuple[list, dict, UUID]:
+    """What ``RunnableSeq._start`` hands down to its steps when no handler records
+    the node's run: the inheritable tags and metadata of the task's callback
+    manager with the config's added (as ``get_callback_manager_for_config`` adds
+    them), and the run id of the node's run."""
+    manager = config["callbacks"]
+    inheritable_tags = manager.inheritable_tags
+    if tags := config.get("tags"):
+        scratch = type(manager)(
+            handlers=[], tags=list(manager.tags), inheritable_tags=list(inheritable_tags)
+        )
+        scratch.add_tags(tags)
+        inheritable_tags = scratch.inheritable_tags
+    metadata = manager.inheritable_metadata
+    if extra := config.get("metadata"):
+        metadata = _merge_metadata_dicts(metadata, extra)
+    return inheritable_tags, metadata, config.pop("run_id", None) or uuid7()
+
+
+def _seq_step_config(config: dict, parent: tuple[list, dict, UUID], i: int) -> dict:
+    """``patch_config(config, callbacks=run_manager.get_child(f"seq:step:{i}"))``:
+    a callee that brings its own handlers sees the tags, metadata and parent run
+    of the node's run, and no ``run_name`` (it would rename the callee's run)."""
+    inheritable_tags, metadata, run_id = parent
+    child = type(config["callbacks"])(
+        handlers=[],
+        inheritable_handlers=[],
+        parent_run_id=run_id,
+        tags=list(inheritable_tags),
+        inheritable_tags=list(inheritable_tags),
+        metadata=dict(metadata),
+        inheritable_metadata=dict(metadata),
+    )
+    step_tag = f"seq:step:{i}"
+    if step_tag in inheritable_tags:
+        child.add_tags([step_tag], inherit=False)
+    else:
+        child.tags.append(step_tag)
+    config = config.copy()
+    config["callbacks"] = child
+    config.pop("run_name", None)
+    config.pop("run_id", None)
+    return config
 
 
 def _cache_key(policy: Any, key_ns: tuple, args_key: Any) -> CacheKey:
