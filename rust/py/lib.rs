@@ -7,7 +7,7 @@
 mod boundary;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use boundary::{guarded, EngineError};
 
@@ -406,6 +406,14 @@ fn task_path_str(p: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(p.str()?.to_string())
 }
 
+/// Where `State.read` takes its values from.
+enum ReadFrom<'a> {
+    /// The run state itself, locked (no Python code runs while reading it).
+    State(MutexGuard<'a, core::State<V>>),
+    /// Copies of the selected channels, for a fresh read.
+    Copies(HashMap<usize, core::Channel<V>>),
+}
+
 /// The Pregel state of one run.
 #[pyclass(module = "langgraph_rs._native")]
 struct State {
@@ -415,8 +423,23 @@ struct State {
 }
 
 impl State {
-    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, core::State<V>>> {
-        self.inner.lock().map_err(|_| boundary::poisoned())
+    /// The run state, locked. Never blocks while holding the GIL: the thread
+    /// holding the lock may be running Python code (a reducer, the saver's
+    /// `get_next_version`) and need the GIL to finish — waiting for the lock
+    /// with the GIL held would deadlock both (parallel tasks' routers read the
+    /// state at once).
+    fn lock(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, core::State<V>>> {
+        loop {
+            match self.inner.try_lock() {
+                Ok(guard) => return Ok(guard),
+                Err(TryLockError::Poisoned(_)) => return Err(boundary::poisoned()),
+                Err(TryLockError::WouldBlock) => {
+                    // wait for the holder with the GIL released, then try again
+                    let inner = &self.inner;
+                    py.detach(|| drop(inner.lock()));
+                }
+            }
+        }
     }
 
     fn index(&self, graph: &Graph, name: &str) -> PyResult<usize> {
@@ -559,7 +582,7 @@ impl State {
 
     fn copy(&self, py: Python<'_>) -> PyResult<State> {
         guarded("copy", || {
-            let st = self.lock()?.clone();
+            let st = self.lock(py)?.clone();
             Ok(State {
                 graph: self.graph.clone_ref(py),
                 next_version: self.next_version.as_ref().map(|f| f.clone_ref(py)),
@@ -568,11 +591,11 @@ impl State {
         })
     }
 
-    fn is_available(&self, channel: &str) -> PyResult<bool> {
+    fn is_available(&self, py: Python<'_>, channel: &str) -> PyResult<bool> {
         guarded("is_available", || {
             let g = self.graph.get();
             let c = self.index(g, channel)?;
-            Ok(self.lock()?.is_available(&g.inner, c))
+            Ok(self.lock(py)?.is_available(&g.inner, c))
         })
     }
 
@@ -580,7 +603,7 @@ impl State {
         guarded("get", || {
             let g = self.graph.get();
             let c = self.index(g, channel)?;
-            let st = self.lock()?;
+            let st = self.lock(py)?;
             match st.get(&g.inner, c) {
                 Some(got) => got_to_py(py, got),
                 None => Err(map_err(py, g, PregelError::EmptyChannel)),
@@ -599,7 +622,6 @@ impl State {
     ) -> PyResult<Py<PyAny>> {
         guarded("read", || {
             let g = self.graph.get();
-            let st = self.lock()?;
             let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
             // writes to the selected channels, grouped
             let mut fresh: HashMap<usize, Vec<V>> = HashMap::new();
@@ -618,21 +640,31 @@ impl State {
                     }
                 }
             }
+            // A fresh read applies the writes to copies of the selected channels,
+            // taken under the lock; the reducers (Python) then run without it.
+            let source = if writes.is_some() {
+                let st = self.lock(py)?;
+                let copies: HashMap<usize, core::Channel<V>> = names
+                    .iter()
+                    .filter_map(|n| g.inner.channel_index.get(n))
+                    .map(|&c| (c, st.channels[c].clone()))
+                    .collect();
+                ReadFrom::Copies(copies)
+            } else {
+                ReadFrom::State(self.lock(py)?)
+            };
             let read_one = |c: usize, host: &mut PyHost<'_, '_>| -> PyResult<Option<Py<PyAny>>> {
-                if writes.is_some() {
-                    let ch = st
-                        .fresh_copy(&g.inner, c, fresh.get(&c).cloned().unwrap_or_default(), host)
-                        .map_err(|e| map_err(py, g, e))?;
-                    match ch.get(&g.inner.channels[c].1) {
-                        Some(got) => Ok(Some(got_to_py(py, got)?)),
-                        None => Ok(None),
+                let got = match &source {
+                    ReadFrom::Copies(copies) => {
+                        let (key, kind) = &g.inner.channels[c];
+                        let mut ch = copies[&c].clone();
+                        let values = fresh.get(&c).cloned().unwrap_or_default();
+                        ch.update(kind, key, values, host).map_err(|e| map_err(py, g, e))?;
+                        return ch.get(kind).map(|got| got_to_py(py, got)).transpose();
                     }
-                } else {
-                    match st.get(&g.inner, c) {
-                        Some(got) => Ok(Some(got_to_py(py, got)?)),
-                        None => Ok(None),
-                    }
-                }
+                    ReadFrom::State(st) => st.get(&g.inner, c),
+                };
+                got.map(|got| got_to_py(py, got)).transpose()
             };
             if let Some(name) = single {
                 let c = self.index(g, &name)?;
@@ -659,42 +691,47 @@ impl State {
 
     fn versions(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guarded("versions", || {
-            let st = self.lock()?;
+            let st = self.lock(py)?;
             versions_dict(py, st.versions())
         })
     }
 
     fn versions_seen(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guarded("versions_seen", || {
-            let st = self.lock()?;
+            let st = self.lock(py)?;
             seen_dict(py, &st)
         })
     }
 
     /// Replace channel_versions and versions_seen (after a checkpoint bumped
     /// snapshot versions).
-    fn set_versions(&self, versions: Bound<'_, PyDict>, seen: Bound<'_, PyDict>) -> PyResult<()> {
+    fn set_versions(
+        &self,
+        py: Python<'_>,
+        versions: Bound<'_, PyDict>,
+        seen: Bound<'_, PyDict>,
+    ) -> PyResult<()> {
         guarded("set_versions", || {
             let g = self.graph.get();
             let versions = versions_from_dict(&versions)?;
             let seen = seen_from_dict(&seen)?;
-            let mut st = self.lock()?;
+            let mut st = self.lock(py)?;
             st.replace_versions(&g.inner, versions, seen);
             Ok(())
         })
     }
 
-    fn mark_seen(&self, key: &str) -> PyResult<()> {
+    fn mark_seen(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         guarded("mark_seen", || {
             let g = self.graph.get();
-            self.lock()?.mark_seen(&g.inner, key);
+            self.lock(py)?.mark_seen(&g.inner, key);
             Ok(())
         })
     }
 
-    fn should_interrupt(&self) -> PyResult<bool> {
+    fn should_interrupt(&self, py: Python<'_>) -> PyResult<bool> {
         guarded("should_interrupt", || {
-            Ok(self.lock()?.should_interrupt())
+            Ok(self.lock(py)?.should_interrupt())
         })
     }
 
@@ -710,7 +747,7 @@ impl State {
     ) -> PyResult<Py<PyList>> {
         guarded("prepare", || {
             let g = self.graph.get();
-            let st = self.lock()?;
+            let st = self.lock(py)?;
             let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
                 .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
             let upd: Option<Vec<usize>> = updated.map(|u| {
@@ -800,7 +837,7 @@ impl State {
                     .collect::<PyResult<_>>()?;
                 tw.push(core::TaskWrites { name, sort_key, triggers, writes });
             }
-            let mut st = self.lock()?;
+            let mut st = self.lock(py)?;
             let mut host = PyHost {
                 py,
                 graph: g,
@@ -819,7 +856,7 @@ impl State {
     fn checkpoint(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
         guarded("checkpoint", || {
             let g = self.graph.get();
-            let st = self.lock()?;
+            let st = self.lock(py)?;
             let values = PyDict::new(py);
             for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
                 if st.version(c).is_none() {
