@@ -466,6 +466,10 @@ class _Loop:
         self._exit_first_step: int | None = None
         self._has_persisted_parent = False
         self._loaded_latest = False
+        # (future, task) of a step's tasks still running (sync) or being cancelled
+        # (async) when a sibling's error ended the run: committed at exit, after
+        # the exit save, as LangGraph's runner commits them when its executor closes
+        self._late: list[tuple[Any, PregelExecutableTask]] = []
         self._handler_nodes = set(self._handler_map.values())
         self._put_checkpoint_exc: BaseException | None = None
 
@@ -1788,6 +1792,11 @@ class _SyncLoop(_Loop):
                 self._put_pending_writes()
             return self._exit_values(exc_value)
         finally:
+            if self._late:
+                late, self._late = self._late, []
+                concurrent.futures.wait([f for f, _ in late])
+                for f, t in sorted(late, key=lambda ft: _finish_order(ft[0])):
+                    self._commit(t, f.result()[1])
             if self._executor is not None:
                 self._executor_cm.__exit__(None, None, None)
 
@@ -1897,6 +1906,11 @@ class _SyncLoop(_Loop):
         self, timeout: float | None, notify: _Notify | None = None
     ) -> Iterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
+        # As LangGraph's runner: hand control back (stream what the tick emitted)
+        # before any task runs, so a consumer that stops here runs no node; the
+        # single-task path then yields only before raising, so a step that fails
+        # in apply_writes streams none of its tasks' results.
+        yield
         if not tasks:
             return
         if len(tasks) == 1 and timeout is None and notify is None:
@@ -1906,7 +1920,9 @@ class _SyncLoop(_Loop):
             self._wait_calls()
             if self._routes_to_handler(t, exc):
                 handler = self._add_handler_task(t, exc)
-                if handler is None or handler.writes:
+                if handler is None:
+                    return
+                if handler.writes:
                     yield
                     return
                 tasks = [handler]
@@ -1915,7 +1931,6 @@ class _SyncLoop(_Loop):
                 _trim_traceback(exc)
                 raise exc
             else:
-                yield
                 return
         if self._executor is None:
             self._executor = self._executor_cm.__enter__()
@@ -1970,8 +1985,20 @@ class _SyncLoop(_Loop):
                         errors.append(exc)
                 yield
             if _stops_others(errors):
+                # As LangGraph's runner, whose tasks commit from their own threads:
+                # siblings done by now are committed and streamed before the error
+                # is raised, the rest are cancelled if not started, else committed
+                # at exit (``_late``).
+                time.sleep(0)
+                for fut in sorted((f for f in pending if f.done()), key=_finish_order):
+                    pending.discard(fut)
+                    self._commit(futures[fut], fut.result()[1])
+                    yield
                 for f in pending:
-                    f.cancel()
+                    if f.cancel():  # not started (max_concurrency): LangGraph commits it as cancelled
+                        self._commit(futures[f], concurrent.futures.CancelledError())
+                    else:
+                        self._late.append((f, futures[f]))
                 break
         self._wait_calls()
         if errors:
@@ -2025,13 +2052,25 @@ class _AsyncLoop(_Loop):
         return self
 
     async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
-        if self._needs_exit_save(exc_value):
-            await self.flush_writes()
-            for op, args in self._exit_delta_ops():
-                await getattr(self.checkpointer, "a" + op)(*args)
-            await self._aput_checkpoint(self.checkpoint_metadata)
-            await self._aput_pending_writes()
-        return self._exit_values(exc_value)
+        try:
+            if self._needs_exit_save(exc_value):
+                await self.flush_writes()
+                for op, args in self._exit_delta_ops():
+                    await getattr(self.checkpointer, "a" + op)(*args)
+                await self._aput_checkpoint(self.checkpoint_metadata)
+                await self._aput_pending_writes()
+            return self._exit_values(exc_value)
+        finally:
+            if self._late:
+                await self._commit_late()
+
+    async def _commit_late(self) -> None:
+        """Commit the tasks cancelled when the run stopped (see ``_late``)."""
+        late, self._late = self._late, []
+        await asyncio.wait([f for f, _ in late])
+        for f, t in late:
+            self._commit(t, asyncio.CancelledError() if f.cancelled() else f.result()[1])
+        await self.flush_writes()
 
     async def _aput_checkpoint(self, metadata: dict) -> None:
         do, args = self._make_checkpoint(metadata)
@@ -2195,6 +2234,7 @@ class _AsyncLoop(_Loop):
         self, timeout: float | None, notify: _Notify | None = None
     ) -> AsyncIterator[None]:
         tasks = [t for t in self.tasks.values() if not t.writes]
+        yield  # as the sync run_tasks
         if not tasks:
             return
         if len(tasks) == 1 and timeout is None and notify is None:
@@ -2205,15 +2245,17 @@ class _AsyncLoop(_Loop):
             await self.flush_writes()
             if self._routes_to_handler(t, exc):
                 handler = self._add_handler_task(t, exc)
-                if handler is None or handler.writes:
+                if handler is None:
+                    return
+                if handler.writes:
                     yield
                     return
                 tasks = [handler]
-            else:
+            elif exc is not None:
                 yield
-                if exc is not None:
-                    _trim_traceback(exc)
-                    raise exc
+                _trim_traceback(exc)
+                raise exc
+            else:
                 return
         max_conc = self.config.get("max_concurrency")
         sem = asyncio.Semaphore(max_conc) if max_conc else None
@@ -2278,6 +2320,7 @@ class _AsyncLoop(_Loop):
         finally:
             for f in pending:
                 f.cancel()
+                self._late.append((f, futs[f]))
             if stopped:  # LangGraph's runner cancels every future it tracks, @task calls too
                 for f in list(self._call_futs.values()):
                     f.cancel()
