@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from copy import copy
 import contextvars
 import itertools
 import inspect
@@ -125,6 +126,7 @@ from langgraph.types import CacheKey, Command, PregelExecutableTask, Send
 from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
+from langgraph_rs._facade import UnsupportedFeatureError
 from langgraph_rs._spec import GraphSpec
 
 
@@ -511,6 +513,13 @@ class _Loop:
         self.status = "input"
         self.step = self.checkpoint_metadata["step"] + 1
         self.stop = self.step + self.config["recursion_limit"] + 1
+        if self.spec.managed and not isinstance(self.stop, int):
+            # LangGraph takes a float limit as it comes: RemainingSteps turns a
+            # float (fractional: IsLastStep never holds); the core counts in integers
+            raise UnsupportedFeatureError(
+                f"langgraph_rs does not support managed values with a non-integer "
+                f"recursion_limit ({self.config['recursion_limit']!r})"
+            )
         self.checkpoint_previous_versions = dict(saved.checkpoint["channel_versions"])
         upd = saved.checkpoint.get("updated_channels")
         self.updated_channels = list(upd) if upd else None
@@ -691,7 +700,11 @@ class _Loop:
                 self.checkpoint_pending_writes = [
                     w for w in self.checkpoint_pending_writes if w[1] != INTERRUPT
                 ]
+                # LangGraph saves the fork while its loop's updated_channels is
+                # still unset (it is assigned when _first returns)
+                updated, self.updated_channels = self.updated_channels, None
                 do, args = self._make_checkpoint({"source": "fork"})
+                self.updated_channels = updated
                 if do and args is not None:
                     self._deferred_puts.append(args)
             self._emit_values(True)
@@ -724,7 +737,7 @@ class _Loop:
         # LangGraph prepares the tasks to discard without trigger_to_nodes, so every
         # node is a candidate (a node never run fires on any available trigger)
         discard = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, self.stop, None, self.sha1_ids,
+            self.checkpoint["id"], self.parent_ns, self.step, int(self.stop), None, self.sha1_ids,
         )
         self.updated_channels = self.state.apply_writes(
             [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]
@@ -1097,17 +1110,21 @@ class _Loop:
 
     def _prepare_tasks(self) -> None:
         plans = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, self.stop, self.updated_channels,
+            self.checkpoint["id"], self.parent_ns, self.step, int(self.stop), self.updated_channels,
             self.sha1_ids,
         )
         tasks: dict[str, PregelExecutableTask] = {}
+        # LangGraph's input_cache: nodes with the same ``input_cache_key`` (mapper
+        # and channel names, whether read as one channel or a list) get a shallow
+        # copy of the input of the first one prepared
+        inputs: dict = {}
         for plan in plans:
-            task = self._build_task(plan)
+            task = self._build_task(plan, inputs)
             if task is not None:
                 tasks[task.id] = task
         self.tasks = tasks
 
-    def _build_task(self, plan: tuple) -> PregelExecutableTask | None:
+    def _build_task(self, plan: tuple, inputs: dict) -> PregelExecutableTask | None:
         task_id, name, path, triggers, val, task_ns, packet = plan
         proc = self.nodes[name]
         if packet is None:
@@ -1123,8 +1140,14 @@ class _Loop:
             if lean and isinstance(node, RunnableSeq):
                 node = self._lean_nodes[name] = _LeanSeq(node)
         config = self.config
-        if packet is None and proc.mapper is not None:
-            val = proc.mapper(val)
+        if packet is None:
+            key = proc.input_cache_key
+            if key in inputs:
+                val = copy(inputs[key])
+            else:
+                if proc.mapper is not None:
+                    val = proc.mapper(val)
+                inputs[key] = val
         metadata = _task_metadata(self.step, name, triggers, path, task_ns, proc.metadata)
         writes: deque = deque()
         cache_policy = proc.cache_policy or self.cache_policy
@@ -1395,7 +1418,7 @@ class _Loop:
         fresh: bool = False,
     ) -> Any:
         return self.state.read(
-            select, list(writes) if fresh else None, self.step, self.stop
+            select, list(writes) if fresh else None, self.step, int(self.stop)
         )
 
     def _should_interrupt(self, nodes: Any) -> list[PregelExecutableTask]:

@@ -49,6 +49,8 @@ class Graph:
         channel/managed names -> the task input is a dict; a str -> the input
         is that channel's value).
     managed: managed-value name -> kind.
+    error_keys: channel name -> the key its errors name (``BaseChannel.key``),
+        for channels where that is not the name.
 
     Raises ValueError on an unknown kind or a trigger/read naming no channel.
     """
@@ -58,6 +60,7 @@ class Graph:
         channels: Sequence[tuple[str, ChannelKind, Any]],
         nodes: Sequence[tuple[str, Sequence[str], Sequence[str] | str]],
         managed: Mapping[str, ManagedKind],
+        error_keys: Mapping[str, str] = ...,
     ) -> None: ...
     def trigger_to_nodes(self) -> dict[str, list[str]]:
         """Channel -> sorted node names it triggers (equals ``Pregel.trigger_to_nodes``)."""

@@ -98,6 +98,9 @@ def spec_for(pregel: Any) -> GraphSpec:
     untracked = set()
     delta = set()
     binop = set()
+    # LangGraph's channel errors name the channel's ``key`` (StateGraph sets it to
+    # the channel name; a raw Pregel's channels keep "")
+    error_keys: dict[str, str] = {}
     for name, ch in channels.items():
         if is_managed_value(ch):
             if ch is IsLastStepManager:
@@ -112,6 +115,8 @@ def spec_for(pregel: Any) -> GraphSpec:
             managed[name] = ch
             continue
         entries.append(_channel_entry(name, ch))
+        if ch.key != name:
+            error_keys[name] = ch.key
         if type(ch) is UntrackedValue:
             untracked.add(name)
         elif type(ch) is DeltaChannel:
@@ -128,7 +133,7 @@ def spec_for(pregel: Any) -> GraphSpec:
         node_entries.append(
             (name, list(node.triggers), read if isinstance(read, str) else list(read))
         )
-    graph = _native.Graph(entries, node_entries, managed_kinds)
+    graph = _native.Graph(entries, node_entries, managed_kinds, error_keys)
     spec = GraphSpec(
         graph=graph,
         channels_obj=channels,

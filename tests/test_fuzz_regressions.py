@@ -8,6 +8,7 @@ from typing import Any
 
 import operator
 
+import pytest
 from langgraph.channels import BinaryOperatorAggregate, LastValue
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.func import entrypoint, task
@@ -140,3 +141,82 @@ def test_new_input_discards_the_unfinished_step_of_every_node_like_langgraph() -
         return out
 
     assert_same(build, scenario, CFG)
+
+
+def test_replaying_from_a_past_checkpoint_saves_the_fork_without_updated_channels() -> None:
+    """Found as `--replay 1000012` (stategraph). A replay from a past checkpoint
+    first saves a ``source="fork"`` checkpoint; LangGraph saves it while its
+    loop's ``updated_channels`` is still unset, so that checkpoint's
+    ``updated_channels`` is None (the engine stored the loaded checkpoint's)."""
+    from typing import Annotated
+
+    from langgraph.graph import START, StateGraph
+    from typing_extensions import TypedDict
+
+    State = TypedDict("State", {"trail": Annotated[list, operator.add]})
+
+    def build() -> tuple[Any, Any]:
+        g = StateGraph(State)
+        g.add_node("a", lambda s: {"trail": ["a"]})
+        g.add_node("b", lambda s: {"trail": ["b"]})
+        g.add_edge(START, "a")
+        g.add_edge("a", "b")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(graph: Any) -> list:
+        out = [graph.invoke({"trail": ["in"]}, CFG)]
+        for past in list(graph.get_state_history(CFG))[1:]:
+            out.append(graph.invoke(None, past.config))
+        return out
+
+    assert_same(build, scenario, CFG)
+
+
+def test_nodes_reading_the_same_channels_share_the_first_ones_input_like_langgraph() -> None:
+    """Found as `--replay 1000027` (pregel). LangGraph caches a step's task inputs
+    by ``PregelNode.input_cache_key`` (mapper and channel names): a node reading
+    ``["inp"]`` as a list gets a copy of what ``subscribe_only("inp")`` read --
+    the bare value, not ``{"inp": 3}`` -- when that node is prepared first."""
+
+    def build() -> tuple[Any, Any]:
+        graph = Pregel(
+            nodes={
+                "a": NodeBuilder().subscribe_only("inp").do(lambda x: repr(x)).write_to("a_saw"),
+                "b": NodeBuilder().subscribe_to("inp").do(lambda x: repr(x)).write_to("b_saw"),
+            },
+            channels={"inp": LastValue(int), "a_saw": LastValue(str), "b_saw": LastValue(str)},
+            input_channels="inp",
+            output_channels=["a_saw", "b_saw"],
+        )
+        return graph, None
+
+    def scenario(graph: Any) -> list:
+        return [graph.invoke(3), list(graph.stream(4, stream_mode="tasks"))]
+
+    assert_same(build, scenario)
+
+
+@pytest.mark.parametrize(("clash", "named"), [("out", "At key ''"), ("keyed", "At key 'custom'")])
+def test_a_raw_pregel_channel_error_names_the_channel_key_like_langgraph(clash: str, named: str) -> None:
+    """Found as `--replay 3000053` (pregel). LangGraph's channel errors name the
+    channel object's ``key``: StateGraph sets it to the state key, a raw
+    ``Pregel``'s channels keep ``""``; the engine named the channel. A channel
+    given a key of its own is named by that key."""
+
+    def build() -> tuple[Any, Any]:
+        keyed = LastValue(int)
+        keyed.key = "custom"
+        graph = Pregel(
+            nodes={
+                "a": NodeBuilder().subscribe_only("inp").do(lambda x: x + 1).write_to(clash),
+                "b": NodeBuilder().subscribe_only("inp").do(lambda x: x + 2).write_to(clash),
+            },
+            channels={"inp": LastValue(int), "out": LastValue(int), "keyed": keyed},
+            input_channels="inp",
+            output_channels=["out"],
+        )
+        return graph, None
+
+    outcome = assert_same(build, lambda graph: graph.invoke(1))
+    assert outcome.error is not None and outcome.error[1].startswith(named), outcome.error

@@ -111,11 +111,13 @@ fn kind_of(
 #[pymethods]
 impl Graph {
     #[new]
+    #[pyo3(signature = (channels, nodes, managed, error_keys=HashMap::new()))]
     fn new(
         py: Python<'_>,
         channels: Vec<(String, String, Bound<'_, PyAny>)>,
         nodes: Vec<(String, Vec<String>, Bound<'_, PyAny>)>,
         managed: HashMap<String, String>,
+        error_keys: HashMap<String, String>,
     ) -> PyResult<Graph> {
         guarded("Graph()", || {
             let mut reducers = Vec::new();
@@ -149,8 +151,13 @@ impl Graph {
                 };
                 node_specs.push((name, triggers, read));
             }
-            let inner = core::Graph::new(chans, node_specs, &managed_kinds)
+            let mut inner = core::Graph::new(chans, node_specs, &managed_kinds)
                 .map_err(|e| PyValueError::new_err(format!("invalid graph: {e:?}")))?;
+            for (name, key) in error_keys {
+                if !inner.set_error_key(&name, key) {
+                    return Err(PyValueError::new_err(format!("unknown channel {name:?}")));
+                }
+            }
             Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
         })
     }
@@ -656,7 +663,7 @@ impl State {
             let read_one = |c: usize, host: &mut PyHost<'_, '_>| -> PyResult<Option<Py<PyAny>>> {
                 let got = match &source {
                     ReadFrom::Copies(copies) => {
-                        let (key, kind) = &g.inner.channels[c];
+                        let (key, kind) = (&g.inner.error_keys[c], &g.inner.channels[c].1);
                         let mut ch = copies[&c].clone();
                         let values = fresh.get(&c).cloned().unwrap_or_default();
                         ch.update(kind, key, values, host).map_err(|e| map_err(py, g, e))?;

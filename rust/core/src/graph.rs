@@ -65,6 +65,9 @@ enum Vertex {
 #[derive(Debug)]
 pub struct Graph {
     pub channels: Vec<(String, Kind)>,
+    /// The key a channel names in its errors (LangGraph's `BaseChannel.key`):
+    /// the channel's name unless set otherwise (a raw `Pregel`'s channels keep "").
+    pub error_keys: Vec<String>,
     pub channel_index: HashMap<String, usize>,
     pub nodes: Vec<NodeSpec>,
     pub node_index: HashMap<String, usize>,
@@ -148,8 +151,10 @@ impl Graph {
             })
             .collect();
         let tasks_channel = channel_index.get(TASKS).copied();
+        let error_keys = channels.iter().map(|(name, _)| name.clone()).collect();
         Ok(Graph {
             channels,
+            error_keys,
             channel_index,
             nodes: specs,
             node_index,
@@ -157,6 +162,17 @@ impl Graph {
             tasks_channel,
             topology,
         })
+    }
+
+    /// Sets the key channel `name` names in its errors; false if there is no such channel.
+    pub fn set_error_key(&mut self, name: &str, key: String) -> bool {
+        match self.channel_index.get(name) {
+            Some(&c) => {
+                self.error_keys[c] = key;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn triggers_any(&self, channel: usize) -> bool {

@@ -342,7 +342,7 @@ impl<V: Clone> State<V> {
         }
         let mut updated: Vec<usize> = Vec::new();
         for (c, vals) in pending {
-            let (key, kind) = &graph.channels[c];
+            let (key, kind) = (&graph.error_keys[c], &graph.channels[c].1);
             let changed = self.channels[c].update(kind, key, vals, host);
             self.track(graph, c);
             let changed = match changed {
@@ -391,7 +391,7 @@ impl<V: Clone> State<V> {
     ) -> Result<(), PregelError<H::Error>> {
         if bump_step {
             for c in self.live_where(graph, crate::channel::Kind::clears_on_empty_update) {
-                let (key, kind) = &graph.channels[c];
+                let (key, kind) = (&graph.error_keys[c], &graph.channels[c].1);
                 if self.marks[c] & UPDATED != 0 || !self.channels[c].is_available(kind) {
                     continue;
                 }
@@ -544,7 +544,7 @@ impl<V: Clone> State<V> {
         host: &mut H,
     ) -> Result<Channel<V>, PregelError<H::Error>> {
         let mut ch = self.channels[c].clone();
-        let (key, kind) = &graph.channels[c];
+        let (key, kind) = (&graph.error_keys[c], &graph.channels[c].1);
         ch.update(kind, key, writes, host)?;
         Ok(ch)
     }
