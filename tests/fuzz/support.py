@@ -23,3 +23,22 @@ def pause(units: int) -> None:
 async def apause(units: int) -> None:
     if units:
         await asyncio.sleep(units * GAP)
+
+
+class Flaky(Exception):
+    """What a generated node raises on the attempts it is told to fail."""
+
+
+class Failures:
+    """Counts the attempts of each (node, input): ``fail(name, x, k)`` raises
+    :class:`Flaky` on the first ``k`` calls with those arguments. A program makes
+    its own, so each engine's run starts from zero."""
+
+    def __init__(self) -> None:
+        self.seen: dict = {}
+
+    def __call__(self, name: str, x: object, k: int) -> None:
+        n = self.seen.get((name, x), 0)
+        if n < k:
+            self.seen[(name, x)] = n + 1
+            raise Flaky(f"{name}({x}) attempt {n + 1}")
