@@ -20,6 +20,7 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from tests.diff import assert_same, deterministic, engine, history
+from tests.fuzz.support import pause
 
 CFG = {"configurable": {"thread_id": "1"}}
 
@@ -27,6 +28,9 @@ CFG = {"configurable": {"thread_id": "1"}}
 def functional_graph(saver: Any) -> Any:
     @task
     def double(x: int) -> int:
+        # the calls run in parallel: spaced out, they finish (and stream) in a
+        # fixed order on both engines
+        pause(x)
         return x * 2
 
     @task
