@@ -370,6 +370,7 @@ def stream(
                 loop.after_tick()
                 for _ in _lifecycle_calls(loop, graph_callbacks):
                     pass
+                loop.raise_put_error()
         for _ in _lifecycle_calls(loop, graph_callbacks):
             pass
         yield from run.output(q.get, queue.Empty)
@@ -462,6 +463,7 @@ async def astream(
                 await loop.after_tick()
                 for call in _lifecycle_calls(loop, graph_callbacks):
                     await call
+                loop.raise_put_error()
         for call in _lifecycle_calls(loop, graph_callbacks):
             await call
         await asyncio.sleep(0)

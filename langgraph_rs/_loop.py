@@ -473,7 +473,12 @@ class _Loop:
         # the exit save, as LangGraph's runner commits them when its executor closes
         self._late: list[tuple[Any, PregelExecutableTask]] = []
         self._handler_nodes = set(self._handler_map.values())
+        # LangGraph saves in the background: a failed save doesn't stop the run,
+        # the first failure is raised at exit (unless the run raises), and a failed
+        # checkpoint fails every later one (each save waits on the previous)
         self._put_checkpoint_exc: BaseException | None = None
+        self._saver_exc: BaseException | None = None
+        self._handler_write_exc: BaseException | None = None  # async: see _handler_writes_saved
 
     # -- loading ------------------------------------------------------------
 
@@ -1657,6 +1662,22 @@ class _Loop:
             or all(NS_END not in part for part in self.checkpoint_ns)
         )
 
+    def _saver_failed(self, exc: BaseException, put: bool) -> None:
+        if self._saver_exc is None:
+            self._saver_exc = exc
+        if put and self._put_checkpoint_exc is None:
+            self._put_checkpoint_exc = exc
+
+    def raise_put_error(self) -> None:
+        """After a step: with durability "sync" LangGraph waits for the step's
+        checkpoint, so a failed one (or an earlier one) raises here."""
+        if self.durability == "sync" and self._put_checkpoint_exc is not None:
+            raise self._put_checkpoint_exc
+
+    def _exit_error(self, exc_value: BaseException | None, suppress: bool) -> BaseException | None:
+        """The failed save to raise at exit: none when the run raises its own error."""
+        return self._saver_exc if exc_value is None or suppress else None
+
     def pop_lifecycle_event(self) -> Any:
         return self._lifecycle.popleft() if self._lifecycle else None
 
@@ -1673,19 +1694,24 @@ class _Notify:
     """A stream ``put`` that also wakes the driver waiting on running tasks, so
     chunks are yielded while tasks run (LangGraph's eager streaming)."""
 
-    __slots__ = ("_put", "_empty", "_lock", "_waiter", "_aio")
+    __slots__ = ("_put", "_empty", "_lock", "_waiter", "_aio", "_pool", "_closed")
 
     def __init__(self, put: Any, empty: Any, aio: Any = None) -> None:
         self._put = put
         self._empty = empty
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._waiter: Any = None
         self._aio = aio
+        self._pool: Any = None  # sync runs: the task pool the waiter is a job of
+        self._closed = False
 
     def __call__(self, item: Any) -> None:
         self._put(item)
         with self._lock:
             w = self._waiter
+            if self._pool is not None:
+                self._lock.notify_all()
+                return
         if w is not None and not w.done():
             if self._aio is None:
                 try:
@@ -1695,8 +1721,30 @@ class _Notify:
             else:
                 self._aio.call_soon_threadsafe(_set_done, w)
 
+    def use_pool(self, pool: Any) -> None:
+        """As LangGraph's sync runner, whose waiter is a job of the task pool
+        (submitted before a step's tasks, living on into the next step): it holds
+        a worker while the stream is empty, so one task fewer runs at a time."""
+        with self._lock:
+            self._pool = pool
+
+    def close(self) -> None:
+        """Ends a waiting job (the run is over), as LangGraph's loop does at exit."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+
+    def _wait(self) -> None:
+        with self._lock:
+            while self._empty() and not self._closed:
+                self._lock.wait()
+
     def waiter(self) -> Any:
         with self._lock:
+            if self._pool is not None:
+                if self._waiter is None or self._waiter.done():
+                    self._waiter = self._pool.submit(self._wait)
+                return self._waiter
             if self._waiter is None or self._waiter.done():
                 self._waiter = (
                     concurrent.futures.Future()
@@ -1769,6 +1817,8 @@ def _trim_traceback(exc: BaseException) -> None:
 
 
 class _SyncLoop(_Loop):
+    _notify: _Notify | None = None  # a stream waiting in a job of the task pool
+
     def __enter__(self) -> _SyncLoop:
         cp = self.checkpointer
         if not cp:
@@ -1798,7 +1848,7 @@ class _SyncLoop(_Loop):
         self._executor = None
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
-            self.checkpointer.put(*args)
+            self._save(self.checkpointer.put, args, put=True)
         self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
@@ -1810,11 +1860,16 @@ class _SyncLoop(_Loop):
         try:
             if self._needs_exit_save(exc_value):
                 for op, args in self._exit_delta_ops():
-                    getattr(self.checkpointer, op)(*args)
+                    self._save(getattr(self.checkpointer, op), args, put=op == "put")
                 self._put_checkpoint(self.checkpoint_metadata)
                 self._put_pending_writes()
-            return self._exit_values(exc_value)
+            suppress = self._exit_values(exc_value)
+            if (error := self._exit_error(exc_value, suppress)) is not None:
+                raise error
+            return suppress
         finally:
+            if self._notify is not None:
+                self._notify.close()
             if self._late:
                 late, self._late = self._late, []
                 concurrent.futures.wait([f for f, _ in late])
@@ -1823,20 +1878,29 @@ class _SyncLoop(_Loop):
             if self._executor is not None:
                 self._executor_cm.__exit__(None, None, None)
 
+    def _save(self, fn: Any, args: tuple, *, put: bool = False) -> None:
+        """A saver call that fails as LangGraph's background save does."""
+        if put and self._put_checkpoint_exc is not None:
+            return
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001  (raised at exit)
+            self._saver_failed(exc, put)
+
     def _put_checkpoint(self, metadata: dict) -> None:
         do, args = self._make_checkpoint(metadata)
         if do and args is not None:
-            self.checkpointer.put(*args)
+            self._save(self.checkpointer.put, args, put=True)
 
     def _save_writes(self, args: tuple) -> None:
-        self.checkpointer.put_writes(*args)
+        self._save(self.checkpointer.put_writes, args)
 
     def _save_cache(self, entry: dict) -> None:
         self.cache.set(entry)
 
     def _put_pending_writes(self) -> None:
         for args in self._pending_writes_args():
-            self.checkpointer.put_writes(*args)
+            self._save(self.checkpointer.put_writes, args)
 
     def match_cached_writes(self) -> list[PregelExecutableTask]:
         if self.cache is None:
@@ -1957,11 +2021,22 @@ class _SyncLoop(_Loop):
                 return
         if self._executor is None:
             self._executor = self._executor_cm.__enter__()
+        if notify is not None and getattr(self._executor, "_max_workers", 2) > 1:
+            # LangGraph's waiter takes a worker before the tasks (with one worker
+            # LangGraph hangs: its tasks never start)
+            self._notify = notify
+            notify.use_pool(self._executor)
+            notify.waiter()
         futures: dict[concurrent.futures.Future, PregelExecutableTask] = {}
         finished = itertools.count()  # tasks are committed in the order they finish
 
         def run(t: PregelExecutableTask) -> tuple[int, BaseException | None]:
-            exc = self._run_one(t, timeout)
+            try:
+                exc = self._run_one(t, timeout)
+            except BaseException as e:  # noqa: BLE001
+                # e.g. KeyboardInterrupt in a worker thread: LangGraph's runner gets
+                # it from the task's future, so commits it as the task's error
+                exc = e
             return next(finished), exc
 
         for t in tasks:
@@ -2065,7 +2140,7 @@ class _AsyncLoop(_Loop):
         is_resuming, input_writes = self._first_writes()
         await self.flush_writes()
         for args in self._deferred_puts:
-            await self.checkpointer.aput(*args)
+            await self._asave(self.checkpointer.aput, args, put=True)
         self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
@@ -2079,10 +2154,13 @@ class _AsyncLoop(_Loop):
             if self._needs_exit_save(exc_value):
                 await self.flush_writes()
                 for op, args in self._exit_delta_ops():
-                    await getattr(self.checkpointer, "a" + op)(*args)
+                    await self._asave(getattr(self.checkpointer, "a" + op), args, put=op == "put")
                 await self._aput_checkpoint(self.checkpoint_metadata)
                 await self._aput_pending_writes()
-            return self._exit_values(exc_value)
+            suppress = self._exit_values(exc_value)
+            if (error := self._exit_error(exc_value, suppress)) is not None:
+                raise error
+            return suppress
         finally:
             if self._late:
                 await self._commit_late()
@@ -2095,10 +2173,29 @@ class _AsyncLoop(_Loop):
             self._commit(t, asyncio.CancelledError() if f.cancelled() else f.result()[1])
         await self.flush_writes()
 
+    async def _asave(self, fn: Any, args: tuple, *, put: bool = False) -> None:
+        """A saver call that fails as LangGraph's background save does."""
+        if put and self._put_checkpoint_exc is not None:
+            return
+        try:
+            await fn(*args)
+        except Exception as exc:  # noqa: BLE001  (raised at exit)
+            self._saver_failed(exc, put)
+            if not put and any(c == ERROR_SOURCE_NODE for c, _ in args[1]):
+                self._handler_write_exc = exc
+
+    async def _handler_writes_saved(self) -> None:
+        """LangGraph's async loop awaits a failed task's error writes before it
+        schedules the task's error handler: a failed save raises there."""
+        await self.flush_writes()
+        if (exc := self._handler_write_exc) is not None:
+            self._handler_write_exc = None
+            raise exc
+
     async def _aput_checkpoint(self, metadata: dict) -> None:
         do, args = self._make_checkpoint(metadata)
         if do and args is not None:
-            await self.checkpointer.aput(*args)
+            await self._asave(self.checkpointer.aput, args, put=True)
 
     def _save_writes(self, args: tuple) -> None:
         # queued: awaited by ``flush_writes`` at the next await point of the loop
@@ -2110,7 +2207,7 @@ class _AsyncLoop(_Loop):
     async def flush_writes(self) -> None:
         pending, self._pending_put = self._pending_put, []
         for _tid, args in pending:
-            await self.checkpointer.aput_writes(*args)
+            await self._asave(self.checkpointer.aput_writes, args)
         caches, self._pending_cache = self._pending_cache, []
         for c in caches:
             await self.cache.aset(c)
@@ -2118,7 +2215,7 @@ class _AsyncLoop(_Loop):
     async def _aput_pending_writes(self) -> None:
         await self.flush_writes()
         for args in self._pending_writes_args():
-            await self.checkpointer.aput_writes(*args)
+            await self._asave(self.checkpointer.aput_writes, args)
 
     async def amatch_cached_writes(self) -> list[PregelExecutableTask]:
         if self.cache is None:
@@ -2267,6 +2364,7 @@ class _AsyncLoop(_Loop):
             await self._await_calls()
             await self.flush_writes()
             if self._routes_to_handler(t, exc):
+                await self._handler_writes_saved()
                 handler = self._add_handler_task(t, exc)
                 if handler is None:
                     return
@@ -2324,6 +2422,7 @@ class _AsyncLoop(_Loop):
                     exc = fut.result()[1]
                     self._commit(t, exc)
                     if self._routes_to_handler(t, exc):
+                        await self._handler_writes_saved()
                         handler = self._add_handler_task(t, exc)
                         if handler is not None and not handler.writes:
                             hf = asyncio.ensure_future(run(handler))
