@@ -220,3 +220,36 @@ def test_a_raw_pregel_channel_error_names_the_channel_key_like_langgraph(clash: 
 
     outcome = assert_same(build, lambda graph: graph.invoke(1))
     assert outcome.error is not None and outcome.error[1].startswith(named), outcome.error
+
+
+@pytest.mark.parametrize("modes", [["custom", "values"], ["messages", "values"]])
+def test_a_streams_waiter_holds_a_worker_of_the_pool_like_langgraph(modes: list) -> None:
+    """Found by tests/test_diff_ecosystem_agents.py (6 parallel tool calls, one
+    instant, in a pool of 6). LangGraph's sync runner waits for "custom" /
+    "messages" / subgraph output in a job of the task pool, submitted before the
+    step's tasks: it holds a worker while the stream is empty, so with
+    ``max_concurrency=2`` the Send tasks run one at a time. The engine's waiter
+    took no worker, so two ran together."""
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import START, StateGraph
+    from langgraph.types import Send
+
+    State = TypedDict("State", {"out": Annotated[list, operator.add]})  # noqa: UP013
+
+    def build() -> tuple[Any, Any]:
+        finished: list = []
+
+        def work(i: int) -> dict:
+            seen = tuple(finished)  # the tasks finished before this one started
+            pause(1)
+            finished.append(i)
+            return {"out": [(i, seen)]}
+
+        g = StateGraph(State)
+        g.add_node("work", work)
+        g.add_conditional_edges(START, lambda s: [Send("work", i) for i in range(3)], ["work"])
+        return g.compile(), None
+
+    outcome = assert_same(build, lambda g: list(g.stream({"out": []}, {"max_concurrency": 2}, stream_mode=modes)))
+    assert outcome.value[-1] == ("values", {"out": [(0, ()), (1, (0,)), (2, (0, 1))]})

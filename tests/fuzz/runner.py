@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Send
+from langgraph.types import Command, Send
 
 from tests.diff import deterministic, engine, history, normalize
 
@@ -72,6 +72,8 @@ def _rename_random_ids(data: Any) -> Any:
             return (type(v).__name__, walk(d))
         if isinstance(v, Send):  # in checkpoints (__pregel_tasks), carrying messages
             return ("Send", walk(v.node), walk(v.arg))
+        if isinstance(v, Command):  # a tool's output in "tools" stream chunks, carrying messages
+            return ("Command", walk(v.graph), walk(v.update), walk(v.resume), walk(v.goto))
         return v
 
     return walk(data)
