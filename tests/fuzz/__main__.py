@@ -10,44 +10,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import faulthandler
 import sys
 import time
 from pathlib import Path
 
-from tests.fuzz import available, family, program
-from tests.fuzz.runner import compare, shrink, stable_on_stock, write_reproducer
-
-
-def check(seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float) -> tuple[int, str, str | None, str | None]:
-    """(seed, family, divergence or None, reproducer path or fuzzer error)."""
-    faulthandler.dump_traceback_later(timeout, exit=True)
-    try:
-        name, spec, source = program(seed, families)
-        try:
-            diff = compare(source, f"<fuzz {name} {seed}>")
-        except Exception as exc:  # noqa: BLE001  the program itself did not load
-            return seed, name, None, f"fuzzer error: {type(exc).__name__}: {exc}"
-        if diff is None:
-            return seed, name, None, None
-        if not stable_on_stock(source, runs=3):
-            return seed, name, None, "fuzzer error: the program is not deterministic on stock LangGraph"
-        fam = family(name)
-
-        def diverges(s: object) -> bool:
-            return compare(fam.render(s)) is not None
-
-        small = shrink(spec, fam.candidates, diverges, shrink_seconds)
-        small_source = fam.render(small)
-        small_diff = compare(small_source) or diff
-        header = (
-            f"Divergence found by `python -m tests.fuzz --replay {seed}` (family {name}), shrunk.\n"
-            f"{small_diff}"
-        )
-        path = write_reproducer(out, f"{name}_{seed}", small_source, header)
-        return seed, name, small_diff, str(path)
-    finally:
-        faulthandler.cancel_dump_traceback_later()
+from tests.fuzz import available, program
+from tests.fuzz.runner import check
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ random stream (see :mod:`tests.diff`).
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ from typing import Any
 from langgraph.types import Command, Send
 
 from tests.diff import deterministic, engine, history, normalize
+from tests.fuzz import family, program
 
 # Random ids (uuid4 message ids from add_messages and ToolNode, chat model run
 # ids): equal up to renaming in order of appearance. Checkpoint ids are made
@@ -201,3 +203,34 @@ def main_for_file(path: str) -> int:
     diff = compare(source, path)
     print("same on both engines" if diff is None else f"divergence: {diff}")
     return 0 if diff is None else 1
+
+
+def check(seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float) -> tuple[int, str, str | None, str | None]:
+    """(seed, family, divergence or None, reproducer path or fuzzer error)."""
+    faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
+        name, spec, source = program(seed, families)
+        try:
+            diff = compare(source, f"<fuzz {name} {seed}>")
+        except Exception as exc:  # noqa: BLE001  the program itself did not load
+            return seed, name, None, f"fuzzer error: {type(exc).__name__}: {exc}"
+        if diff is None:
+            return seed, name, None, None
+        if not stable_on_stock(source, runs=3):
+            return seed, name, None, "fuzzer error: the program is not deterministic on stock LangGraph"
+        fam = family(name)
+
+        def diverges(s: object) -> bool:
+            return compare(fam.render(s)) is not None
+
+        small = shrink(spec, fam.candidates, diverges, shrink_seconds)
+        small_source = fam.render(small)
+        small_diff = compare(small_source) or diff
+        header = (
+            f"Divergence found by `python -m tests.fuzz --replay {seed}` (family {name}), shrunk.\n"
+            f"{small_diff}"
+        )
+        path = write_reproducer(out, f"{name}_{seed}", small_source, header)
+        return seed, name, small_diff, str(path)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
