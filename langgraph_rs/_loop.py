@@ -1670,9 +1670,16 @@ class _Loop:
 
     def raise_put_error(self) -> None:
         """After a step: with durability "sync" LangGraph waits for the step's
-        checkpoint, so a failed one (or an earlier one) raises here."""
-        if self.durability == "sync" and self._put_checkpoint_exc is not None:
+        checkpoint, so a failed one (or an earlier one) raises here. A loop
+        without a checkpointer never made that future: LangGraph's wait for it
+        fails with an AttributeError after the first step."""
+        if self.durability != "sync":
+            return
+        if self._put_checkpoint_exc is not None:
             raise self._put_checkpoint_exc
+        if self.checkpointer is None:
+            loop = "AsyncPregelLoop" if isinstance(self, _AsyncLoop) else "SyncPregelLoop"
+            raise AttributeError(f"'{loop}' object has no attribute '_put_checkpoint_fut'")
 
     def _exit_error(self, exc_value: BaseException | None, suppress: bool) -> BaseException | None:
         """The failed save to raise at exit: none when the run raises its own error."""

@@ -3,6 +3,7 @@ by a small program run on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -253,3 +254,48 @@ def test_a_streams_waiter_holds_a_worker_of_the_pool_like_langgraph(modes: list)
 
     outcome = assert_same(build, lambda g: list(g.stream({"out": []}, {"max_concurrency": 2}, stream_mode=modes)))
     assert outcome.value[-1] == ("values", {"out": [(0, ()), (1, (0,)), (2, (0, 1))]})
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_sync_durability_without_a_checkpointer_fails_like_langgraph(is_async: bool) -> None:
+    """Found as `--seed 2026` program 35 (stategraph: a ``checkpointer=False``
+    subgraph run with ``durability="sync"``). After each step LangGraph waits
+    for the step's checkpoint future, which a loop without a checkpointer never
+    made: the run fails with an AttributeError after its first step (after
+    that step's output was streamed). The engine ran on."""
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import START, StateGraph
+
+    State = TypedDict("State", {"out": Annotated[list, operator.add]})  # noqa: UP013
+
+    def build() -> tuple[Any, Any]:
+        inner = StateGraph(State)
+        inner.add_node("c", lambda s: {"out": ["c"]})
+        inner.add_edge(START, "c")
+        g = StateGraph(State)
+        g.add_node("a", lambda s: {"out": ["a"]})
+        g.add_node("sub", inner.compile(checkpointer=False))
+        g.add_edge(START, "a")
+        g.add_edge("a", "sub")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(graph: Any) -> Any:
+        seen: list = []
+
+        async def consume() -> None:
+            async for chunk in graph.astream({"out": []}, CFG, durability="sync", subgraphs=True):
+                seen.append(chunk)
+
+        try:
+            if is_async:
+                asyncio.run(consume())
+            else:
+                seen.extend(graph.stream({"out": []}, CFG, durability="sync", subgraphs=True))
+        except AttributeError as exc:
+            return seen, str(exc)
+        return seen, None
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value[1] is not None and "_put_checkpoint_fut" in outcome.value[1]
