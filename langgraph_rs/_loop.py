@@ -1825,6 +1825,7 @@ def _trim_traceback(exc: BaseException) -> None:
 
 class _SyncLoop(_Loop):
     _notify: _Notify | None = None  # a stream waiting in a job of the task pool
+    _saved = False  # a save was made (LangGraph makes it in the task pool)
 
     def __enter__(self) -> _SyncLoop:
         cp = self.checkpointer
@@ -1887,6 +1888,7 @@ class _SyncLoop(_Loop):
 
     def _save(self, fn: Any, args: tuple, *, put: bool = False) -> None:
         """A saver call that fails as LangGraph's background save does."""
+        self._saved = True
         if put and self._put_checkpoint_exc is not None:
             return
         try:
@@ -2046,9 +2048,37 @@ class _SyncLoop(_Loop):
                 exc = e
             return next(finished), exc
 
+        # LangGraph's runner, once a task failed, waits on an event that its tasks'
+        # done callbacks set when one failed (or all are done), and that it clears
+        # as it registers each task: a task that failed before the last one was
+        # registered leaves it clear, so the runner waits for the next task to
+        # finish (committed, streamed, saved at exit) before it raises. That
+        # happens when registering blocks on starting a worker thread; once
+        # LangGraph ran saves in its pool (``_saved``) idle workers take the
+        # tasks, all are registered first, and the runner doesn't wait.
+        settled = threading.Event()
+        tracked = [0, False]  # running, a failure that stops the others was seen
+        tracked_lock = threading.Lock()
+
+        def on_done(fut: concurrent.futures.Future) -> None:
+            with tracked_lock:
+                tracked[0] -= 1
+                if not fut.cancelled() and (exc := fut.result()[1]) is not None:
+                    if _stops_others([exc]) and not self._routes_to_handler(futures[fut], exc):
+                        tracked[1] = True
+                if tracked[0] == 0 or tracked[1]:
+                    settled.set()
+
+        def track(fut: concurrent.futures.Future, t: PregelExecutableTask) -> None:
+            futures[fut] = t
+            with tracked_lock:
+                settled.clear()
+                tracked[0] += 1
+            fut.add_done_callback(on_done)
+
         for t in tasks:
             ctx = contextvars.copy_context()
-            futures[self._executor.submit(ctx.run, run, t)] = t
+            track(self._executor.submit(ctx.run, run, t), t)
         errors: list[BaseException] = []
         interrupts: list[GraphInterrupt] = []
         pending = set(futures)
@@ -2081,7 +2111,7 @@ class _SyncLoop(_Loop):
                     if handler is not None and not handler.writes:
                         ctx = contextvars.copy_context()
                         hf = self._executor.submit(ctx.run, run, handler)
-                        futures[hf] = handler
+                        track(hf, handler)
                         pending.add(hf)
                 elif exc is not None:
                     if isinstance(exc, GraphInterrupt):
@@ -2094,6 +2124,8 @@ class _SyncLoop(_Loop):
                 # siblings done by now are committed and streamed before the error
                 # is raised, the rest are cancelled if not started, else committed
                 # at exit (``_late``).
+                if not self._saved:
+                    settled.wait(max(0, end - time.monotonic()) if end else None)
                 time.sleep(0)
                 for fut in sorted((f for f in pending if f.done()), key=_finish_order):
                     pending.discard(fut)
@@ -2117,6 +2149,7 @@ class _SyncLoop(_Loop):
 class _AsyncLoop(_Loop):
     _is_async = True
     use_astream = False
+    _calls_stopped = False  # the run stopped: @task calls it cancels commit late
 
     async def __aenter__(self) -> _AsyncLoop:
         self._aioloop = asyncio.get_running_loop()
@@ -2348,7 +2381,12 @@ class _AsyncLoop(_Loop):
                 configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
             )
         except BaseException as exc:
-            self._commit(task, exc)
+            if self._calls_stopped and isinstance(exc, asyncio.CancelledError):
+                # cancelled as the run stopped: committed at exit, after the exit
+                # save, as LangGraph commits it from the cancelled future's callback
+                self._late.append((asyncio.current_task(), task))
+            else:
+                self._commit(task, exc)
             raise
         self._commit(task, None)
         return result
@@ -2451,6 +2489,7 @@ class _AsyncLoop(_Loop):
                 f.cancel()
                 self._late.append((f, futs[f]))
             if stopped:  # LangGraph's runner cancels every future it tracks, @task calls too
+                self._calls_stopped = True
                 for f in list(self._call_futs.values()):
                     f.cancel()
         await self._await_calls()

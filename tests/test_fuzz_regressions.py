@@ -299,3 +299,81 @@ def test_sync_durability_without_a_checkpointer_fails_like_langgraph(is_async: b
 
     outcome = assert_same(build, scenario, CFG)
     assert outcome.value[1] is not None and "_put_checkpoint_fut" in outcome.value[1]
+
+
+def test_a_sibling_of_a_task_failing_before_it_was_registered_is_waited_for() -> None:
+    """Found as `--replay 2026000663` (pregel, ``durability="exit"``). LangGraph's
+    sync runner, once a task failed, waits on an event its tasks' done callbacks
+    set, and clears it as it registers each task: ``n0`` failed at once, before
+    ``n1`` was registered, so the runner waited for ``n1`` to finish -- its
+    ``__no_writes__`` marker was saved with the exit checkpoint and its update
+    streamed. The engine raised at once and committed ``n1`` after the exit save."""
+
+    def build() -> tuple[Any, Any]:
+        def n0_fn(x: int) -> int:
+            raise ValueError(f"n0 failed on {x}")
+
+        def n1_fn(x: int) -> int:
+            pause(1)
+            return x + 2
+
+        saver = InMemorySaver()
+        graph = Pregel(
+            nodes={
+                "n0": NodeBuilder().subscribe_only("inp").do(n0_fn),
+                "n1": NodeBuilder().subscribe_to("inp").do(n1_fn),
+            },
+            channels={"inp": LastValue(int)},
+            input_channels=["inp"],
+            output_channels=["inp"],
+            checkpointer=saver,
+        )
+        return graph, saver
+
+    def scenario(graph: Any) -> list:
+        seen: list = []
+        with pytest.raises(ValueError, match="n0 failed on 3"):
+            for chunk in graph.stream({"inp": 3}, CFG, durability="exit", stream_mode="updates"):
+                seen.append(chunk)
+        return seen
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value == [{"n1": None}]
+    assert any(ch == "__no_writes__" for _, ch, _ in outcome.history[0][8])
+
+
+def test_task_calls_cancelled_when_an_async_entrypoint_fails_are_not_saved_at_exit() -> None:
+    """Found as `--replay 2026000553` (functional, ``durability="exit"``). An
+    async entrypoint gathers two ``@task`` calls and one fails: LangGraph's runner
+    cancels the other call, whose future's done callback commits its
+    ``CancelledError`` only after the exit save, so it's not among the saved
+    writes. The engine committed it before the exit save."""
+
+    def build() -> tuple[Any, Any]:
+        saver = InMemorySaver()
+
+        @task
+        def slow(x: int) -> int:
+            pause(2)
+            return x + 7
+
+        @task
+        def failing(x: int) -> int:
+            pause(1)
+            raise ValueError(f"failing({x})")
+
+        @entrypoint(checkpointer=saver)
+        async def workflow(n: int) -> dict:
+            return {"acc": n + sum(await asyncio.gather(slow(n), failing(n + 1)))}
+
+        return workflow, saver
+
+    def scenario(graph: Any) -> Any:
+        try:
+            return asyncio.run(graph.ainvoke(5, CFG, durability="exit"))
+        except ValueError as exc:
+            return str(exc)
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value == "failing(6)"
+    assert [repr(v) for _, _, v in outcome.history[0][8]].count("CancelledError()") == 0
