@@ -1826,6 +1826,9 @@ def _trim_traceback(exc: BaseException) -> None:
 class _SyncLoop(_Loop):
     _notify: _Notify | None = None  # a stream waiting in a job of the task pool
     _saved = False  # a save was made (LangGraph makes it in the task pool)
+    # the run stopped on an error: @task calls finishing now commit at exit
+    # (``_late``), in finish order from this counter
+    _calls_stopped: Any = None
 
     def __enter__(self) -> _SyncLoop:
         cp = self.checkpointer
@@ -1878,9 +1881,10 @@ class _SyncLoop(_Loop):
         finally:
             if self._notify is not None:
                 self._notify.close()
-            if self._late:
+            if self._late or self._calls_stopped is not None:
+                concurrent.futures.wait([f for f, _ in self._late])
+                self._wait_calls()
                 late, self._late = self._late, []
-                concurrent.futures.wait([f for f, _ in late])
                 for f, t in sorted(late, key=lambda ft: _finish_order(ft[0])):
                     self._commit(t, f.result()[1])
             if self._executor is not None:
@@ -1985,10 +1989,19 @@ class _SyncLoop(_Loop):
                 task, retry_policy, configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)}
             )
         except BaseException as exc:
-            self._commit(task, exc)
+            self._commit_call(task, exc)
             raise
-        self._commit(task, None)
+        self._commit_call(task, None)
         return result
+
+    def _commit_call(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
+        with self._call_lock:
+            if self._calls_stopped is None:
+                self._commit(task, exc)
+                return
+            done: concurrent.futures.Future = concurrent.futures.Future()
+            done.set_result((next(self._calls_stopped), exc))
+            self._late.append((done, task))
 
     def _wait_calls(self) -> None:
         while True:
@@ -2038,6 +2051,17 @@ class _SyncLoop(_Loop):
             notify.waiter()
         futures: dict[concurrent.futures.Future, PregelExecutableTask] = {}
         finished = itertools.count()  # tasks are committed in the order they finish
+        # As LangGraph's runner (a done callback), a task commits from its own thread
+        # as it finishes, so its writes stream before what a sibling still running (a
+        # subgraph, a stream writer) emits next; once the step stopped (a failure, a
+        # timeout), the driver commits what is left (see ``_late``).
+        commit_lock = threading.Lock()
+        committed: set[int] = set()  # id() of the tasks their threads committed
+        stopped = [False]
+
+        def stop() -> None:
+            with commit_lock:
+                stopped[0] = True
 
         def run(t: PregelExecutableTask) -> tuple[int, BaseException | None]:
             try:
@@ -2046,7 +2070,11 @@ class _SyncLoop(_Loop):
                 # e.g. KeyboardInterrupt in a worker thread: LangGraph's runner gets
                 # it from the task's future, so commits it as the task's error
                 exc = e
-            return next(finished), exc
+            with commit_lock:
+                if not stopped[0]:
+                    self._commit(t, exc)
+                    committed.add(id(t))
+                return next(finished), exc
 
         # LangGraph's runner, once a task failed, waits on an event that its tasks'
         # done callbacks set when one failed (or all are done), and that it clears
@@ -2099,13 +2127,15 @@ class _SyncLoop(_Loop):
                 if not done:
                     continue
             if not done:
+                stop()
                 for f in pending:
                     f.cancel()
                 raise TimeoutError("Timed out")
             for fut in sorted(done, key=_finish_order):
                 t = futures[fut]
                 exc = fut.result()[1]
-                self._commit(t, exc)
+                if id(t) not in committed:
+                    self._commit(t, exc)
                 if self._routes_to_handler(t, exc):
                     handler = self._add_handler_task(t, exc)
                     if handler is not None and not handler.writes:
@@ -2127,17 +2157,28 @@ class _SyncLoop(_Loop):
                 if not self._saved:
                     settled.wait(max(0, end - time.monotonic()) if end else None)
                 time.sleep(0)
+                stop()
                 for fut in sorted((f for f in pending if f.done()), key=_finish_order):
                     pending.discard(fut)
-                    self._commit(futures[fut], fut.result()[1])
+                    if id(futures[fut]) not in committed:
+                        self._commit(futures[fut], fut.result()[1])
                     yield
                 for f in pending:
                     if f.cancel():  # not started (max_concurrency): LangGraph commits it as cancelled
                         self._commit(futures[f], concurrent.futures.CancelledError())
-                    else:
+                    elif id(futures[f]) not in committed:
                         self._late.append((f, futures[f]))
+                # LangGraph's runner tracks @task calls with the step's tasks: it
+                # cancels those not started, the others commit from their done
+                # callbacks when they finish, after the exit save
+                with self._call_lock:
+                    self._calls_stopped = finished
+                    for tid, f in self._call_futs.items():
+                        if f.cancel():
+                            self._commit(self.tasks[tid], concurrent.futures.CancelledError())
                 break
-        self._wait_calls()
+        if self._calls_stopped is None:
+            self._wait_calls()
         if errors:
             exc = next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
             raise exc

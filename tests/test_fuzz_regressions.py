@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 import operator
 
@@ -13,7 +13,9 @@ import pytest
 from langgraph.channels import BinaryOperatorAggregate, LastValue
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.func import entrypoint, task
+from langgraph.graph import START, StateGraph
 from langgraph.pregel import NodeBuilder, Pregel
+from typing_extensions import TypedDict
 
 from tests.diff import assert_same, run_both
 from tests.fuzz.support import apause, pause
@@ -377,3 +379,43 @@ def test_task_calls_cancelled_when_an_async_entrypoint_fails_are_not_saved_at_ex
     outcome = assert_same(build, scenario, CFG)
     assert outcome.value == "failing(6)"
     assert [repr(v) for _, _, v in outcome.history[0][8]].count("CancelledError()") == 0
+
+
+def test_a_task_call_still_running_when_a_sync_entrypoint_fails_is_committed_after_the_exit_save() -> None:
+    """Found as `--replay 2026000928` (functional, ``durability="exit"``). A sync
+    entrypoint starts two ``@task`` calls and the first one it waits on fails.
+    LangGraph's runner tracks the calls with the entrypoint's task and stops on
+    its error without waiting for the other call (only cancelling calls not yet
+    started): the running call's done callback commits its ``__return__`` after
+    the exit save, so it's not among the saved writes. The engine waited for the
+    call before raising, and saved its write."""
+
+    def build() -> tuple[Any, Any]:
+        saver = InMemorySaver()
+
+        @task
+        def slow(x: int) -> int:
+            pause(2)
+            return x + 7
+
+        @task
+        def failing(x: int) -> int:
+            pause(1)
+            raise ValueError(f"failing({x})")
+
+        @entrypoint(checkpointer=saver)
+        def workflow(n: int) -> dict:
+            futs = [failing(n), slow(n + 1)]
+            return {"acc": n + sum(f.result() for f in futs)}
+
+        return workflow, saver
+
+    def scenario(graph: Any) -> Any:
+        try:
+            return graph.invoke(5, CFG, durability="exit")
+        except ValueError as exc:
+            return str(exc)
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value == "failing(5)"
+    assert [ch for _, ch, _ in outcome.history[0][8]] == ["__error__", "__error__"]
