@@ -205,8 +205,11 @@ def main_for_file(path: str) -> int:
     return 0 if diff is None else 1
 
 
-def check(seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float) -> tuple[int, str, str | None, str | None]:
-    """(seed, family, divergence or None, reproducer path or fuzzer error)."""
+def check(
+    seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float, known: bool = False
+) -> tuple[int, str, str | None, str | None]:
+    """(seed, family, divergence or None, reproducer path or fuzzer error). A
+    ``known`` divergence is reported as it is, neither re-checked nor shrunk."""
     faulthandler.dump_traceback_later(timeout, exit=True)
     try:
         name, spec, source = program(seed, families)
@@ -214,8 +217,8 @@ def check(seed: int, families: list[str], out: Path, shrink_seconds: float, time
             diff = compare(source, f"<fuzz {name} {seed}>")
         except Exception as exc:  # noqa: BLE001  the program itself did not load
             return seed, name, None, f"fuzzer error: {type(exc).__name__}: {exc}"
-        if diff is None:
-            return seed, name, None, None
+        if diff is None or known:
+            return seed, name, diff, None
         if not stable_on_stock(source, runs=3):
             return seed, name, None, "fuzzer error: the program is not deterministic on stock LangGraph"
         fam = family(name)
