@@ -457,7 +457,11 @@ async def astream(
                     loop.put_writes(task.id, task.writes, cached=True)
                 await loop.flush_writes()
                 async for _ in loop.run_tasks(self.step_timeout, notify):
-                    await asyncio.sleep(0)
+                    # LangGraph's astream drains its queue here without awaiting: a
+                    # subgraph runs on until its tasks really wait, before the
+                    # subgraphs running beside it (which ids its checkpoints get)
+                    if not loop.is_nested:
+                        await asyncio.sleep(0)
                     for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
                         yield chunk
                 await loop.after_tick()

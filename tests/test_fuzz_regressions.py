@@ -419,3 +419,94 @@ def test_a_task_call_still_running_when_a_sync_entrypoint_fails_is_committed_aft
     outcome = assert_same(build, scenario, CFG)
     assert outcome.value == "failing(5)"
     assert [ch for _, ch, _ in outcome.history[0][8]] == ["__error__", "__error__"]
+
+
+class Trail(TypedDict):
+    trail: Annotated[list, operator.add]
+    note: str
+
+
+@pytest.mark.usefixtures("spaced_pauses")
+def test_a_finished_task_streams_before_a_subgraph_running_beside_it() -> None:
+    """Found as `--replay 2026000612` (stategraph). LangGraph's sync runner
+    commits a task from its done callback, in the task's own thread, as soon as
+    it finishes: ``fast``'s update streams before the checkpoints of the
+    subgraph ``sub`` that started beside it. The engine committed tasks from the
+    driver thread, which got the GIL only after ``sub`` had streamed its first
+    chunks. (``w1``/``w2`` start the pool's workers first: in LangGraph the first
+    parallel step races with the threads it starts.)"""
+
+    def build() -> tuple[Any, Any]:
+        def work(state: Trail) -> dict:
+            pause(1)
+            return {"note": f"sub/{len(state['trail'])}"}
+
+        sub = StateGraph(Trail)
+        sub.add_node("work", work)
+        sub.add_edge(START, "work")
+
+        def w2(state: Trail) -> dict:
+            pause(1)
+            return {"trail": ["w2"]}
+
+        def fast(state: Trail) -> dict:
+            return {"trail": [f"fast/{len(state['trail'])}"]}
+
+        def route(state: Trail) -> Any:
+            return "__end__" if len(state["trail"]) >= 6 else ["fast", "sub"]
+
+        g = StateGraph(Trail)
+        g.add_node("w1", lambda state: {"trail": ["w1"]})
+        g.add_node("w2", w2)
+        g.add_node("fast", fast)
+        g.add_node("sub", sub.compile())
+        g.add_edge(START, "w1")
+        g.add_edge(START, "w2")
+        g.add_edge(["w1", "w2"], "fast")
+        g.add_conditional_edges("fast", route)
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(graph: Any) -> list:
+        return [
+            (ns[0].split(":")[0] if ns else "", mode, list(chunk) if mode == "updates" else None)
+            for ns, mode, chunk in graph.stream(
+                {"trail": []}, CFG, stream_mode=["updates", "checkpoints"], subgraphs=True
+            )
+        ]
+
+    outcome = assert_same(build, scenario, CFG)
+    assert ("", "updates", ["fast"]) in outcome.value
+
+
+def test_an_async_subgraph_runs_on_until_it_awaits_before_its_sibling() -> None:
+    """Found as `--replay 2026000743` (stategraph, async). LangGraph's astream
+    drains its queue after each step of the runner without awaiting, so a
+    subgraph whose nodes never wait takes all its checkpoint ids before the
+    subgraph started beside it gets any. The engine awaited ``asyncio.sleep(0)``
+    there in subgraphs too, so the two took turns and their checkpoints (and the
+    ids of the tasks planned from them) differed."""
+
+    def build() -> tuple[Any, Any]:
+        def make(name: str) -> Any:
+            async def work(state: Trail) -> dict:
+                return {"trail": [f"{name}/{len(state['trail'])}"]}
+
+            sub = StateGraph(Trail)
+            sub.add_node("work", work)
+            sub.add_edge(START, "work")
+            return sub.compile()
+
+        g = StateGraph(Trail)
+        g.add_node("n1", make("n1"))
+        g.add_node("n2", make("n2"))
+        g.add_edge(START, "n1")
+        g.add_edge(START, "n2")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(graph: Any) -> Any:
+        return asyncio.run(graph.ainvoke({"trail": []}, CFG))
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value == {"trail": ["n1/0", "n2/0"]}
