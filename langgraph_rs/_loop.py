@@ -1662,6 +1662,17 @@ class _Loop:
             or all(NS_END not in part for part in self.checkpoint_ns)
         )
 
+    def _fails_checkpoints(self, put: bool, args: tuple) -> bool:
+        """Whether a failed save fails the next checkpoint (and so every later one):
+        a checkpoint's own, or the writes of a DeltaChannel, which LangGraph's next
+        checkpoint waits on (it is never saved without the writes it reads)."""
+        if put:
+            return True
+        writes = args[1] if len(args) > 1 else ()
+        return bool(self._delta_names) and isinstance(writes, (list, tuple, deque)) and any(
+            isinstance(w, tuple) and w and w[0] in self._delta_names for w in writes
+        )
+
     def _saver_failed(self, exc: BaseException, put: bool) -> None:
         if self._saver_exc is None:
             self._saver_exc = exc
@@ -1898,7 +1909,7 @@ class _SyncLoop(_Loop):
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001  (raised at exit)
-            self._saver_failed(exc, put)
+            self._saver_failed(exc, self._fails_checkpoints(put, args))
 
     def _put_checkpoint(self, metadata: dict) -> None:
         do, args = self._make_checkpoint(metadata)
@@ -2261,7 +2272,7 @@ class _AsyncLoop(_Loop):
         try:
             await fn(*args)
         except Exception as exc:  # noqa: BLE001  (raised at exit)
-            self._saver_failed(exc, put)
+            self._saver_failed(exc, self._fails_checkpoints(put, args))
             if not put and any(c == ERROR_SOURCE_NODE for c, _ in args[1]):
                 self._handler_write_exc = exc
 

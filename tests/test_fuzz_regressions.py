@@ -510,3 +510,56 @@ def test_an_async_subgraph_runs_on_until_it_awaits_before_its_sibling() -> None:
 
     outcome = assert_same(build, scenario, CFG)
     assert outcome.value == {"trail": ["n1/0", "n2/0"]}
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_a_failed_delta_channel_write_fails_the_next_checkpoint_like_langgraph(durability: str) -> None:
+    """Found by LangGraph's own test_delta_channel_write_failures under the strict
+    swap, once saver failures were deferred as LangGraph's background saves
+    are: LangGraph's next checkpoint waits on the saves of DeltaChannel writes,
+    so a failed one fails that checkpoint and every later one (a checkpoint is
+    never saved without the delta writes it reads)."""
+    from typing import Annotated, TypedDict
+
+    from langgraph.channels.delta import DeltaChannel
+    from langgraph.graph import START, StateGraph
+
+    def append(current: list, writes: list) -> list:
+        return [*current, *(item for write in writes for item in write)]
+
+    State = TypedDict(  # noqa: UP013
+        "State", {"log": Annotated[list, DeltaChannel(append)], "plain": Annotated[list, operator.add]}
+    )
+
+    class FailsTheWriteOfB(InMemorySaver):
+        failed = False
+
+        def put_writes(self, config: Any, writes: Any, task_id: str, task_path: str = "") -> None:
+            if not self.failed and ("log", ["b"]) in writes:
+                self.failed = True
+                raise ConnectionError("b's write was not saved")
+            super().put_writes(config, writes, task_id, task_path)
+
+    def build() -> tuple[Any, Any]:
+        g = StateGraph(State)
+        for name in "abc":
+            g.add_node(name, lambda s, name=name: {"log": [name], "plain": [name]})
+        g.add_edge(START, "a")
+        g.add_edge("a", "b")
+        g.add_edge("b", "c")
+        saver = FailsTheWriteOfB()
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(graph: Any) -> Any:
+        try:
+            graph.invoke({"log": [], "plain": []}, CFG, durability=durability)
+        except ConnectionError as exc:
+            first = str(exc)
+        else:
+            first = None
+        # exit durability saved nothing before the failed write: the retry starts over
+        again = {"log": [], "plain": []} if durability == "exit" else None
+        return first, graph.invoke(again, CFG, durability=durability), graph.get_state(CFG).values
+
+    outcome = assert_same(build, scenario, CFG)
+    assert outcome.value[0] == "b's write was not saved"
