@@ -344,6 +344,22 @@ def test_a_sibling_of_a_task_failing_before_it_was_registered_is_waited_for() ->
     assert any(ch == "__no_writes__" for _, ch, _ in outcome.history[0][8])
 
 
+def _slow_and_failing_tasks() -> tuple[Any, Any]:
+    """Two ``@task``s: ``failing`` raises 10 ms in, ``slow`` returns 20 ms in."""
+
+    @task
+    def slow(x: int) -> int:
+        pause(2)
+        return x + 7
+
+    @task
+    def failing(x: int) -> int:
+        pause(1)
+        raise ValueError(f"failing({x})")
+
+    return slow, failing
+
+
 def test_task_calls_cancelled_when_an_async_entrypoint_fails_are_not_saved_at_exit() -> None:
     """Found as `--replay 2026000553` (functional, ``durability="exit"``). An
     async entrypoint gathers two ``@task`` calls and one fails: LangGraph's runner
@@ -354,15 +370,7 @@ def test_task_calls_cancelled_when_an_async_entrypoint_fails_are_not_saved_at_ex
     def build() -> tuple[Any, Any]:
         saver = InMemorySaver()
 
-        @task
-        def slow(x: int) -> int:
-            pause(2)
-            return x + 7
-
-        @task
-        def failing(x: int) -> int:
-            pause(1)
-            raise ValueError(f"failing({x})")
+        slow, failing = _slow_and_failing_tasks()
 
         @entrypoint(checkpointer=saver)
         async def workflow(n: int) -> dict:
@@ -393,15 +401,7 @@ def test_a_task_call_still_running_when_a_sync_entrypoint_fails_is_committed_aft
     def build() -> tuple[Any, Any]:
         saver = InMemorySaver()
 
-        @task
-        def slow(x: int) -> int:
-            pause(2)
-            return x + 7
-
-        @task
-        def failing(x: int) -> int:
-            pause(1)
-            raise ValueError(f"failing({x})")
+        slow, failing = _slow_and_failing_tasks()
 
         @entrypoint(checkpointer=saver)
         def workflow(n: int) -> dict:
