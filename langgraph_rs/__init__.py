@@ -11,8 +11,8 @@ nested subgraph calls route) are driven by the Rust engine.
 
 from __future__ import annotations
 
+from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._facade import (
-    UnsupportedFeatureError,
     compile,
     install,
     is_installed,

@@ -51,7 +51,7 @@ from langgraph.pregel.main import (
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import DEFAULT_RUNTIME, Runtime
 
-from langgraph_rs._facade import UnsupportedFeatureError
+from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._loop import _AsyncLoop, _Loop, _Notify, _SyncLoop
 from langgraph_rs._spec import GraphSpec, spec_for
 
@@ -68,11 +68,19 @@ def set_global_fallback(fallback: str | None) -> None:
     _global_fallback = fallback
 
 
-def _stock(name: str) -> Any:
-    from langgraph_rs import _facade
+#: LangGraph's own ``Pregel.stream``/``astream`` while the engine is installed
+#: in their place (set by the facade)
+_stock_methods: dict[str, Any] | None = None
 
-    if _facade._installed is not None:
-        return _facade._installed[name]
+
+def set_stock_methods(methods: dict[str, Any] | None) -> None:
+    global _stock_methods
+    _stock_methods = methods
+
+
+def _stock(name: str) -> Any:
+    if _stock_methods is not None:
+        return _stock_methods[name]
     from langgraph.pregel import Pregel
 
     return getattr(Pregel, name)

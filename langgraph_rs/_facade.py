@@ -8,14 +8,7 @@ from typing import Any
 
 from langgraph.pregel import Pregel
 
-
-class UnsupportedFeatureError(NotImplementedError):
-    """A graph uses a LangGraph feature the Rust engine does not handle yet.
-
-    Raised instead of silently running LangGraph's own executor. Pass
-    ``fallback="langgraph"`` to ``install()``/``compile()`` to run such graphs on
-    LangGraph's executor (with a warning) instead.
-    """
+from langgraph_rs._errors import UnsupportedFeatureError
 
 
 _lock = threading.Lock()
@@ -46,6 +39,7 @@ def install(*, fallback: str | None = None) -> None:
     with _lock:
         if _installed is None:
             _installed = {"stream": Pregel.stream, "astream": Pregel.astream}
+        _engine.set_stock_methods(_installed)
         _engine.set_global_fallback(fallback)
         Pregel.stream = _engine.stream  # type: ignore[method-assign]
         Pregel.astream = _engine.astream  # type: ignore[method-assign]
@@ -61,6 +55,7 @@ def uninstall() -> None:
             Pregel.stream = _installed["stream"]  # type: ignore[method-assign]
             Pregel.astream = _installed["astream"]  # type: ignore[method-assign]
             _installed = None
+        _engine.set_stock_methods(None)
         _engine.set_global_fallback(None)
 
 

@@ -126,7 +126,7 @@ from langgraph.types import CacheKey, Command, PregelExecutableTask, Send
 from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
-from langgraph_rs._facade import UnsupportedFeatureError
+from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._spec import GraphSpec
 
 

@@ -25,7 +25,7 @@ from langgraph.managed.base import is_managed_value
 from langgraph.managed.is_last_step import IsLastStepManager, RemainingStepsManager
 
 from langgraph_rs import _native
-from langgraph_rs._facade import UnsupportedFeatureError
+from langgraph_rs._errors import UnsupportedFeatureError
 
 
 def _fresh_binop_value(typ: Any, operator: Any) -> Any:
