@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fuzz.invocations import gen_calls, render_run, simpler_calls
+from tests.fuzz.invocations import gen_calls, render_run, simpler_calls, valid_candidates
 
 KINDS = ["add", "add", "add", "add", "calls", "calls", "flaky", "flaky", "fail", "ask", "write", "write"]
 OPS = ["call"] * 4 + ["fan"] * 3 + ["ask", "write", "catch"]
@@ -321,6 +321,4 @@ def _variants(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def candidates(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Strictly smaller specs that are still valid programs."""
-    for cand in _variants(spec):
-        if valid(cand):
-            yield cand
+    return valid_candidates(_variants(spec), valid)

@@ -14,7 +14,7 @@ exercised).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MODES = ["values", "updates", "custom", "tasks", "checkpoints", "debug"]
@@ -186,3 +186,8 @@ def simpler_calls(calls: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]
         if call["method"] in ("stream", "astream") and not call["version"] and not call["subgraphs"]:
             method = "ainvoke" if call["method"] == "astream" else "invoke"
             yield calls[:i] + [{**call, "method": method, "modes": None}] + calls[i + 1 :]
+
+
+def valid_candidates(variants: Iterator[dict[str, Any]], valid: Callable[[dict[str, Any]], bool]) -> Iterator[dict[str, Any]]:
+    """The ``variants`` of a spec (strictly smaller) that are still valid programs."""
+    return (cand for cand in variants if valid(cand))

@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fuzz.invocations import gen_calls, render_run, simpler_calls
+from tests.fuzz.invocations import gen_calls, render_run, simpler_calls, valid_candidates
 from tests.fuzz.pregel_timing import assign_delays, timing_ok
 
 KINDS = ["last", "last", "topic", "topic_acc", "eph", "add", "add", "any", "untracked", "last_af", "barrier", "barrier_af"]
@@ -353,6 +353,4 @@ def _variants(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def candidates(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Strictly smaller specs that are still valid programs."""
-    for cand in _variants(spec):
-        if valid(cand):
-            yield cand
+    return valid_candidates(_variants(spec), valid)
