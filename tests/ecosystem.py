@@ -35,9 +35,18 @@ def assert_same(build: Any, scenario: Any, error: type | None = None) -> None:
     assert (stock.error and stock.error[0]) is error, stock.error  # the scenario runs as meant
     got = _rename_random_ids((rs.error, rs.value, rs.history))
     want = _rename_random_ids((stock.error, stock.value, stock.history))
-    assert got[0] == want[0]
-    assert got[1] == want[1]
-    assert got[2] == want[2]
+    for part, g, w in zip(("error", "value", "history"), got, want):
+        assert g == w, f"{part} differs: {_first_difference(g, w)}"
+
+
+def _first_difference(got: Any, want: Any) -> str:
+    """Where two outcomes part: the first differing item of a list, both sides."""
+    if isinstance(got, list) and isinstance(want, list):
+        for i, (g, w) in enumerate(zip(got, want)):
+            if g != w:
+                return f"item {i}:\n ours  {g!r}\n stock {w!r}"
+        return f"lengths {len(got)} (ours) and {len(want)} (stock)"
+    return f"\n ours  {got!r}\n stock {want!r}"
 
 
 def tool_ids(request: Any, execute: Any) -> Any:
