@@ -48,20 +48,25 @@ def main(argv: list[str] | None = None) -> int:
     else:
         pool = None
         results = (check(*j) for j in jobs)
-    for n, (seed, name, diff, note) in enumerate(results, 1):
-        per_family[name] = per_family.get(name, 0) + 1
-        if seed in KNOWN:
-            state = "KNOWN" if diff is not None or note is not None else "FIXED (remove it from tests/fuzz/known.py)"
-            print(f"{state} seed={seed} family={name}: {KNOWN[seed]}", flush=True)
-            known += 1
-        elif diff is not None:
-            divergences += 1
-            print(f"DIVERGENCE seed={seed} family={name}: {diff}\n  reproducer: {note}", flush=True)
-        elif note is not None:
-            errors += 1
-            print(f"ERROR seed={seed} family={name}: {note}", flush=True)
-        if n % 100 == 0:
-            print(f"... {n} graphs, {divergences} divergences, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    try:
+        for n, (seed, name, diff, note) in enumerate(results, 1):
+            per_family[name] = per_family.get(name, 0) + 1
+            if seed in KNOWN:
+                state = "KNOWN" if diff is not None or note is not None else "FIXED (remove it from tests/fuzz/known.py)"
+                print(f"{state} seed={seed} family={name}: {KNOWN[seed]}", flush=True)
+                known += 1
+            elif diff is not None:
+                divergences += 1
+                print(f"DIVERGENCE seed={seed} family={name}: {diff}\n  reproducer: {note}", flush=True)
+            elif note is not None:
+                errors += 1
+                print(f"ERROR seed={seed} family={name}: {note}", flush=True)
+            if n % 100 == 0:
+                print(f"... {n} graphs, {divergences} divergences, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    except concurrent.futures.process.BrokenProcessPool:
+        # a worker exited: a hang (its seed and stacks are on stderr) or a crash
+        print("ERROR: a fuzz worker died; its last words are on stderr", flush=True)
+        errors += 1
     if pool is not None:
         pool.shutdown()
     counts = ", ".join(f"{k} {v}" for k, v in sorted(per_family.items()))

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import os
 import re
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -209,8 +211,12 @@ def check(
     seed: int, families: list[str], out: Path, shrink_seconds: float, timeout: float, known: bool = False
 ) -> tuple[int, str, str | None, str | None]:
     """(seed, family, divergence or None, reproducer path or fuzzer error). A
-    ``known`` divergence is reported as it is, neither re-checked nor shrunk."""
-    faulthandler.dump_traceback_later(timeout, exit=True)
+    ``known`` divergence is reported as it is, neither re-checked nor shrunk.
+    A program still running after ``timeout`` seconds is a hang: the process
+    names its seed, dumps every thread's stack and exits (status 3)."""
+    watchdog = threading.Timer(timeout, _hung, (seed,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         name, spec, source = program(seed, families)
         try:
@@ -236,4 +242,10 @@ def check(
         path = write_reproducer(out, f"{name}_{seed}", small_source, header)
         return seed, name, small_diff, str(path)
     finally:
-        faulthandler.cancel_dump_traceback_later()
+        watchdog.cancel()
+
+
+def _hung(seed: int) -> None:
+    print(f"HANG seed={seed}: still running; every thread's stack follows", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(3)
