@@ -13,37 +13,76 @@ import contextlib
 import itertools
 import random
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import langgraph.pregel._checkpoint as lg_checkpoint
 from langgraph.pregel import _loop, _runner
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import PregelTask, StateSnapshot
 
 import langgraph_rs
 import langgraph_rs._loop as rs_loop
 
 
+def _namespace() -> str:
+    """The checkpoint namespace of the run asking: a subgraph's loop runs in its
+    parent task's config context, whose ``checkpoint_ns`` names the subgraph
+    call; the root graph's has none."""
+    config = var_child_runnable_config.get() or {}
+    return config.get("configurable", {}).get("checkpoint_ns", "")
+
+
 def _ids() -> Callable[..., uuid.UUID]:
-    counter = itertools.count(1)
+    """Checkpoint ids counted per namespace: parallel subgraphs each save in a
+    thread of their own, so one shared counter would number them in an order set
+    by thread timing. The namespace's hash sits in the time field, so ids of one
+    namespace still grow."""
+    counters: dict[str, itertools.count] = {}
 
     def uuid6(node: Any = None, clock_seq: Any = None) -> uuid.UUID:
-        return uuid.UUID(f"1f000000-0000-6000-8000-{next(counter):012x}")
+        ns = _namespace()
+        counter = counters.setdefault(ns, itertools.count(1))
+        tag = zlib.crc32(ns.encode()) & 0xFFFF
+        return uuid.UUID(f"1f000000-{tag:04x}-6000-8000-{next(counter):012x}")
 
     return uuid6
 
 
+def _versions() -> Callable[..., str]:
+    """``InMemorySaver.get_next_version`` with its random part drawn per namespace
+    (seeded by the namespace), for the same reason as :func:`_ids`."""
+    streams: dict[str, random.Random] = {}
+
+    def get_next_version(self: Any, current: str | int | None, channel: None) -> str:
+        if current is None:
+            current_v = 0
+        elif isinstance(current, int):
+            current_v = current
+        else:
+            current_v = int(current.split(".")[0])
+        ns = _namespace()
+        rng = streams.setdefault(ns, random.Random(zlib.crc32(ns.encode())))
+        return f"{current_v + 1:032}.{rng.random():016}"
+
+    return get_next_version
+
+
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
-    real = lg_checkpoint.uuid6, rs_loop.uuid6
+    real = lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version
     lg_checkpoint.uuid6 = rs_loop.uuid6 = _ids()
+    InMemorySaver.get_next_version = _versions()  # type: ignore[method-assign]
     state = random.getstate()
     random.seed(1234)
     try:
         yield
     finally:
-        lg_checkpoint.uuid6, rs_loop.uuid6 = real
+        lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version = real
         random.setstate(state)
 
 
@@ -130,11 +169,17 @@ async def ahistory(saver: Any, config: dict | None) -> list[Any]:
 
 
 def normalize(value: Any) -> Any:
-    """Drop what is wall-clock time (snapshot ``created_at``, debug timestamps)."""
+    """Drop what is wall-clock time (snapshot ``created_at``, debug timestamps);
+    a checkpointer (a subgraph task's state config carries the run's) compares
+    by its type, each engine having its own."""
+    if isinstance(value, BaseCheckpointSaver):
+        return ("checkpointer", type(value).__qualname__)
     if isinstance(value, StateSnapshot):
         return value._replace(
             created_at=None,
             values=normalize(value.values),
+            config=normalize(value.config),
+            parent_config=normalize(value.parent_config),
             tasks=tuple(normalize(t) for t in value.tasks),
         )
     if isinstance(value, PregelTask):

@@ -164,7 +164,7 @@ from langgraph.config import get_stream_writer
 from langgraph.func import entrypoint, task
 from langgraph.types import CachePolicy, Command, RetryPolicy, interrupt
 
-from tests.fuzz.support import Failures, Flaky, apause, pause
+from tests.fuzz.support import Failures, Flaky, ahalf_pause, apause, half_pause, pause
 
 _flaky = Failures()
 '''
@@ -199,7 +199,8 @@ def _render_task(spec: dict[str, Any], t: dict[str, Any]) -> list[str]:
     elif kind == "flaky":
         body += [f"_flaky({name!r}, x, {t['fails']})", f"return x * {t['const']}"]
     elif kind == "fail":
-        body.append(f'raise ValueError(f"{name} failed on {{x}}")')
+        half = "await ahalf_pause()" if t["is_async"] else "half_pause()"
+        body += [half, f'raise ValueError(f"{name} failed on {{x}}")']
     elif kind == "ask":
         body += [f'answer = interrupt({{"task": {name!r}, "x": x}})', "return x + len(answer)"]
     elif kind == "write":

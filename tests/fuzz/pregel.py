@@ -171,7 +171,7 @@ from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._write import ChannelWriteEntry
 from langgraph.types import CachePolicy, Command, RetryPolicy
 
-from tests.fuzz.support import Failures, Flaky, apause, pause
+from tests.fuzz.support import Failures, Flaky, ahalf_pause, apause, half_pause, pause
 
 _flaky = Failures()
 
@@ -221,7 +221,8 @@ def _render_node(spec: dict[str, Any], n: dict[str, Any]) -> list[str]:
     sleep = f"await apause({n['delay']})" if n["is_async"] else f"pause({n['delay']})"
     body = [sleep, f"v = _val(x) + {n['const']}"]
     if n["kind"] == "fail":
-        body.append(f'if v % 3 == 0:\n            raise ValueError(f"{name} failed on {{v}}")')
+        half = "await ahalf_pause()" if n["is_async"] else "half_pause()"
+        body.append(f'if v % 3 == 0:\n            {half}\n            raise ValueError(f"{name} failed on {{v}}")')
     elif n["kind"] == "flaky":
         body.append(f"_flaky({name!r}, v, {n['fails']})")
     body.append("return v")

@@ -75,7 +75,7 @@ def _header(spec: dict, src: Source) -> None:
         "from langgraph.types import Command, Overwrite, RetryPolicy, Send, interrupt",
         "",
         "from tests.fuzz.stategraph_runtime import aresume_input, clean, config, failure, past, resume_input",
-        "from tests.fuzz.support import apause, pause",
+        "from tests.fuzz.support import ahalf_pause, apause, half_pause, pause",
         "",
         "",
         "class Flaky(Exception):",
@@ -115,6 +115,10 @@ def _pause(is_async: bool, units: str) -> str:
     return f"await apause({units})" if is_async else f"pause({units})"
 
 
+def _half_pause(is_async: bool) -> str:
+    return "await ahalf_pause()" if is_async else "half_pause()"
+
+
 def _body(
     src: Source,
     spec: dict,
@@ -131,9 +135,11 @@ def _body(
     if retry:
         fails, attempts = retry
         src.add(f"    c = hit({tag!r})", f"    if c <= {fails}:")
-        if attempts <= fails:  # retries run out: the last attempt finishes like the node would
+        if attempts <= fails:  # retries run out: the last attempt finishes like the node would, then fails
+            src.add(f"        if c == {attempts}:")
             if units != "0":
-                src.add(f"        if c == {attempts}:", f"            {_pause(is_async, units)}")
+                src.add(f"            {_pause(is_async, units)}")
+            src.add(f"            {_half_pause(is_async)}")
         src.add(f'        raise Flaky(f"{tag} attempt {{c}}")')
     if units != "0":
         src.add(f"    {_pause(is_async, units)}")
@@ -148,7 +154,7 @@ def _body(
         src.add(f'    ans{i} = interrupt({{"node": {tag!r}, "t": t, "n": {i}}})')
         mark += f"/{{ans{i}}}"
     if node.get("fail"):
-        src.add(f'    raise Boom(f"{tag} broke at {{t}}")')
+        src.add(f"    {_half_pause(is_async)}", f'    raise Boom(f"{tag} broke at {{t}}")')
         return
     src.add(f'    mark = f"{mark}"')
     src.add(f"    {result}")

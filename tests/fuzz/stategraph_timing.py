@@ -11,7 +11,9 @@ option, ``("s", sid, i)``.
 Units are then chosen so that in every possible step the tasks' pauses are
 distinct; a subgraph node's run takes a little longer than its pause, so it
 occupies two units; a node that raises (no retry left) finishes last in any
-step (its siblings would otherwise go on running after the error); steps larger
+step (its siblings would otherwise go on running after the error); a sibling
+of a subgraph pauses at least one unit (the subgraph streams chunks as it
+starts, at no defined time before a sibling that does not pause); steps larger
 than the thread pool or ``max_concurrency`` must be one ``Send`` fan-out whose
 items finish in submission order.
 """
@@ -246,7 +248,11 @@ def assign_units(spec: dict) -> None:
     def ok(t: tuple, u: int) -> bool:
         for s in member[t]:
             for b in s:
-                if b == t or b not in units:
+                if b == t:
+                    continue
+                if u == 0 and model.jitter(b):  # a subgraph streams as it starts
+                    return False
+                if b not in units:
                     continue
                 ub = units[b]
                 if ub == u or (model.jitter(b) and u == ub + 1) or (model.jitter(t) and ub == u + 1):

@@ -25,6 +25,17 @@ async def apause(units: int) -> None:
         await asyncio.sleep(units * GAP)
 
 
+def half_pause() -> None:
+    """What a task sleeps before it fails for good: half a unit, so a failure
+    never ties with a sibling's finish and never lands before its siblings have
+    started (when LangGraph's runner stops waiting for them depends on that)."""
+    time.sleep(GAP / 2)
+
+
+async def ahalf_pause() -> None:
+    await asyncio.sleep(GAP / 2)
+
+
 class Flaky(Exception):
     """What a generated node raises on the attempts it is told to fail."""
 
