@@ -51,6 +51,8 @@ def times(spec: dict[str, Any], i: int) -> set[int]:
     t = spec["tasks"][i]
     if t["kind"] == "calls":
         return {t["delay"]} | {t["delay"] + x for x in times(spec, t["callee"])}
+    if t["kind"] == "flaky":  # each failed attempt ends too, and the retry starts then
+        return {t["delay"] * (k + 1) for k in range(min(t["fails"], t["attempts"] - 1) + 1)}
     return {total(spec, i)}
 
 
