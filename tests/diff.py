@@ -21,6 +21,8 @@ from typing import Any
 import langgraph.pregel._checkpoint as lg_checkpoint
 from langgraph.pregel import _loop, _runner
 from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.channels.named_barrier_value import NamedBarrierValue, NamedBarrierValueAfterFinish
+from langgraph.channels.topic import Topic
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import PregelTask, StateSnapshot
@@ -72,17 +74,34 @@ def _versions() -> Callable[..., str]:
     return get_next_version
 
 
+# Channels whose ``checkpoint()`` hands out the live container (a barrier's set of
+# seen names, an accumulating Topic's list). Stock LangGraph serializes a
+# checkpoint on a background thread (durability "async") while the next step
+# goes on mutating that container, so what it saves is a race; the runs compare
+# copies instead (the Rust engine's checkpoints are snapshots already).
+_LIVE_CHECKPOINTS = {
+    NamedBarrierValue: lambda self: set(self.seen),
+    NamedBarrierValueAfterFinish: lambda self: (set(self.seen), self.finished),
+    Topic: lambda self: list(self.values),
+}
+
+
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
     real = lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version
+    live = {cls: cls.checkpoint for cls in _LIVE_CHECKPOINTS}
     lg_checkpoint.uuid6 = rs_loop.uuid6 = _ids()
     InMemorySaver.get_next_version = _versions()  # type: ignore[method-assign]
+    for cls, snapshot in _LIVE_CHECKPOINTS.items():
+        cls.checkpoint = snapshot  # type: ignore[method-assign]
     state = random.getstate()
     random.seed(1234)
     try:
         yield
     finally:
         lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version = real
+        for cls, method in live.items():
+            cls.checkpoint = method  # type: ignore[method-assign]
         random.setstate(state)
 
 

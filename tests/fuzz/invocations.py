@@ -64,14 +64,12 @@ def gen_calls(
     extras: list[str] = (),
     limits: list[int | None] = (None,),
     concurrency: list[int | None] = (None,),
-    durability: list[str | None] = DURABILITY,
 ) -> list[dict[str, Any]]:
     """Calls: the first starts a run with ``inputs[0]``; later ones start new runs
     (another input, sometimes on a second thread), continue with ``None``, or --
     with probability ``resumes`` -- resume with one value or a map of answers.
     ``limits`` and ``concurrency`` are the ``recursion_limit`` and
-    ``max_concurrency`` values to pick from (None: not set); ``durability`` the
-    durabilities."""
+    ``max_concurrency`` values to pick from (None: not set)."""
     calls = []
     for i in range(rng.randint(1, n_max)):
         inp = rng.choice(inputs)
@@ -91,7 +89,7 @@ def gen_calls(
                 "input": inp,
                 "thread": "b" if i and rng.random() < 0.15 else "a",
                 "modes": modes,
-                "durability": rng.choice(durability) if saver else None,
+                "durability": rng.choice(DURABILITY) if saver else None,
                 "subgraphs": subgraphs,
                 "version": "v2" if stream and rng.random() < 0.1 else None,
                 "limit": rng.choice(list(limits)),

@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fuzz.invocations import DURABILITY, gen_calls, render_run, simpler_calls, valid_candidates
+from tests.fuzz.invocations import gen_calls, render_run, simpler_calls, valid_candidates
 from tests.fuzz.pregel_timing import assign_delays, timing_ok
 
 KINDS = ["last", "last", "topic", "topic_acc", "eph", "add", "add", "any", "untracked", "last_af", "barrier", "barrier_af"]
@@ -150,21 +150,9 @@ def generate(rng: random.Random) -> dict[str, Any]:
         extras=[f"interrupt_before={names[-1:]!r}", f"interrupt_after={names[:1]!r}", f"output_keys={chans[-1]!r}"],
         limits=[4, 8, 12] if has_cycle(spec) else [None, None, None, 2, 3],
         concurrency=[None] * 6 + [1],
-        durability=_durabilities(spec),
     )
     assign_delays(spec)
     return spec
-
-
-def _durabilities(spec: dict[str, Any]) -> list[str | None]:
-    """Not ``async`` (the default) with a channel whose checkpoint is a live container (a
-    NamedBarrierValue's set of seen names, an accumulating Topic's list): stock
-    LangGraph serializes a checkpoint on a background thread while the next
-    step goes on mutating that container, so what it saves is a race."""
-    live = {"topic_acc", *BARRIERS}
-    if any(kind in live for kind in spec["channels"].values()):
-        return [d for d in DURABILITY if d not in (None, "async")]
-    return DURABILITY
 
 
 # -- rendering --------------------------------------------------------------------
