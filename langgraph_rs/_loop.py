@@ -112,7 +112,7 @@ from langgraph.pregel._checkpoint import (
     put_writes_accepts_task_path,
 )
 from langgraph.pregel._io import map_command, map_input, read_channels
-from langgraph.pregel._retry import arun_with_retry, run_with_retry
+from langgraph.pregel._retry import arun_with_retry
 from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
 from langgraph.pregel._utils import get_new_channel_versions, is_xxh3_128_hexdigest
 from langgraph.pregel.debug import (
@@ -1947,7 +1947,7 @@ class _SyncLoop(_Loop):
 
     def _run_one(self, task: PregelExecutableTask, timeout: float | None) -> BaseException | None:
         try:
-            run_with_retry(
+            _native.run_with_retry(
                 task,
                 self.retry_policy,
                 configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)},
@@ -1996,7 +1996,7 @@ class _SyncLoop(_Loop):
 
     def _run_call(self, task: PregelExecutableTask, retry_policy: Any) -> Any:
         try:
-            result = run_with_retry(
+            result = _native.run_with_retry(
                 task, retry_policy, configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)}
             )
         except BaseException as exc:

@@ -173,6 +173,14 @@ def task_id(checkpoint_id: str, *parts: str, sha1_ids: bool = False) -> str:
     """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``
     (``_uuid5_str`` with ``sha1_ids``)."""
 
+def run_with_retry(
+    task: Any, retry_policy: Sequence[Any] | None, configurable: dict[str, Any] | None = None
+) -> Any:
+    """``langgraph.pregel._retry.run_with_retry``: run a sync task's ``proc`` with its
+    config (the engine's ``configurable`` keys and the ``Runtime`` with its
+    ``ExecutionInfo`` patched in one copy), retrying per the first matching policy;
+    ``ParentCommand``, interrupts, cancellation and failures handled as LangGraph does."""
+
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
 

@@ -5,6 +5,7 @@
 //! core's error enum onto LangGraph's exceptions.
 
 mod boundary;
+mod retry;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -1000,6 +1001,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Graph>()?;
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
+    m.add_function(wrap_pyfunction!(retry::run_with_retry, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;

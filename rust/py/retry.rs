@@ -1,0 +1,363 @@
+//! Running a sync task with its retry policy: LangGraph's
+//! `langgraph.pregel._retry.run_with_retry`, natively.
+//!
+//! The task's config gets the node's `Runtime` with its `ExecutionInfo`
+//! (first-attempt time, attempt number) and the engine's extra configurable
+//! keys in one copy, where LangGraph patches the config three times and
+//! rebuilds the frozen dataclasses with `dataclasses.replace` each time; what
+//! the node sees is the same dict, key for key. Failures are handled as
+//! LangGraph handles them: a `ParentCommand` for this graph is applied by the
+//! task's writers, one for the parent gets the parent's namespace, bubbling
+//! interrupts pass through, a `CancelledError` from the node body becomes
+//! `NodeCancelledError`, other exceptions get LangGraph's note and are retried
+//! per the first matching policy (sleeping and logging as LangGraph does).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::exceptions::PyException;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
+
+use crate::boundary::guarded;
+
+/// A frozen dataclass rebuilt field by field: what `dataclasses.replace` makes,
+/// without running its generated `__init__` (both classes have only `init`
+/// fields and no `__post_init__`, checked when the module loads; otherwise
+/// `dataclasses.replace` itself is called).
+struct Frozen {
+    cls: Py<PyAny>,
+    fields: Vec<Py<PyString>>,
+    native: bool,
+}
+
+impl Frozen {
+    fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
+        let dataclasses = py.import("dataclasses")?;
+        let mut fields = Vec::new();
+        let mut native = !cls.hasattr("__post_init__")?;
+        for f in dataclasses.call_method1("fields", (&cls,))?.try_iter()? {
+            let f = f?;
+            native &= f.getattr("init")?.is_truthy()?;
+            fields.push(f.getattr("name")?.cast_into::<PyString>()?.unbind());
+        }
+        Ok(Frozen { cls: cls.unbind(), fields, native })
+    }
+
+    fn is_instance(&self, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+        obj.is_instance(self.cls.bind(obj.py()))
+    }
+
+    /// `dataclasses.replace(obj, **changes)`.
+    fn replace<'py>(
+        &self,
+        obj: &Bound<'py, PyAny>,
+        changes: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = obj.py();
+        let cls = obj.get_type();
+        if !self.native || !cls.is(self.cls.bind(py)) {
+            let kwargs = PyDict::new(py);
+            for (k, v) in changes {
+                kwargs.set_item(k, v)?;
+            }
+            return imports(py)?
+                .replace
+                .bind(py)
+                .call((obj,), Some(&kwargs));
+        }
+        let new = imports(py)?.object_new.bind(py).call1((&cls,))?;
+        for name in &self.fields {
+            let name = name.bind(py);
+            let value = match changes.iter().find(|(k, _)| k.as_any().eq(name).unwrap_or(false)) {
+                Some((_, v)) => v.clone(),
+                None => obj.getattr(name)?,
+            };
+            // SAFETY: `new` and `name` are live objects; the generic setter is
+            // what the dataclass's own `__init__` reaches via
+            // `object.__setattr__` (the class is frozen, its `__setattr__` refuses).
+            let rc = unsafe { ffi::PyObject_GenericSetAttr(new.as_ptr(), name.as_ptr(), value.as_ptr()) };
+            if rc != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(new)
+    }
+}
+
+/// What the retry loop needs from LangGraph, imported once.
+struct Imports {
+    /// `langgraph.pregel._retry`: its helpers, and the `time`, `random` and
+    /// `logger` it uses, are looked up there when a task fails (tests patch them)
+    retry: Py<PyModule>,
+    runtime: Frozen,
+    execution_info: Frozen,
+    replace: Py<PyAny>,
+    object_new: Py<PyAny>,
+    parent_command: Py<PyAny>,
+    graph_bubble_up: Py<PyAny>,
+    cancelled: Py<PyAny>,
+    node_cancelled: Py<PyAny>,
+    command_parent: Py<PyAny>,
+    exc_notes: bool,
+    conf: Py<PyString>,
+    key_runtime: Py<PyString>,
+    key_ns: Py<PyString>,
+    key_resuming: Py<PyString>,
+    node_attempt: Py<PyString>,
+    node_first_attempt_time: Py<PyString>,
+    execution_info_name: Py<PyString>,
+}
+
+impl Imports {
+    fn helper<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.retry.bind(py).getattr(name)
+    }
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        let retry = py.import("langgraph.pregel._retry")?;
+        let runtime = py.import("langgraph.runtime")?;
+        let errors = py.import("langgraph.errors")?;
+        let constants = py.import("langgraph._internal._constants")?;
+        let key = |name: &str| -> PyResult<Py<PyString>> {
+            Ok(constants.getattr(name)?.cast_into::<PyString>()?.unbind())
+        };
+        Ok(Imports {
+            retry: retry.clone().unbind(),
+            runtime: Frozen::load(py, runtime.getattr("Runtime")?)?,
+            execution_info: Frozen::load(py, runtime.getattr("ExecutionInfo")?)?,
+            replace: py.import("dataclasses")?.getattr("replace")?.unbind(),
+            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            parent_command: errors.getattr("ParentCommand")?.unbind(),
+            graph_bubble_up: errors.getattr("GraphBubbleUp")?.unbind(),
+            cancelled: py.import("asyncio")?.getattr("CancelledError")?.unbind(),
+            node_cancelled: retry.getattr("NodeCancelledError")?.unbind(),
+            command_parent: py.import("langgraph.types")?.getattr("Command")?.getattr("PARENT")?.unbind(),
+            exc_notes: retry.getattr("SUPPORTS_EXC_NOTES")?.is_truthy()?,
+            conf: key("CONF")?,
+            key_runtime: key("CONFIG_KEY_RUNTIME")?,
+            key_ns: key("CONFIG_KEY_CHECKPOINT_NS")?,
+            key_resuming: key("CONFIG_KEY_RESUMING")?,
+            node_attempt: PyString::intern(py, "node_attempt").unbind(),
+            node_first_attempt_time: PyString::intern(py, "node_first_attempt_time").unbind(),
+            execution_info_name: PyString::intern(py, "execution_info").unbind(),
+        })
+    })
+}
+
+/// `patch_configurable(config, patch)`: a new config whose configurable is a
+/// copy of the old one updated with `patch`, keys in LangGraph's order.
+fn patch_configurable<'py>(
+    im: &Imports,
+    config: &Bound<'py, PyAny>,
+    patch: &[(&Bound<'py, PyAny>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = config.py();
+    let conf_key = im.conf.bind(py);
+    let out = config.cast::<PyDict>()?.copy()?;
+    let conf = match out.get_item(conf_key)? {
+        Some(c) => c.cast_into::<PyDict>()?.copy()?,
+        None => PyDict::new(py),
+    };
+    for (k, v) in patch {
+        conf.set_item(k, v)?;
+    }
+    out.set_item(conf_key, conf)?;
+    Ok(out)
+}
+
+/// The runtime in `config`'s configurable, if it is a `Runtime`.
+fn runtime_of<'py>(im: &Imports, config: &Bound<'py, PyDict>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = config.py();
+    let Some(conf) = config.get_item(im.conf.bind(py))? else { return Ok(None) };
+    let Some(runtime) = conf.get_item(im.key_runtime.bind(py)).ok() else { return Ok(None) };
+    Ok(if im.runtime.is_instance(&runtime)? { Some(runtime) } else { None })
+}
+
+/// `runtime.patch_execution_info(**changes)`.
+fn patch_execution_info<'py>(
+    im: &Imports,
+    runtime: &Bound<'py, PyAny>,
+    changes: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = runtime.py();
+    let name = im.execution_info_name.bind(py);
+    let info = runtime.getattr(name)?;
+    if info.is_none() {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "Cannot patch execution_info before it has been set",
+        ));
+    }
+    let info = im.execution_info.replace(&info, changes)?;
+    im.runtime.replace(runtime, &[(name, info)])
+}
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Runs `task` as LangGraph's `run_with_retry(task, retry_policy, configurable)`.
+#[pyfunction]
+#[pyo3(signature = (task, retry_policy, configurable=None))]
+pub fn run_with_retry(
+    py: Python<'_>,
+    task: &Bound<'_, PyAny>,
+    retry_policy: &Bound<'_, PyAny>,
+    configurable: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    guarded("run_with_retry", || run(py, task, retry_policy, configurable))
+}
+
+fn run(
+    py: Python<'_>,
+    task: &Bound<'_, PyAny>,
+    retry_policy: &Bound<'_, PyAny>,
+    configurable: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let im = imports(py)?;
+    let own_policy = task.getattr("retry_policy")?;
+    let retry_policy = if own_policy.is_truthy()? { own_policy } else { retry_policy.clone() };
+    if !task.getattr("timeout")?.is_none() {
+        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr("name")?,))?;
+        return Err(PyErr::from_value(err));
+    }
+    let mut attempts: u32 = 0;
+    let first_attempt_time = now();
+    let mut config = task.getattr("config")?;
+    // the engine's keys, then the runtime with its execution info: one copy
+    let mut patch: Vec<(&Bound<'_, PyAny>, Bound<'_, PyAny>)> = Vec::new();
+    let extra: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = match configurable {
+        Some(c) => c.iter().collect(),
+        None => Vec::new(),
+    };
+    for (k, v) in &extra {
+        patch.push((k, v.clone()));
+    }
+    let base = if extra.is_empty() { config.cast::<PyDict>()?.clone() } else { patch_configurable(im, &config, &[])? };
+    let key_runtime = im.key_runtime.bind(py).as_any();
+    if let Some(rt) = &runtime_of(im, &base)? {
+        let rt = if rt.getattr(im.execution_info_name.bind(py))?.is_none() {
+            im.helper(py, "_ensure_execution_info")?.call1((rt, &base, task))?
+        } else {
+            rt.clone()
+        };
+        let rt = patch_execution_info(
+            im,
+            &rt,
+            &[
+                (im.node_first_attempt_time.bind(py), first_attempt_time.into_pyobject(py)?.into_any()),
+                (im.node_attempt.bind(py), 1u32.into_pyobject(py)?.into_any()),
+            ],
+        )?;
+        patch.push((key_runtime, rt));
+    }
+    if !patch.is_empty() {
+        config = patch_configurable(im, &config, &patch)?.into_any();
+    }
+    let writes = task.getattr("writes")?;
+    let proc = task.getattr("proc")?;
+    let input = task.getattr("input")?;
+    loop {
+        if attempts > 0 {
+            let conf = config.cast::<PyDict>()?.clone();
+            if let Some(rt) = runtime_of(im, &conf)? {
+                let rt = patch_execution_info(
+                    im,
+                    &rt,
+                    &[(im.node_attempt.bind(py), (attempts + 1).into_pyobject(py)?.into_any())],
+                )?;
+                config = patch_configurable(im, &config, &[(key_runtime, rt)])?.into_any();
+            }
+        }
+        writes.call_method0("clear")?;
+        let err = match proc.call_method1("invoke", (&input, &config)) {
+            Ok(value) => return Ok(value.unbind()),
+            Err(err) => err,
+        };
+        let exc = err.value(py).clone();
+        if exc.is_instance(im.parent_command.bind(py))? {
+            let ns = config.get_item(im.conf.bind(py))?.get_item(im.key_ns.bind(py))?;
+            let cmd = exc.getattr("args")?.get_item(0)?;
+            let graph = cmd.getattr("graph")?;
+            let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
+            if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr("name")?)? {
+                for w in task.getattr("writers")?.try_iter()? {
+                    w?.call_method1("invoke", (&cmd, &config))?;
+                }
+                return Ok(py.None());
+            } else if graph.eq(im.command_parent.bind(py))? {
+                let parent_ns = im.helper(py, "_checkpoint_ns_for_parent_command")?.call1((&ns,))?;
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("graph", parent_ns)?;
+                let cmd = im.replace.bind(py).call((&cmd,), Some(&kwargs))?;
+                exc.setattr("args", PyTuple::new(py, [cmd])?)?;
+            }
+            return Err(err);
+        }
+        if exc.is_instance(im.graph_bubble_up.bind(py))? {
+            return Err(err);
+        }
+        if exc.is_instance(im.cancelled.bind(py))? {
+            let new = im.node_cancelled.bind(py).call1((task.getattr("name")?,))?;
+            new.setattr("__cause__", &exc)?;
+            new.setattr("__context__", &exc)?;
+            return Err(PyErr::from_value(new));
+        }
+        if !exc.is_instance_of::<PyException>() {
+            return Err(err);
+        }
+        if im.exc_notes {
+            let note = format!(
+                "During task with name '{}' and id '{}'",
+                task.getattr("name")?.str()?,
+                task.getattr("id")?.str()?
+            );
+            exc.call_method1("add_note", (note,))?;
+        }
+        if !retry_policy.is_truthy()? {
+            return Err(err);
+        }
+        let mut matching = None;
+        for policy in retry_policy.try_iter()? {
+            let policy = policy?;
+            if im.helper(py, "_should_retry_on")?.call1((&policy, &exc))?.is_truthy()? {
+                matching = Some(policy);
+                break;
+            }
+        }
+        let Some(policy) = matching else { return Err(err) };
+        attempts += 1;
+        if attempts >= policy.getattr("max_attempts")?.extract::<u32>()? {
+            return Err(err);
+        }
+        let initial: f64 = policy.getattr("initial_interval")?.extract()?;
+        let backoff: f64 = policy.getattr("backoff_factor")?.extract()?;
+        let max_interval: f64 = policy.getattr("max_interval")?.extract()?;
+        let interval = max_interval.min(initial * backoff.powf(f64::from(attempts - 1)));
+        let sleep_time = if policy.getattr("jitter")?.is_truthy()? {
+            interval + im.helper(py, "random")?.getattr("uniform")?.call1((0, 1))?.extract::<f64>()?
+        } else {
+            interval
+        };
+        im.helper(py, "time")?.getattr("sleep")?.call1((sleep_time,))?;
+        let message = format!(
+            "Retrying task {} after {:.2} seconds (attempt {}) after {} {}",
+            task.getattr("name")?.str()?,
+            sleep_time,
+            attempts,
+            exc.get_type().name()?,
+            exc.str()?
+        );
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("exc_info", &exc)?;
+        im.helper(py, "logger")?.call_method("info", (message,), Some(&kwargs))?;
+        let resuming = im.key_resuming.bind(py).as_any();
+        config = patch_configurable(im, &config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?.into_any();
+        config = im.helper(py, "_reset_interrupt_counter")?.call1((&config,))?;
+    }
+}
