@@ -29,9 +29,6 @@ from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import _merge_metadata_dicts, get_executor_for_config
 from langchain_core.utils.uuid import uuid7
 from langgraph._internal._config import (
-    _DefaultRecursionLimit,
-    _merge_callbacks,
-    _merge_metadata,
     patch_configurable,
 )
 from langgraph._internal._constants import (
@@ -121,7 +118,7 @@ from langgraph.pregel.debug import (
     map_debug_tasks,
 )
 from langgraph.pregel.protocol import StreamProtocol
-from langgraph.runtime import DEFAULT_RUNTIME, ExecutionInfo, Runtime
+from langgraph.runtime import DEFAULT_RUNTIME, Runtime
 from langgraph.types import CacheKey, Command, PregelExecutableTask, Send
 from xxhash import xxh3_128_hexdigest
 
@@ -132,43 +129,6 @@ from langgraph_rs._spec import GraphSpec
 
 
 PUSH_TRIGGER = (PUSH,)
-
-
-def _task_config(
-    config: dict, additional: dict, *, run_name: str, callbacks: Any, configurable: dict
-) -> dict:
-    """``patch_config(merge_configs(config, additional), run_name=..., callbacks=...,
-    configurable=...)`` in one pass: the same dict, key order included, without the
-    intermediate copies (``additional`` holds only ``metadata`` and ``tags``)."""
-    out: dict = {}
-    for key, value in config.items():
-        if not value:
-            continue
-        if key == "metadata":
-            out[key] = _merge_metadata(value, additional.get("metadata") or None)
-        elif key == "tags":
-            extra = additional.get("tags")
-            out[key] = [*value, *extra] if extra else value
-        elif key == "callbacks":
-            out[key] = callbacks if callbacks is not None else _merge_callbacks(None, value)
-        elif key == "recursion_limit":
-            if not isinstance(value, _DefaultRecursionLimit):
-                out[key] = value
-        else:
-            out[key] = value
-    if (metadata := additional.get("metadata")) and "metadata" not in out:
-        out["metadata"] = _merge_metadata(None, metadata)
-    if (tags := additional.get("tags")) and "tags" not in out:
-        out["tags"] = tags
-    if CONF not in out:
-        out[CONF] = {}
-    if callbacks is not None:
-        out["callbacks"] = callbacks
-        out.pop("run_name", None)
-        out.pop("run_id", None)
-    out["run_name"] = run_name
-    out[CONF] = {**out[CONF], **configurable}
-    return out
 
 
 class _LeanSeq:
@@ -1208,25 +1168,27 @@ class _Loop:
             self.stop,
         )
         runtime = configurable.get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
-        info = ExecutionInfo(
-            checkpoint_id=self.checkpoint["id"],
-            checkpoint_ns=task_ns,
-            task_id=task_id,
-            thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
-            run_id=str(rid) if (rid := config.get("run_id")) else None,
-        )
         if not execution_info:
-            runtime = runtime.override(store=self.store, previous=self._previous())
-        elif with_previous:
-            runtime = runtime.override(
-                previous=self._previous(), store=self.store, execution_info=info
-            )
+            runtime = _native.override_runtime(runtime, store=self.store, previous=self._previous())
         else:
-            runtime = runtime.override(store=self.store, execution_info=info)
+            info = _native.execution_info(
+                checkpoint_id=self.checkpoint["id"],
+                checkpoint_ns=task_ns,
+                task_id=task_id,
+                thread_id=configurable.get(CONFIG_KEY_THREAD_ID),
+                run_id=str(rid) if (rid := config.get("run_id")) else None,
+            )
+            if with_previous:
+                runtime = _native.override_runtime(
+                    runtime, previous=self._previous(), store=self.store, execution_info=info
+                )
+            else:
+                runtime = _native.override_runtime(runtime, store=self.store, execution_info=info)
         parent_ns = configurable.get(CONFIG_KEY_CHECKPOINT_NS, "")
-        return _task_config(
+        return _native.task_config(
             config,
-            additional,
+            additional.get("metadata"),
+            additional.get("tags"),
             run_name=name,
             callbacks=callbacks
             or (self.manager.get_child(f"graph:step:{self.step}") if self.manager else None),

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.callbacks import CallbackManager
 from langgraph._internal._config import DEFAULT_RECURSION_LIMIT, merge_configs, patch_config
 
-from langgraph_rs._loop import _task_config
+from langgraph_rs._native import task_config
 
 OPTIONS: dict[str, list[Any]] = {
     "tags": [None, [], ["a"], ["a", "b"]],
@@ -48,7 +48,10 @@ def test_task_config_equals_langgraphs(callbacks: Any, additional: dict) -> None
         expected = patch_config(
             merge_configs(config, additional), run_name="node", callbacks=callbacks, configurable={"k": 1}
         )
-        got = _task_config(config, additional, run_name="node", callbacks=callbacks, configurable={"k": 1})
+        got = task_config(
+            config, additional.get("metadata"), additional.get("tags"),
+            run_name="node", callbacks=callbacks, configurable={"k": 1},
+        )
         assert shape(got) == shape(expected), config
         if callbacks is not None:
             assert got["callbacks"] is callbacks

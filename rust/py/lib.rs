@@ -6,6 +6,8 @@
 
 mod boundary;
 mod retry;
+mod runtime;
+mod task_config;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -1002,6 +1004,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
     m.add_function(wrap_pyfunction!(retry::run_with_retry, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::override_runtime, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::execution_info, m)?)?;
+    m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;

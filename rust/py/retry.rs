@@ -15,86 +15,19 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyException;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
 
 use crate::boundary::guarded;
-
-/// A frozen dataclass rebuilt field by field: what `dataclasses.replace` makes,
-/// without running its generated `__init__` (both classes have only `init`
-/// fields and no `__post_init__`, checked when the module loads; otherwise
-/// `dataclasses.replace` itself is called).
-struct Frozen {
-    cls: Py<PyAny>,
-    fields: Vec<Py<PyString>>,
-    native: bool,
-}
-
-impl Frozen {
-    fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
-        let dataclasses = py.import("dataclasses")?;
-        let mut fields = Vec::new();
-        let mut native = !cls.hasattr("__post_init__")?;
-        for f in dataclasses.call_method1("fields", (&cls,))?.try_iter()? {
-            let f = f?;
-            native &= f.getattr("init")?.is_truthy()?;
-            fields.push(f.getattr("name")?.cast_into::<PyString>()?.unbind());
-        }
-        Ok(Frozen { cls: cls.unbind(), fields, native })
-    }
-
-    fn is_instance(&self, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
-        obj.is_instance(self.cls.bind(obj.py()))
-    }
-
-    /// `dataclasses.replace(obj, **changes)`.
-    fn replace<'py>(
-        &self,
-        obj: &Bound<'py, PyAny>,
-        changes: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = obj.py();
-        let cls = obj.get_type();
-        if !self.native || !cls.is(self.cls.bind(py)) {
-            let kwargs = PyDict::new(py);
-            for (k, v) in changes {
-                kwargs.set_item(k, v)?;
-            }
-            return imports(py)?
-                .replace
-                .bind(py)
-                .call((obj,), Some(&kwargs));
-        }
-        let new = imports(py)?.object_new.bind(py).call1((&cls,))?;
-        for name in &self.fields {
-            let name = name.bind(py);
-            let value = match changes.iter().find(|(k, _)| k.as_any().eq(name).unwrap_or(false)) {
-                Some((_, v)) => v.clone(),
-                None => obj.getattr(name)?,
-            };
-            // SAFETY: `new` and `name` are live objects; the generic setter is
-            // what the dataclass's own `__init__` reaches via
-            // `object.__setattr__` (the class is frozen, its `__setattr__` refuses).
-            let rc = unsafe { ffi::PyObject_GenericSetAttr(new.as_ptr(), name.as_ptr(), value.as_ptr()) };
-            if rc != 0 {
-                return Err(PyErr::fetch(py));
-            }
-        }
-        Ok(new)
-    }
-}
+use crate::runtime;
 
 /// What the retry loop needs from LangGraph, imported once.
 struct Imports {
     /// `langgraph.pregel._retry`: its helpers, and the `time`, `random` and
     /// `logger` it uses, are looked up there when a task fails (tests patch them)
     retry: Py<PyModule>,
-    runtime: Frozen,
-    execution_info: Frozen,
     replace: Py<PyAny>,
-    object_new: Py<PyAny>,
     parent_command: Py<PyAny>,
     graph_bubble_up: Py<PyAny>,
     cancelled: Py<PyAny>,
@@ -121,7 +54,6 @@ static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
 fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let retry = py.import("langgraph.pregel._retry")?;
-        let runtime = py.import("langgraph.runtime")?;
         let errors = py.import("langgraph.errors")?;
         let constants = py.import("langgraph._internal._constants")?;
         let key = |name: &str| -> PyResult<Py<PyString>> {
@@ -129,10 +61,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         };
         Ok(Imports {
             retry: retry.clone().unbind(),
-            runtime: Frozen::load(py, runtime.getattr("Runtime")?)?,
-            execution_info: Frozen::load(py, runtime.getattr("ExecutionInfo")?)?,
             replace: py.import("dataclasses")?.getattr("replace")?.unbind(),
-            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
             parent_command: errors.getattr("ParentCommand")?.unbind(),
             graph_bubble_up: errors.getattr("GraphBubbleUp")?.unbind(),
             cancelled: py.import("asyncio")?.getattr("CancelledError")?.unbind(),
@@ -176,7 +105,7 @@ fn runtime_of<'py>(im: &Imports, config: &Bound<'py, PyDict>) -> PyResult<Option
     let py = config.py();
     let Some(conf) = config.get_item(im.conf.bind(py))? else { return Ok(None) };
     let Some(runtime) = conf.get_item(im.key_runtime.bind(py)).ok() else { return Ok(None) };
-    Ok(if im.runtime.is_instance(&runtime)? { Some(runtime) } else { None })
+    Ok(if runtime::classes(py)?.runtime.is_instance(&runtime)? { Some(runtime) } else { None })
 }
 
 /// `runtime.patch_execution_info(**changes)`.
@@ -193,8 +122,9 @@ fn patch_execution_info<'py>(
             "Cannot patch execution_info before it has been set",
         ));
     }
-    let info = im.execution_info.replace(&info, changes)?;
-    im.runtime.replace(runtime, &[(name, info)])
+    let classes = runtime::classes(py)?;
+    let info = classes.execution_info.replace(&info, changes)?;
+    classes.runtime.replace(runtime, &[(name, info)])
 }
 
 fn now() -> f64 {

@@ -1,0 +1,175 @@
+//! LangGraph's `Runtime` and `ExecutionInfo` (frozen, slotted dataclasses in
+//! `langgraph.runtime`), made and changed natively: every task gets a runtime
+//! of its own, and `dataclasses.replace` (field introspection, the generated
+//! `__init__`) was a large part of what a task cost.
+//!
+//! An object is built as its generated `__init__` builds it: `object.__new__`,
+//! then each field set with the generic setter (what `object.__setattr__`
+//! does for a frozen class). That holds only for a class whose fields are all
+//! `init` fields and which has no `__post_init__`; both are checked when the
+//! classes load, and otherwise `dataclasses.replace` / the class itself is
+//! called.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+
+use crate::boundary::guarded;
+
+/// One frozen dataclass: its field names and defaults, in declaration order.
+pub struct Frozen {
+    cls: Py<PyAny>,
+    fields: Vec<(Py<PyString>, Option<Py<PyAny>>)>,
+    native: bool,
+}
+
+impl Frozen {
+    fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
+        let dataclasses = py.import("dataclasses")?;
+        let missing = dataclasses.getattr("MISSING")?;
+        let mut fields = Vec::new();
+        let mut native = !cls.hasattr("__post_init__")?;
+        for f in dataclasses.call_method1("fields", (&cls,))?.try_iter()? {
+            let f = f?;
+            native &= f.getattr("init")?.is_truthy()?;
+            // a default_factory would have to be called per object
+            native &= f.getattr("default_factory")?.is(&missing);
+            let default = f.getattr("default")?;
+            let default = if default.is(&missing) { None } else { Some(default.unbind()) };
+            let name = PyString::intern(py, &f.getattr("name")?.extract::<String>()?).unbind();
+            fields.push((name, default));
+        }
+        Ok(Frozen { cls: cls.unbind(), fields, native })
+    }
+
+    pub fn is_instance(&self, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+        obj.is_instance(self.cls.bind(obj.py()))
+    }
+
+    fn set_fields<'py>(
+        &self,
+        py: Python<'py>,
+        value_of: impl Fn(&Bound<'py, PyString>, Option<&Py<PyAny>>) -> PyResult<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new = classes(py)?.object_new.bind(py).call1((self.cls.bind(py),))?;
+        for (name, default) in &self.fields {
+            let name = name.bind(py);
+            let value = value_of(name, default.as_ref())?;
+            // SAFETY: `new`, `name` and `value` are live objects for the call.
+            let rc = unsafe { ffi::PyObject_GenericSetAttr(new.as_ptr(), name.as_ptr(), value.as_ptr()) };
+            if rc != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(new)
+    }
+
+    /// `dataclasses.replace(obj, **changes)`.
+    pub fn replace<'py>(
+        &self,
+        obj: &Bound<'py, PyAny>,
+        changes: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = obj.py();
+        if !self.native || !obj.get_type().is(self.cls.bind(py)) {
+            let kwargs = PyDict::new(py);
+            for (k, v) in changes {
+                kwargs.set_item(k, v)?;
+            }
+            return classes(py)?.replace.bind(py).call((obj,), Some(&kwargs));
+        }
+        self.set_fields(py, |name, _| match find(changes, name) {
+            Some(v) => Ok(v.clone()),
+            None => obj.getattr(name),
+        })
+    }
+
+    /// `cls(**values)`, unspecified fields taking their defaults.
+    pub fn build<'py>(
+        &self,
+        py: Python<'py>,
+        values: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !self.native {
+            let kwargs = PyDict::new(py);
+            for (k, v) in values {
+                kwargs.set_item(k, v)?;
+            }
+            return self.cls.bind(py).call((), Some(&kwargs));
+        }
+        self.set_fields(py, |name, default| match (find(values, name), default) {
+            (Some(v), _) => Ok(v.clone()),
+            (None, Some(d)) => Ok(d.bind(py).clone()),
+            (None, None) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "missing required argument: '{name}'"
+            ))),
+        })
+    }
+}
+
+fn find<'a, 'py>(
+    pairs: &'a [(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    name: &Bound<'py, PyString>,
+) -> Option<&'a Bound<'py, PyAny>> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.is(name) || k.as_any().eq(name).unwrap_or(false))
+        .map(|(_, v)| v)
+}
+
+pub struct Classes {
+    pub runtime: Frozen,
+    pub execution_info: Frozen,
+    replace: Py<PyAny>,
+    object_new: Py<PyAny>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
+
+pub fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
+    CLASSES.get_or_try_init(py, || {
+        let runtime = py.import("langgraph.runtime")?;
+        Ok(Classes {
+            runtime: Frozen::load(py, runtime.getattr("Runtime")?)?,
+            execution_info: Frozen::load(py, runtime.getattr("ExecutionInfo")?)?,
+            replace: py.import("dataclasses")?.getattr("replace")?.unbind(),
+            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+        })
+    })
+}
+
+fn pairs<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)>> {
+    let mut out = Vec::new();
+    if let Some(kwargs) = kwargs {
+        for (k, v) in kwargs.iter() {
+            out.push((k.cast_into::<PyString>()?, v));
+        }
+    }
+    Ok(out)
+}
+
+/// `runtime.override(**changes)`.
+#[pyfunction]
+#[pyo3(signature = (runtime, **changes))]
+pub fn override_runtime<'py>(
+    runtime: &Bound<'py, PyAny>,
+    changes: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guarded("override_runtime", || {
+        let changes = pairs(changes)?;
+        let changes: Vec<_> = changes.iter().map(|(k, v)| (k, v.clone())).collect();
+        classes(runtime.py())?.runtime.replace(runtime, &changes)
+    })
+}
+
+/// `ExecutionInfo(**fields)`.
+#[pyfunction]
+#[pyo3(signature = (**fields))]
+pub fn execution_info<'py>(py: Python<'py>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    guarded("execution_info", || {
+        let fields = pairs(fields)?;
+        let fields: Vec<_> = fields.iter().map(|(k, v)| (k, v.clone())).collect();
+        classes(py)?.execution_info.build(py, &fields)
+    })
+}

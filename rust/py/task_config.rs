@@ -1,0 +1,208 @@
+//! A task's config: LangGraph's `patch_config(merge_configs(config,
+//! {"metadata": ..., "tags": ...}), run_name=..., callbacks=...,
+//! configurable=...)` in one pass, natively — the same dict, key order
+//! included, without the intermediate copies.
+//!
+//! Metadata merges as `langgraph._internal._config._merge_metadata` does:
+//! newer keys win, mapping values are copied one level, and `lc_versions`
+//! merges one level deeper.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::boundary::guarded;
+
+struct Keys {
+    metadata: Py<PyString>,
+    tags: Py<PyString>,
+    callbacks: Py<PyString>,
+    recursion_limit: Py<PyString>,
+    run_name: Py<PyString>,
+    run_id: Py<PyString>,
+    configurable: Py<PyString>,
+    lc_versions: Py<PyString>,
+    mapping: Py<PyAny>,
+    default_recursion_limit: Py<PyAny>,
+    merge_callbacks: Py<PyAny>,
+}
+
+static KEYS: PyOnceLock<Keys> = PyOnceLock::new();
+
+fn keys(py: Python<'_>) -> PyResult<&'static Keys> {
+    KEYS.get_or_try_init(py, || {
+        let config = py.import("langgraph._internal._config")?;
+        let s = |v: &str| PyString::intern(py, v).unbind();
+        Ok(Keys {
+            metadata: s("metadata"),
+            tags: s("tags"),
+            callbacks: s("callbacks"),
+            recursion_limit: s("recursion_limit"),
+            run_name: s("run_name"),
+            run_id: s("run_id"),
+            configurable: s("configurable"),
+            lc_versions: s("lc_versions"),
+            mapping: py.import("collections.abc")?.getattr("Mapping")?.unbind(),
+            default_recursion_limit: config.getattr("_DefaultRecursionLimit")?.unbind(),
+            merge_callbacks: config.getattr("_merge_callbacks")?.unbind(),
+        })
+    })
+}
+
+fn is_mapping(k: &Keys, v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(v.is_instance_of::<PyDict>() || v.is_instance(k.mapping.bind(v.py()))?)
+}
+
+/// `dict(value)` for a mapping, else the value itself.
+fn copy_mapping_value<'py>(k: &Keys, v: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(d) = v.cast::<PyDict>() {
+        return Ok(d.copy()?.into_any());
+    }
+    if is_mapping(k, &v)? {
+        let out = PyDict::new(v.py());
+        out.update(v.cast::<pyo3::types::PyMapping>()?)?;
+        return Ok(out.into_any());
+    }
+    Ok(v)
+}
+
+fn items<'py>(v: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    if let Ok(d) = v.cast::<PyDict>() {
+        return Ok(d.iter().collect());
+    }
+    v.call_method0("items")?
+        .try_iter()?
+        .map(|kv| kv.and_then(|kv| kv.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()))
+        .collect()
+}
+
+/// `_merge_metadata(base, new)`.
+fn merge_metadata<'py>(
+    k: &Keys,
+    py: Python<'py>,
+    base: Option<&Bound<'py, PyAny>>,
+    new: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let merged = PyDict::new(py);
+    if let Some(base) = base {
+        for (key, value) in items(base)? {
+            merged.set_item(key, copy_mapping_value(k, value)?)?;
+        }
+    }
+    if let Some(new) = new {
+        let lc_versions = k.lc_versions.bind(py);
+        for (key, value) in items(new)? {
+            if key.eq(lc_versions)? {
+                if let Some(old) = merged.get_item(&key)? {
+                    if is_mapping(k, &old)? && is_mapping(k, &value)? {
+                        let both = PyDict::new(py);
+                        for (kk, vv) in items(&old)?.into_iter().chain(items(&value)?) {
+                            both.set_item(kk, vv)?;
+                        }
+                        merged.set_item(key, both)?;
+                        continue;
+                    }
+                }
+            }
+            merged.set_item(key, copy_mapping_value(k, value)?)?;
+        }
+    }
+    Ok(merged)
+}
+
+/// The config a task's node runs with (see the module docs); `metadata` and
+/// `tags` are what the task adds, `callbacks` its callback manager or None.
+#[pyfunction]
+#[pyo3(signature = (config, metadata, tags, *, run_name, callbacks, configurable))]
+pub fn task_config<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyDict>,
+    metadata: Option<&Bound<'py, PyAny>>,
+    tags: Option<&Bound<'py, PyAny>>,
+    run_name: &Bound<'py, PyAny>,
+    callbacks: &Bound<'py, PyAny>,
+    configurable: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    guarded("task_config", || {
+        let k = keys(py)?;
+        // "or None": empty additions are no additions
+        let metadata = match metadata {
+            Some(m) if m.is_truthy()? => Some(m),
+            _ => None,
+        };
+        let tags = match tags {
+            Some(t) if t.is_truthy()? => Some(t),
+            _ => None,
+        };
+        let (key_metadata, key_tags, key_callbacks) =
+            (k.metadata.bind(py), k.tags.bind(py), k.callbacks.bind(py));
+        let out = PyDict::new(py);
+        for (key, value) in config.iter() {
+            if !value.is_truthy()? {
+                continue;
+            }
+            if key.eq(key_metadata)? {
+                out.set_item(key, merge_metadata(k, py, Some(&value), metadata)?)?;
+            } else if key.eq(key_tags)? {
+                match tags {
+                    Some(extra) => {
+                        let joined = PyList::empty(py);
+                        for t in value.try_iter()?.chain(extra.try_iter()?) {
+                            joined.append(t?)?;
+                        }
+                        out.set_item(key, joined)?;
+                    }
+                    None => out.set_item(key, value)?,
+                }
+            } else if key.eq(key_callbacks)? {
+                if callbacks.is_none() {
+                    let merged = k.merge_callbacks.bind(py).call1((py.None(), &value))?;
+                    out.set_item(key, merged)?;
+                } else {
+                    out.set_item(key, callbacks)?;
+                }
+            } else if key.eq(k.recursion_limit.bind(py))? {
+                if !value.is_instance(k.default_recursion_limit.bind(py))? {
+                    out.set_item(key, value)?;
+                }
+            } else {
+                out.set_item(key, value)?;
+            }
+        }
+        if let Some(m) = metadata {
+            if !out.contains(key_metadata)? {
+                out.set_item(key_metadata, merge_metadata(k, py, None, Some(m))?)?;
+            }
+        }
+        if let Some(t) = tags {
+            if !out.contains(key_tags)? {
+                out.set_item(key_tags, t)?;
+            }
+        }
+        let key_conf = k.configurable.bind(py);
+        let conf = PyDict::new(py);
+        if let Some(old) = out.get_item(key_conf)? {
+            for (kk, vv) in items(&old)? {
+                conf.set_item(kk, vv)?;
+            }
+        }
+        if !out.contains(key_conf)? {
+            out.set_item(key_conf, PyDict::new(py))?;
+        }
+        if !callbacks.is_none() {
+            out.set_item(key_callbacks, callbacks)?;
+            if out.contains(k.run_name.bind(py))? {
+                out.del_item(k.run_name.bind(py))?;
+            }
+            if out.contains(k.run_id.bind(py))? {
+                out.del_item(k.run_id.bind(py))?;
+            }
+        }
+        out.set_item(k.run_name.bind(py), run_name)?;
+        for (kk, vv) in configurable.iter() {
+            conf.set_item(kk, vv)?;
+        }
+        out.set_item(key_conf, conf)?;
+        Ok(out)
+    })
+}
