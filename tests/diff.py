@@ -25,6 +25,7 @@ from langgraph.channels.named_barrier_value import NamedBarrierValue, NamedBarri
 from langgraph.channels.topic import Topic
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import PregelTask, StateSnapshot
 
 import langgraph_rs
@@ -56,7 +57,8 @@ def _ids() -> Callable[..., uuid.UUID]:
 
 
 def _versions() -> Callable[..., str]:
-    """``InMemorySaver.get_next_version`` with its random part drawn per namespace
+    """``get_next_version`` of the savers with a random part in their versions
+    (InMemorySaver, SqliteSaver), that part drawn per namespace
     (seeded by the namespace), for the same reason as :func:`_ids`."""
     streams: dict[str, random.Random] = {}
 
@@ -74,6 +76,8 @@ def _versions() -> Callable[..., str]:
     return get_next_version
 
 
+_RANDOM_VERSIONS = (InMemorySaver, SqliteSaver)
+
 # Channels whose ``checkpoint()`` hands out the live container (a barrier's set of
 # seen names, an accumulating Topic's list). Stock LangGraph serializes a
 # checkpoint on a background thread (durability "async") while the next step
@@ -88,10 +92,13 @@ _LIVE_CHECKPOINTS = {
 
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
-    real = lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version
+    real = lg_checkpoint.uuid6, rs_loop.uuid6
     live = {cls: cls.checkpoint for cls in _LIVE_CHECKPOINTS}
+    versions = {cls: cls.get_next_version for cls in _RANDOM_VERSIONS}
     lg_checkpoint.uuid6 = rs_loop.uuid6 = _ids()
-    InMemorySaver.get_next_version = _versions()  # type: ignore[method-assign]
+    next_version = _versions()
+    for cls in _RANDOM_VERSIONS:
+        cls.get_next_version = next_version  # type: ignore[method-assign]
     for cls, snapshot in _LIVE_CHECKPOINTS.items():
         cls.checkpoint = snapshot  # type: ignore[method-assign]
     state = random.getstate()
@@ -99,7 +106,9 @@ def deterministic() -> Iterator[None]:
     try:
         yield
     finally:
-        lg_checkpoint.uuid6, rs_loop.uuid6, InMemorySaver.get_next_version = real
+        lg_checkpoint.uuid6, rs_loop.uuid6 = real
+        for cls, method in versions.items():
+            cls.get_next_version = method  # type: ignore[method-assign]
         for cls, method in live.items():
             cls.checkpoint = method  # type: ignore[method-assign]
         random.setstate(state)
