@@ -891,7 +891,7 @@ class _Loop:
         if self._delta_names:
             # gives messages their ids in place, so the task's own writes carry them too
             ensure_message_ids(self.graph.channels, writes)
-        if all(w[0] in WRITES_IDX_MAP for w in writes):
+        if _native.all_written_in(writes, WRITES_IDX_MAP):
             writes = list({w[0]: w for w in writes}.values())
         if task_id == NULL_TASK_ID:
             self.checkpoint_pending_writes = [
@@ -918,7 +918,7 @@ class _Loop:
                 for c, v in writes_to_save
                 if c not in self.spec.untracked
             ]
-        self.checkpoint_pending_writes.extend((task_id, c, v) for c, v in writes)
+        _native.extend_pending(self.checkpoint_pending_writes, task_id, writes)
         self._last_writes = writes
         if self.durability != "exit" and self.checkpointer is not None:
             return writes_to_save
@@ -1000,10 +1000,7 @@ class _Loop:
         if self.stream is None or "values" not in self.stream.modes:
             return
         keys = self.output_keys
-        if isinstance(keys, str):
-            if writes is True or any(c == keys for c, _ in writes):
-                self.stream((self.checkpoint_ns, "values", self._read(keys)))
-        elif writes is True or any(c in keys for c, _ in writes):
+        if writes is True or _native.any_written_in(writes, keys):
             self.stream((self.checkpoint_ns, "values", self._read(keys)))
 
     def _read(self, keys: str | Sequence[str]) -> Any:
@@ -1456,11 +1453,7 @@ class _Loop:
             [(t.name, t.path, t.triggers, t.writes) for t in tasks]
         )
         keys = self.output_keys
-        if (
-            keys in self.updated_channels
-            if isinstance(keys, str)
-            else any(k in keys for k in self.updated_channels)
-        ):
+        if _native.any_in(self.updated_channels, keys):
             self._emit_values(writes)
         if delta and self._exit_delta_writes is not None:
             first = self._exit_first_step is None
@@ -1573,7 +1566,7 @@ class _Loop:
             task.config is None or TAG_HIDDEN not in task.config.get("tags", [])
         ):
             node_finished(task.name)
-        if all(chan in CONTROL_WRITES for chan, _ in task.writes):
+        if _native.all_written_in(task.writes, CONTROL_WRITES):
             task.writes.append((NO_WRITES, None))
         return task.writes
 

@@ -181,6 +181,37 @@ def run_with_retry(
     ``ExecutionInfo`` patched in one copy), retrying per the first matching policy;
     ``ParentCommand``, interrupts, cancellation and failures handled as LangGraph does."""
 
+def task_config(
+    config: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+    tags: Sequence[str] | None,
+    *,
+    run_name: str,
+    callbacks: Any,
+    configurable: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A task's config: ``patch_config(merge_configs(config, {"metadata": metadata,
+    "tags": tags}), run_name=..., callbacks=..., configurable=...)`` in one pass, the
+    same dict key for key (metadata merged as ``_internal._config._merge_metadata``)."""
+
+def override_runtime(runtime: Any, **changes: Any) -> Any:
+    """``runtime.override(**changes)`` (``dataclasses.replace`` of LangGraph's ``Runtime``)."""
+
+def execution_info(**fields: Any) -> Any:
+    """``langgraph.runtime.ExecutionInfo(**fields)``."""
+
+def all_written_in(writes: Iterable[Sequence[Any]], names: Any) -> bool:
+    """``all(w[0] in names for w in writes)``."""
+
+def any_written_in(writes: Iterable[Sequence[Any]], names: str | Any) -> bool:
+    """``any(w[0] in names for w in writes)``; a str ``names`` is one channel."""
+
+def any_in(channels: Any, keys: str | Any) -> bool:
+    """``any(k in keys for k in channels)``; a str ``keys`` is ``keys in channels``."""
+
+def extend_pending(pending: list[tuple[str, str, Any]], task_id: str, writes: Iterable[Sequence[Any]]) -> None:
+    """``pending.extend((task_id, c, v) for c, v in writes)``."""
+
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
 

@@ -8,6 +8,7 @@ mod boundary;
 mod retry;
 mod runtime;
 mod task_config;
+mod writes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -1007,6 +1008,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::override_runtime, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::execution_info, m)?)?;
     m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
+    m.add_function(wrap_pyfunction!(writes::all_written_in, m)?)?;
+    m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;
+    m.add_function(wrap_pyfunction!(writes::any_in, m)?)?;
+    m.add_function(wrap_pyfunction!(writes::extend_pending, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;

@@ -1,0 +1,88 @@
+//! Questions the loop asks of a task's writes (a sequence of `(channel, value)`
+//! pairs) on every step, answered without entering Python.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::boundary::guarded;
+
+fn channels<'py>(writes: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    writes.try_iter()?.map(|w| w?.get_item(0)).collect()
+}
+
+/// `all(w[0] in names for w in writes)`.
+#[pyfunction]
+pub fn all_written_in(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
+    guarded("all_written_in", || {
+        for c in channels(writes)? {
+            if !names.contains(c)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+}
+
+/// `any(w[0] in names for w in writes)`; `names` a str means `w[0] == names`.
+#[pyfunction]
+pub fn any_written_in(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
+    guarded("any_written_in", || {
+        let single = names.is_instance_of::<pyo3::types::PyString>();
+        for c in channels(writes)? {
+            if if single { c.eq(names)? } else { names.contains(c)? } {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+}
+
+/// `any(k in keys for k in channels)`; `keys` a str means `keys in channels`.
+#[pyfunction]
+pub fn any_in(channels: &Bound<'_, PyAny>, keys: &Bound<'_, PyAny>) -> PyResult<bool> {
+    guarded("any_in", || {
+        if keys.is_instance_of::<pyo3::types::PyString>() {
+            return channels.contains(keys);
+        }
+        for k in channels.try_iter()? {
+            if keys.contains(k?)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+}
+
+/// `c, v = w`, with Python's errors for anything but two items.
+fn unpack_pair<'py>(w: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if let Ok(t) = w.cast::<PyTuple>() {
+        if t.len() == 2 {
+            return Ok((t.get_item(0)?, t.get_item(1)?));
+        }
+    }
+    let items: Vec<Bound<'py, PyAny>> = w.try_iter()?.take(3).collect::<PyResult<_>>()?;
+    match <[Bound<'py, PyAny>; 2]>::try_from(items) {
+        Ok([c, v]) => Ok((c, v)),
+        Err(items) if items.len() > 2 => {
+            Err(PyValueError::new_err("too many values to unpack (expected 2)"))
+        }
+        Err(items) => Err(PyValueError::new_err(format!(
+            "not enough values to unpack (expected 2, got {})",
+            items.len()
+        ))),
+    }
+}
+
+/// `pending.extend((task_id, c, v) for c, v in writes)`.
+#[pyfunction]
+pub fn extend_pending(pending: &Bound<'_, PyList>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+    guarded("extend_pending", || {
+        for w in writes.try_iter()? {
+            let w = w?;
+            let (c, v) = unpack_pair(&w)?;
+            pending.append(PyTuple::new(w.py(), [task_id.clone(), c, v])?)?;
+        }
+        Ok(())
+    })
+}
