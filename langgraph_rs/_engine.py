@@ -367,8 +367,9 @@ def stream(
         loop = run.make_loop(_SyncLoop, put)
         with loop:
             run.entered(loop)
-            for _ in _lifecycle_calls(loop, graph_callbacks):
-                pass
+            if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+                for _ in _lifecycle_calls(loop, graph_callbacks):
+                    pass
             notify = put if run.eager else None
             while loop.tick():
                 for task in loop.match_cached_writes():
@@ -376,11 +377,13 @@ def stream(
                 for _ in loop.run_tasks(self.step_timeout, notify):
                     yield from run.output(q.get, queue.Empty)
                 loop.after_tick()
-                for _ in _lifecycle_calls(loop, graph_callbacks):
-                    pass
+                if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+                    for _ in _lifecycle_calls(loop, graph_callbacks):
+                        pass
                 loop.raise_put_error()
-        for _ in _lifecycle_calls(loop, graph_callbacks):
-            pass
+        if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+            for _ in _lifecycle_calls(loop, graph_callbacks):
+                pass
         yield from run.output(q.get, queue.Empty)
         run.finish(loop)
         run_manager.on_chain_end(loop.output)

@@ -340,7 +340,7 @@ class _Loop:
         self.tasks: dict[str, PregelExecutableTask] = {}
         self.output: Any = None
         self.updated_channels: list[str] | None = None
-        self._lifecycle: deque = deque()
+        self.lifecycle: deque = deque()
         self.is_nested = CONFIG_KEY_TASK_ID in config.get(CONF, {})
         if self.stream is not None and CONFIG_KEY_STREAM in config[CONF]:
             outer = config[CONF][CONFIG_KEY_STREAM]
@@ -732,7 +732,7 @@ class _Loop:
             )
         self.status = "pending"
         if is_resuming:
-            self._lifecycle.append(
+            self.lifecycle.append(
                 GraphResumeEvent(
                     run_id=None,
                     status=self.status,
@@ -1004,7 +1004,11 @@ class _Loop:
             self.stream((self.checkpoint_ns, "values", self._read(keys)))
 
     def _read(self, keys: str | Sequence[str]) -> Any:
-        return read_channels(self.channels, keys)
+        """``read_channels(channels, keys)``: one channel's value (None when it is
+        empty), or the non-empty ones of several by name."""
+        if isinstance(keys, str):
+            return self.state.get(keys) if self.state.is_available(keys) else None
+        return self.state.read(keys)
 
     def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
         task = self.tasks.get(task_id)
@@ -1576,7 +1580,7 @@ class _Loop:
             interrupts = tuple(exc_value.args[0]) if exc_value.args else ()
             from langgraph.callbacks import GraphInterruptEvent
 
-            self._lifecycle.append(
+            self.lifecycle.append(
                 GraphInterruptEvent(
                     run_id=None,
                     status=self.status,
@@ -1652,7 +1656,7 @@ class _Loop:
         return self._saver_exc if exc_value is None or suppress else None
 
     def pop_lifecycle_event(self) -> Any:
-        return self._lifecycle.popleft() if self._lifecycle else None
+        return self.lifecycle.popleft() if self.lifecycle else None
 
     def _cache_lookup_keys(self) -> dict:
         return {
