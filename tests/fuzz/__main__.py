@@ -12,6 +12,7 @@ import argparse
 import concurrent.futures
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.fuzz import available, program
@@ -41,13 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     divergences = errors = known = 0
     per_family: dict[str, int] = {}
+    n = 0
     jobs = [(s, families, args.out, args.shrink_seconds, args.timeout, s in KNOWN) for s in seeds]
-    if args.jobs > 1:
-        pool = concurrent.futures.ProcessPoolExecutor(args.jobs, max_tasks_per_child=200)
-        results = pool.map(check, *zip(*jobs), chunksize=4)
-    else:
-        pool = None
-        results = (check(*j) for j in jobs)
+    results = _in_pools(jobs, args.jobs) if args.jobs > 1 else (check(*j) for j in jobs)
     try:
         for n, (seed, name, diff, note) in enumerate(results, 1):
             per_family[name] = per_family.get(name, 0) + 1
@@ -67,12 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         # a worker exited: a hang (its seed and stacks are on stderr) or a crash
         print("ERROR: a fuzz worker died; its last words are on stderr", flush=True)
         errors += 1
-    if pool is not None:
-        pool.shutdown()
+    if n < len(seeds):
+        errors += 1
+        print(f"ERROR: {len(seeds) - n} of {len(seeds)} programs were not run", flush=True)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(per_family.items()))
     print(f"({counts}; {time.monotonic() - started:.1f} s; {errors} fuzzer errors; {known} known, not counted)")
-    print(f"fuzz: {len(seeds)} graphs, {divergences} divergences")
+    print(f"fuzz: {n} graphs, {divergences} divergences")
     return 1 if divergences or errors else 0
+
+
+def _in_pools(jobs: list[tuple], workers: int, batch: int = 400) -> Iterator[tuple]:
+    """Results in order, from a fresh pool of worker processes per ``batch``
+    programs (a worker's memory grows with every graph it runs). Not
+    ``max_tasks_per_child``: CPython 3.11's executor can hang for good while it
+    replaces a retired worker."""
+    for start in range(0, len(jobs), batch):
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            yield from pool.map(check, *zip(*jobs[start:start + batch]), chunksize=4)
 
 
 if __name__ == "__main__":
