@@ -137,7 +137,7 @@ class _LeanSeq:
     manager, for runs that have no callback handler to tell it to. The node runs
     in its config context exactly as ``RunnableSeq`` runs it."""
 
-    __slots__ = ("seq", "steps", "name", "own_config")
+    __slots__ = ("seq", "steps", "name", "own_config", "native")
 
     def __init__(self, seq: RunnableSeq) -> None:
         self.seq = seq
@@ -146,6 +146,8 @@ class _LeanSeq:
         # which later steps can hand their config to user code (routers do; a
         # ChannelWrite only reads its send function from it)
         self.own_config = tuple(not isinstance(s, ChannelWrite) for s in seq.steps)
+        # the writers the engine runs natively (rust/py/channel_write.rs)
+        self.native = tuple(_native.is_native_writer(s) for s in seq.steps)
 
     def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
         if not isinstance(config.get("callbacks"), BaseCallbackManager):
@@ -155,6 +157,9 @@ class _LeanSeq:
         with set_config_context(config) as context:
             input = context.run(self.steps[0].invoke, input, config, **kwargs)
         for i, step in enumerate(self.steps[1:], 2):
+            if self.native[i - 1]:
+                input = _native.channel_write(step, input, config)
+                continue
             own = self.own_config[i - 1]
             input = step.invoke(input, _seq_step_config(config, parent, i) if own else config)
         return input

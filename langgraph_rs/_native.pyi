@@ -212,6 +212,16 @@ def any_in(channels: Any, keys: str | Any) -> bool:
 def extend_pending(pending: list[tuple[str, str, Any]], task_id: str, writes: Iterable[Sequence[Any]]) -> None:
     """``pending.extend((task_id, c, v) for c, v in writes)``."""
 
+def is_native_writer(writer: Any) -> bool:
+    """Whether ``writer`` is a plain ``ChannelWrite`` (exact class, untraced, no bound
+    kwargs) that :func:`channel_write` runs."""
+
+def channel_write(writer: Any, input: Any, config: Mapping[str, Any]) -> Any:
+    """``ChannelWrite.invoke(input, config)``: the writer's entries as ``(channel, value)``
+    writes handed to ``config["configurable"]["__pregel_send"]``, StateGraph's
+    ``_control_branch`` and a node's ``_get_updates`` on a dict run natively; returns
+    ``input`` (invoked when it is a ``Runnable``, as ``recurse=True`` does)."""
+
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
 

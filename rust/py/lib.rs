@@ -5,6 +5,7 @@
 //! core's error enum onto LangGraph's exceptions.
 
 mod boundary;
+mod channel_write;
 mod retry;
 mod runtime;
 mod task_config;
@@ -1012,6 +1013,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::extend_pending, m)?)?;
+    m.add_function(wrap_pyfunction!(channel_write::is_native_writer, m)?)?;
+    m.add_function(wrap_pyfunction!(channel_write::channel_write, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;
