@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import _merge_metadata_dicts, get_executor_for_config
 from langchain_core.utils.uuid import uuid7
 from langgraph._internal._config import (
@@ -174,6 +175,11 @@ class _LeanSeq:
                 self.steps[0].ainvoke(input, config, **kwargs), context=context
             )
         for i, step in enumerate(self.steps[1:], 2):
+            if self.native[i - 1]:
+                input = _native.channel_write(step, input, config, recurse=False)
+                if step.recurse and isinstance(input, Runnable):
+                    input = await input.ainvoke(input, config)
+                continue
             own = self.own_config[i - 1]
             input = await step.ainvoke(input, _seq_step_config(config, parent, i) if own else config)
         return input

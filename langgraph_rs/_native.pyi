@@ -216,7 +216,7 @@ def is_native_writer(writer: Any) -> bool:
     """Whether ``writer`` is a plain ``ChannelWrite`` (exact class, untraced, no bound
     kwargs) that :func:`channel_write` runs."""
 
-def channel_write(writer: Any, input: Any, config: Mapping[str, Any]) -> Any:
+def channel_write(writer: Any, input: Any, config: Mapping[str, Any], recurse: bool = True) -> Any:
     """``ChannelWrite.invoke(input, config)``: the writer's entries as ``(channel, value)``
     writes handed to ``config["configurable"]["__pregel_send"]``, StateGraph's
     ``_control_branch`` and a node's ``_get_updates`` on a dict run natively; returns

@@ -95,12 +95,15 @@ pub fn is_native_writer(writer: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// `ChannelWrite.invoke(input, config)` for a writer [`is_native_writer`]
 /// accepted: the writes go to the task's send function; the return value is
-/// `input` (a `Runnable` output is invoked, as `RunnableCallable(recurse=True)` does).
+/// `input` (a `Runnable` output is invoked, as `RunnableCallable(recurse=True)`
+/// does; `recurse=False` leaves that to an async caller, which awaits `ainvoke`).
 #[pyfunction]
+#[pyo3(signature = (writer, input, config, recurse=true))]
 pub fn channel_write<'py>(
     writer: &Bound<'py, PyAny>,
     input: &Bound<'py, PyAny>,
     config: &Bound<'py, PyAny>,
+    recurse: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     guarded("channel_write", || {
         let py = writer.py();
@@ -150,7 +153,7 @@ pub fn channel_write<'py>(
             }
         }
         send.call1((out,))?;
-        if writer.getattr("recurse")?.is_truthy()? && input.is_instance(im.runnable.bind(py))? {
+        if recurse && writer.getattr("recurse")?.is_truthy()? && input.is_instance(im.runnable.bind(py))? {
             return input.call_method1("invoke", (input, config));
         }
         Ok(input.clone())
