@@ -1203,7 +1203,11 @@ class _Loop:
             additional.get("tags"),
             run_name=name,
             callbacks=callbacks
-            or (self.manager.get_child(f"graph:step:{self.step}") if self.manager else None),
+            or (
+                _native.callback_child(self.manager, f"graph:step:{self.step}")
+                if self.manager
+                else None
+            ),
             configurable={
                 CONFIG_KEY_TASK_ID: task_id,
                 CONFIG_KEY_SEND: writes.extend,

@@ -222,6 +222,10 @@ def channel_write(writer: Any, input: Any, config: Mapping[str, Any], recurse: b
     ``_control_branch`` and a node's ``_get_updates`` on a dict run natively; returns
     ``input`` (invoked when it is a ``Runnable``, as ``recurse=True`` does)."""
 
+def callback_child(run_manager: Any, tag: str | None) -> Any:
+    """``run_manager.get_child(tag)``; made natively when the run has no inheritable
+    handler (the child is then plain data), else langchain-core's own."""
+
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
 

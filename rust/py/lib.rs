@@ -5,6 +5,7 @@
 //! core's error enum onto LangGraph's exceptions.
 
 mod boundary;
+mod callbacks;
 mod channel_write;
 mod retry;
 mod runtime;
@@ -1015,6 +1016,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writes::extend_pending, m)?)?;
     m.add_function(wrap_pyfunction!(channel_write::is_native_writer, m)?)?;
     m.add_function(wrap_pyfunction!(channel_write::channel_write, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::callback_child, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;
