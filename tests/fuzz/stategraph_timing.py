@@ -221,9 +221,14 @@ def assign_units(spec: dict) -> None:
     # a stream's waiter may hold one of the max_concurrency slots
     limit = min([r["mc"] - 1 for r in runs if r["mc"]] + ([POOL] if not spec["async"] else [10**6]))
     ordered: set[int] = set()  # Send options whose items must finish in order
+    # a stream with subgraphs=True shows each subgraph's first chunks as it
+    # starts: two subgraphs starting in one step race for the first place
+    streams_subgraphs = any(r.get("subgraphs") and r.get("how") == "stream" for r in runs)
     for s in steps:
         if sum(1 for t in s if model.fails(t)) > 1:
             raise Infeasible("two failing tasks in one step")
+        if streams_subgraphs and sum(1 for t in s if model.jitter(t)) > 1:
+            raise Infeasible("two subgraphs start in one step of a subgraphs=True stream")
         if len(s) > limit:
             sid = _single_fanout(s)
             if sid is None:
