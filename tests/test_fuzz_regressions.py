@@ -563,3 +563,31 @@ def test_a_failed_delta_channel_write_fails_the_next_checkpoint_like_langgraph(d
 
     outcome = assert_same(build, scenario, CFG)
     assert outcome.value[0] == "b's write was not saved"
+
+
+def test_a_barrier_expecting_no_names_finishes_when_the_run_ends() -> None:
+    """Found as `--replay 8000002483` (Pregel). A ``NamedBarrierValueAfterFinish``
+    expecting no names is never written, yet the step that triggers no node
+    finishes it (``seen == names``): it gets a version and is saved as
+    ``(set(), True)``. The engine only visited barriers something was written to."""
+    from langgraph.channels import AnyValue, NamedBarrierValueAfterFinish
+
+    def build() -> tuple[Any, Any]:
+        saver = InMemorySaver()
+        node = NodeBuilder().subscribe_only("inp").do(lambda x: x + 1).write_to("out")
+        graph = Pregel(
+            nodes={"n": node},
+            channels={
+                "inp": AnyValue(int),
+                "out": LastValue(int),
+                "gate": NamedBarrierValueAfterFinish(str, set()),
+            },
+            input_channels=["inp"],
+            output_channels=["out"],
+            checkpointer=saver,
+        )
+        return graph, saver
+
+    out = assert_same(build, lambda g: g.invoke({"inp": 1}, CFG), CFG)
+    assert out.value == {"out": 2}
+    assert "gate" in out.history[0][4]  # the last checkpoint's channel values

@@ -269,6 +269,15 @@ impl<V: Clone> Channel<V> {
         }
     }
 
+    /// Whether `finish()` would change this channel now.
+    pub fn can_finish(&self, kind: &Kind) -> bool {
+        match kind {
+            Kind::LastValueAfterFinish => !self.finished && self.value.is_some(),
+            Kind::NamedBarrierAfterFinish { names } => !self.finished && &self.seen == names,
+            _ => false,
+        }
+    }
+
     pub fn finish(&mut self, kind: &Kind) -> bool {
         match kind {
             Kind::LastValueAfterFinish => {

@@ -137,7 +137,7 @@ pub struct Plan<'a, V> {
 
 impl<V: Clone> State<V> {
     pub fn new(graph: &Graph) -> State<V> {
-        State {
+        let mut st = State {
             channels: (0..graph.channels.len()).map(|_| Channel::default()).collect(),
             versions: vec![None; graph.channels.len()],
             ordered: Versions::default(),
@@ -147,7 +147,9 @@ impl<V: Clone> State<V> {
             live: LiveSet::with_capacity(graph.channels.len()),
             marks: vec![0; graph.channels.len()],
             marked: Vec::new(),
-        }
+        };
+        st.reindex(graph);
+        st
     }
 
     /// Re-derive which channels the per-step notifications must visit (after
@@ -161,8 +163,10 @@ impl<V: Clone> State<V> {
     fn track(&mut self, graph: &Graph, c: usize) {
         let kind = &graph.channels[c].1;
         let ch = &self.channels[c];
+        // a barrier expecting no names can finish before anything is written
         let live = (kind.clears_on_empty_update() && ch.is_available(kind))
-            || (kind.has_finish() && (ch.value.is_some() || !ch.seen.is_empty()));
+            || (kind.has_finish()
+                && (ch.value.is_some() || !ch.seen.is_empty() || ch.can_finish(kind)));
         self.live.set(c, live);
     }
 

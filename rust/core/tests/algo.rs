@@ -188,6 +188,29 @@ fn finish_runs_when_nothing_is_triggered() {
 }
 
 #[test]
+fn a_barrier_expecting_no_names_finishes_unwritten() {
+    // NamedBarrierValueAfterFinish(str, set()): nothing is ever written to it, and
+    // the step that triggers no node finishes it all the same (a new version)
+    let g = Graph::new(
+        vec![
+            ("__start__".into(), Kind::Ephemeral { guard: true }),
+            ("gate".into(), Kind::NamedBarrierAfterFinish { names: Default::default() }),
+        ],
+        vec![("__start__".into(), vec!["__start__".into()], Ok("__start__".into()))],
+        &HashMap::new(),
+    )
+    .unwrap();
+    let mut host = TestHost::default();
+    let mut st: State<Val> = State::new(&g);
+    assert!(!st.is_available(&g, 1));
+    let upd = st
+        .apply_writes(&g, vec![task("__start__", "~__pregel_pull, __start__", &["__start__"], vec![])], &mut host)
+        .unwrap();
+    assert_eq!(names(&g, &upd), vec!["gate"]);
+    assert!(st.is_available(&g, 1));
+}
+
+#[test]
 fn interrupt_bookkeeping() {
     let g = graph();
     let mut host = TestHost::default();
