@@ -168,7 +168,8 @@ fn run(
     for (k, v) in &extra {
         patch.push((k, v.clone()));
     }
-    let base = if extra.is_empty() { config.cast::<PyDict>()?.clone() } else { patch_configurable(im, &config, &[])? };
+    // the config as LangGraph's first patch leaves it, to read the runtime from
+    let base = if extra.is_empty() { config.cast::<PyDict>()?.clone() } else { patch_configurable(im, &config, &patch)? };
     let key_runtime = im.key_runtime.bind(py).as_any();
     if let Some(rt) = &runtime_of(im, &base)? {
         let rt = if rt.getattr(im.execution_info_name.bind(py))?.is_none() {
