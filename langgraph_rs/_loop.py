@@ -147,8 +147,8 @@ class _LeanSeq:
         # which later steps can hand their config to user code (routers do; a
         # ChannelWrite only reads its send function from it)
         self.own_config = tuple(not isinstance(s, ChannelWrite) for s in seq.steps)
-        # the writers the engine runs natively (rust/py/channel_write.rs)
-        self.native = tuple(_native.is_native_writer(s) for s in seq.steps)
+        # the plans of the writers the engine runs natively (rust/py/channel_write.rs)
+        self.native = tuple(_native.writer_plan(s) for s in seq.steps)
 
     def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
         if not isinstance(config.get("callbacks"), BaseCallbackManager):
@@ -158,8 +158,8 @@ class _LeanSeq:
         with set_config_context(config) as context:
             input = context.run(self.steps[0].invoke, input, config, **kwargs)
         for i, step in enumerate(self.steps[1:], 2):
-            if self.native[i - 1]:
-                input = _native.channel_write(step, input, config)
+            if (plan := self.native[i - 1]) is not None:
+                input = _native.channel_write(plan, input, config)
                 continue
             own = self.own_config[i - 1]
             input = step.invoke(input, _seq_step_config(config, parent, i) if own else config)
@@ -175,8 +175,8 @@ class _LeanSeq:
                 self.steps[0].ainvoke(input, config, **kwargs), context=context
             )
         for i, step in enumerate(self.steps[1:], 2):
-            if self.native[i - 1]:
-                input = _native.channel_write(step, input, config, recurse=False)
+            if (plan := self.native[i - 1]) is not None:
+                input = _native.channel_write(plan, input, config, recurse=False)
                 if step.recurse and isinstance(input, Runnable):
                     input = await input.ainvoke(input, config)
                 continue

@@ -212,15 +212,18 @@ def any_in(channels: Any, keys: str | Any) -> bool:
 def extend_pending(pending: list[tuple[str, str, Any]], task_id: str, writes: Iterable[Sequence[Any]]) -> None:
     """``pending.extend((task_id, c, v) for c, v in writes)``."""
 
-def is_native_writer(writer: Any) -> bool:
-    """Whether ``writer`` is a plain ``ChannelWrite`` (exact class, untraced, no bound
-    kwargs) that :func:`channel_write` runs."""
+def writer_plan(writer: Any) -> tuple[bool, bool, tuple[tuple[Any, ...], ...]] | None:
+    """What :func:`channel_write` runs for ``writer``, read once per node; None unless
+    it is a plain ``ChannelWrite`` (exact class, untraced, no bound kwargs)."""
 
-def channel_write(writer: Any, input: Any, config: Mapping[str, Any], recurse: bool = True) -> Any:
-    """``ChannelWrite.invoke(input, config)``: the writer's entries as ``(channel, value)``
-    writes handed to ``config["configurable"]["__pregel_send"]``, StateGraph's
-    ``_control_branch`` and a node's ``_get_updates`` on a dict run natively; returns
-    ``input`` (invoked when it is a ``Runnable``, as ``recurse=True`` does)."""
+def channel_write(
+    plan: tuple[bool, bool, tuple[tuple[Any, ...], ...]], input: Any, config: Mapping[str, Any], recurse: bool = True
+) -> Any:
+    """``ChannelWrite.invoke(input, config)`` from the writer's plan: its entries as
+    ``(channel, value)`` writes handed to ``config["configurable"]["__pregel_send"]``,
+    StateGraph's ``_control_branch`` and a node's ``_get_updates`` on a dict run
+    natively; returns ``input`` (invoked when it is a ``Runnable``, as
+    ``recurse=True`` does)."""
 
 def callback_child(run_manager: Any, tag: str | None) -> Any:
     """``run_manager.get_child(tag)``; made natively when the run has no inheritable

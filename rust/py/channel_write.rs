@@ -9,7 +9,7 @@
 //! Any other mapper, and `_get_updates` on anything but a dict, is called.
 //!
 //! Only writers of the exact class `ChannelWrite` (untraced, no extra
-//! kwargs) are run here; the loop checks that with [`is_native_writer`].
+//! kwargs) are run here; [`writer_plan`] checks that once per node.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -70,108 +70,139 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     })
 }
 
-/// Whether `writer.invoke(input, config)` is what [`channel_write`] does: an
-/// exact `ChannelWrite`, untraced, with no bound kwargs, running its own `_write`.
+/// What [`channel_write`] runs for `writer`, read once per node: `None` unless
+/// `writer.invoke(input, config)` is ChannelWrite's own (an exact
+/// `ChannelWrite`, untraced, no bound kwargs, running its `_write`); else
+/// `(recurse, writes_tasks, entries)`, each entry one of
+/// `(SEND, send)`, `(TUPLE, mapper, value, update_keys | None, is_control_branch)`,
+/// `(ENTRY, channel, value, skip_none, mapper)` or `(INVALID, entry)`.
 #[pyfunction]
-pub fn is_native_writer(writer: &Bound<'_, PyAny>) -> PyResult<bool> {
-    guarded("is_native_writer", || {
+pub fn writer_plan<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    guarded("writer_plan", || {
         let py = writer.py();
         let im = imports(py)?;
-        if !writer.get_type().is(im.channel_write.bind(py)) {
-            return Ok(false);
-        }
-        if writer.getattr("trace")?.is_truthy()? || writer.getattr("explode_args")?.is_truthy()? {
-            return Ok(false);
-        }
-        if writer.getattr("kwargs")?.is_truthy()? {
-            return Ok(false);
+        if !writer.get_type().is(im.channel_write.bind(py))
+            || writer.getattr("trace")?.is_truthy()?
+            || writer.getattr("explode_args")?.is_truthy()?
+            || writer.getattr("kwargs")?.is_truthy()?
+        {
+            return Ok(None);
         }
         let func = writer.getattr("func")?;
         let own = im.channel_write.bind(py).getattr("_write")?;
-        Ok(func.getattr("__func__").map(|f| f.is(&own)).unwrap_or(false)
+        if !(func.getattr("__func__").map(|f| f.is(&own)).unwrap_or(false)
             && func.getattr("__self__").map(|s| s.is(writer)).unwrap_or(false))
+        {
+            return Ok(None);
+        }
+        let mut writes_tasks = false;
+        let mut entries = Vec::new();
+        for e in writer.getattr("writes")?.try_iter()? {
+            let e = e?;
+            let planned = if e.is_instance(im.send.bind(py))? {
+                (SEND, e).into_pyobject(py)?.into_any()
+            } else if e.is_instance(im.tuple_entry.bind(py))? {
+                let mapper = e.get_item(0)?;
+                let control = mapper.is(im.control_branch.bind(py));
+                let keys = update_keys(im, &mapper)?;
+                (TUPLE, mapper, e.get_item(1)?, keys, control).into_pyobject(py)?.into_any()
+            } else if e.is_instance(im.entry.bind(py))? {
+                let channel = e.get_item(0)?;
+                writes_tasks |= channel.eq(im.tasks.bind(py))?;
+                let skip_none = e.get_item(2)?.is_truthy()?;
+                (ENTRY, channel, e.get_item(1)?, skip_none, e.get_item(3)?).into_pyobject(py)?.into_any()
+            } else {
+                (INVALID, e).into_pyobject(py)?.into_any()
+            };
+            entries.push(planned);
+        }
+        let recurse = writer.getattr("recurse")?.is_truthy()?;
+        Ok(Some((recurse, writes_tasks, PyTuple::new(py, entries)?).into_pyobject(py)?))
     })
 }
 
-/// `ChannelWrite.invoke(input, config)` for a writer [`is_native_writer`]
-/// accepted: the writes go to the task's send function; the return value is
-/// `input` (a `Runnable` output is invoked, as `RunnableCallable(recurse=True)`
-/// does; `recurse=False` leaves that to an async caller, which awaits `ainvoke`).
+const SEND: u8 = 0;
+const TUPLE: u8 = 1;
+const ENTRY: u8 = 2;
+const INVALID: u8 = 3;
+
+/// `ChannelWrite.invoke(input, config)` for a writer's [`writer_plan`]: the
+/// writes go to the task's send function; the return value is `input` (a
+/// `Runnable` output is invoked, as `RunnableCallable(recurse=True)` does;
+/// `recurse=False` leaves that to an async caller, which awaits `ainvoke`).
 #[pyfunction]
-#[pyo3(signature = (writer, input, config, recurse=true))]
+#[pyo3(signature = (plan, input, config, recurse=true))]
 pub fn channel_write<'py>(
-    writer: &Bound<'py, PyAny>,
+    plan: &Bound<'py, PyTuple>,
     input: &Bound<'py, PyAny>,
     config: &Bound<'py, PyAny>,
     recurse: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     guarded("channel_write", || {
-        let py = writer.py();
+        let py = plan.py();
         let im = imports(py)?;
-        let entries: Vec<Bound<'py, PyAny>> = writer.getattr("writes")?.try_iter()?.collect::<PyResult<_>>()?;
-        let (entry_cls, tuple_cls, send_cls) =
-            (im.entry.bind(py), im.tuple_entry.bind(py), im.send.bind(py));
-        let passthrough = im.passthrough.bind(py);
-        // validate, as do_write does, before anything is written
-        for e in &entries {
-            if e.is_instance(entry_cls)? && e.get_item(0)?.eq(im.tasks.bind(py))? {
-                return Err(PyErr::from_value(
-                    im.invalid_update
-                        .bind(py)
-                        .call1(("Cannot write to the reserved channel TASKS",))?,
-                ));
-            }
+        let (writer_recurse, writes_tasks, entries): (bool, bool, Bound<'py, PyTuple>) = plan.extract()?;
+        // validated as do_write does, before anything is written
+        if writes_tasks {
+            return Err(PyErr::from_value(
+                im.invalid_update.bind(py).call1(("Cannot write to the reserved channel TASKS",))?,
+            ));
         }
+        let passthrough = im.passthrough.bind(py);
         let send = config.get_item(im.conf.bind(py))?.get_item(im.key_send.bind(py))?;
         let out = PyList::empty(py);
-        for e in &entries {
-            if e.is_instance(send_cls)? {
-                out.append(PyTuple::new(py, [im.tasks.bind(py).as_any(), e])?)?;
-            } else if e.is_instance(tuple_cls)? {
-                let mapper = e.get_item(0)?;
-                let value = e.get_item(1)?;
-                let value = if value.is(passthrough) { input.clone() } else { value };
-                map_tuples(im, &mapper, &value, &out)?;
-            } else if e.is_instance(entry_cls)? {
-                let channel = e.get_item(0)?;
-                let value = e.get_item(1)?;
-                let value = if value.is(passthrough) { input.clone() } else { value };
-                let mapper = e.get_item(3)?;
-                let value = if mapper.is_none() { value } else { mapper.call1((value,))? };
-                if value.is(im.skip_write.bind(py)) {
-                    continue;
+        for e in entries.iter() {
+            let e = e.cast_into::<PyTuple>()?;
+            let value_at = |i: usize| -> PyResult<Bound<'py, PyAny>> {
+                let v = e.get_item(i)?;
+                Ok(if v.is(passthrough) { input.clone() } else { v })
+            };
+            match e.get_item(0)?.extract::<u8>()? {
+                SEND => out.append(PyTuple::new(py, [im.tasks.bind(py).as_any(), &e.get_item(1)?])?)?,
+                TUPLE => {
+                    let (mapper, keys) = (e.get_item(1)?, e.get_item(3)?);
+                    let control = e.get_item(4)?.is_truthy()?;
+                    map_tuples(&mapper, &value_at(2)?, &keys, control, &out)?;
                 }
-                if e.get_item(2)?.is_truthy()? && value.is_none() {
-                    continue;
+                ENTRY => {
+                    let mapper = e.get_item(4)?;
+                    let value = value_at(2)?;
+                    let value = if mapper.is_none() { value } else { mapper.call1((value,))? };
+                    if value.is(im.skip_write.bind(py)) || (e.get_item(3)?.is_truthy()? && value.is_none()) {
+                        continue;
+                    }
+                    out.append(PyTuple::new(py, [e.get_item(1)?, value])?)?;
                 }
-                out.append(PyTuple::new(py, [channel, value])?)?;
-            } else {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "Invalid write entry: {}",
-                    e.str()?
-                )));
+                _ => {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "Invalid write entry: {}",
+                        e.get_item(1)?.str()?
+                    )))
+                }
             }
         }
         send.call1((out,))?;
-        if recurse && writer.getattr("recurse")?.is_truthy()? && input.is_instance(im.runnable.bind(py))? {
+        if recurse && writer_recurse && input.is_instance(im.runnable.bind(py))? {
             return input.call_method1("invoke", (input, config));
         }
         Ok(input.clone())
     })
 }
 
-/// `if ww := mapper(value): out.extend(ww)`, StateGraph's mappers natively.
+/// `if ww := mapper(value): out.extend(ww)`, StateGraph's mappers natively:
+/// `_control_branch`, and a node's `_get_updates` (its `keys`) on a dict.
 fn map_tuples<'py>(
-    im: &Imports,
     mapper: &Bound<'py, PyAny>,
     value: &Bound<'py, PyAny>,
+    keys: &Bound<'py, PyAny>,
+    control: bool,
     out: &Bound<'py, PyList>,
 ) -> PyResult<()> {
     let py = mapper.py();
-    if mapper.is(im.control_branch.bind(py)) {
-        return control_branch(im, value, out);
+    if control {
+        return control_branch(imports(py)?, value, out);
     }
-    if let Some(keys) = update_keys(im, mapper)? {
+    if !keys.is_none() {
         if let Ok(d) = value.cast_exact::<PyDict>() {
             for (k, v) in d.iter() {
                 if keys.contains(&k)? {

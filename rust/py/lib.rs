@@ -1014,7 +1014,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::extend_pending, m)?)?;
-    m.add_function(wrap_pyfunction!(channel_write::is_native_writer, m)?)?;
+    m.add_function(wrap_pyfunction!(channel_write::writer_plan, m)?)?;
     m.add_function(wrap_pyfunction!(channel_write::channel_write, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::callback_child, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;

@@ -168,14 +168,20 @@ fn run(
     for (k, v) in &extra {
         patch.push((k, v.clone()));
     }
-    // the config as LangGraph's first patch leaves it, to read the runtime from
-    let base = if extra.is_empty() { config.cast::<PyDict>()?.clone() } else { patch_configurable(im, &config, &patch)? };
+    // the runtime as LangGraph's first patch leaves it: the engine's keys win
     let key_runtime = im.key_runtime.bind(py).as_any();
-    if let Some(rt) = &runtime_of(im, &base)? {
+    let runtime = match extra.iter().find(|(k, _)| k.eq(key_runtime).unwrap_or(false)) {
+        Some((_, rt)) if runtime::classes(py)?.runtime.is_instance(rt)? => Some(rt.clone()),
+        Some(_) => None,
+        None => runtime_of(im, config.cast::<PyDict>()?)?,
+    };
+    if let Some(rt) = runtime {
         let rt = if rt.getattr(im.execution_info_name.bind(py))?.is_none() {
-            im.helper(py, "_ensure_execution_info")?.call1((rt, &base, task))?
+            // the config it reads is built only on this rare path
+            let patched = patch_configurable(im, &config, &patch)?;
+            im.helper(py, "_ensure_execution_info")?.call1((&rt, &patched, task))?
         } else {
-            rt.clone()
+            rt
         };
         let rt = patch_execution_info(
             im,
