@@ -69,7 +69,6 @@ from langgraph._internal._constants import (
 )
 from langgraph._internal._replay import ReplayState
 from langgraph._internal._runnable import RunnableSeq, set_config_context
-from langgraph.pregel._write import ChannelWrite
 from langgraph._internal._scratchpad import PregelScratchpad
 from langgraph._internal._typing import EMPTY_SEQ, MISSING
 from langgraph.callbacks import GraphResumeEvent
@@ -77,7 +76,6 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
     WRITES_IDX_MAP,
 )
-from langgraph.checkpoint.base.id import uuid6
 from langgraph.constants import TAG_HIDDEN
 from langgraph.errors import (
     UnknownInterruptError,
@@ -124,6 +122,9 @@ from langgraph.types import CacheKey, Command, PregelExecutableTask, Send
 from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
+
+# str(uuid6(clock_seq=step)) of langgraph.checkpoint.base.id, made natively
+checkpoint_id = _native.checkpoint_id
 from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._spec import GraphSpec
 
@@ -132,57 +133,26 @@ from langgraph_rs._spec import GraphSpec
 PUSH_TRIGGER = (PUSH,)
 
 
-class _LeanSeq:
-    """A node's steps (its function, then its writers) run one after the other
-    without a callback run around them: ``RunnableSeq`` minus the callback
-    manager, for runs that have no callback handler to tell it to. The node runs
-    in its config context exactly as ``RunnableSeq`` runs it."""
-
-    __slots__ = ("seq", "steps", "name", "own_config", "native")
-
-    def __init__(self, seq: RunnableSeq) -> None:
-        self.seq = seq
-        self.steps = seq.steps
-        self.name = seq.name
-        # which later steps can hand their config to user code (routers do; a
-        # ChannelWrite only reads its send function from it)
-        self.own_config = tuple(not isinstance(s, ChannelWrite) for s in seq.steps)
-        # the plans of the writers the engine runs natively (rust/py/channel_write.rs)
-        self.native = tuple(_native.writer_plan(s) for s in seq.steps)
-
-    def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
-        if not isinstance(config.get("callbacks"), BaseCallbackManager):
-            return self.seq.invoke(input, config, **kwargs)
-        parent = _seq_parent(config)
-        config = _seq_step_config(config, parent, 1)
-        with set_config_context(config) as context:
-            input = context.run(self.steps[0].invoke, input, config, **kwargs)
-        for i, step in enumerate(self.steps[1:], 2):
-            if (plan := self.native[i - 1]) is not None:
-                input = _native.channel_write(plan, input, config)
-                continue
-            own = self.own_config[i - 1]
-            input = step.invoke(input, _seq_step_config(config, parent, i) if own else config)
-        return input
-
-    async def ainvoke(self, input: Any, config: Any, **kwargs: Any) -> Any:
-        if not isinstance(config.get("callbacks"), BaseCallbackManager):
-            return await self.seq.ainvoke(input, config, **kwargs)
-        parent = _seq_parent(config)
-        config = _seq_step_config(config, parent, 1)
-        with set_config_context(config) as context:
-            input = await asyncio.create_task(
-                self.steps[0].ainvoke(input, config, **kwargs), context=context
-            )
-        for i, step in enumerate(self.steps[1:], 2):
-            if (plan := self.native[i - 1]) is not None:
-                input = _native.channel_write(plan, input, config, recurse=False)
-                if step.recurse and isinstance(input, Runnable):
-                    input = await input.ainvoke(input, config)
-                continue
-            own = self.own_config[i - 1]
-            input = await step.ainvoke(input, _seq_step_config(config, parent, i) if own else config)
-        return input
+async def _lean_ainvoke(lean: Any, input: Any, config: Any, **kwargs: Any) -> Any:
+    """``LeanSeq.ainvoke`` (rust/py/node_call.rs does ``invoke``): a node's steps
+    run one after the other without a callback run around them — ``RunnableSeq``
+    minus the callback manager, for runs that have no callback handler to tell
+    it to. The node runs in its config context exactly as ``RunnableSeq`` runs it."""
+    if not isinstance(config.get("callbacks"), BaseCallbackManager):
+        return await lean.seq.ainvoke(input, config, **kwargs)
+    steps, native, own_config = lean.steps, lean.native, lean.own_config
+    parent = _seq_parent(config)
+    config = _seq_step_config(config, parent, 1)
+    with set_config_context(config) as context:
+        input = await asyncio.create_task(steps[0].ainvoke(input, config, **kwargs), context=context)
+    for i, step in enumerate(steps[1:], 2):
+        if (plan := native[i - 1]) is not None:
+            input = _native.channel_write(plan, input, config, recurse=False)
+            if step.recurse and isinstance(input, Runnable):
+                input = await input.ainvoke(input, config)
+            continue
+        input = await step.ainvoke(input, _seq_step_config(config, parent, i) if own_config[i - 1] else config)
+    return input
 
 
 def _seq_parent(config: dict) -> tuple[list, dict, UUID]:
@@ -798,7 +768,7 @@ class _Loop:
             self.checkpoint = {
                 **self.checkpoint,
                 "v": LATEST_VERSION,
-                "id": self.checkpoint["id"] if exiting else str(uuid6(clock_seq=self.step)),
+                "id": self.checkpoint["id"] if exiting else checkpoint_id(self.step),
             }
             if not exiting:
                 self.step += 1
@@ -822,7 +792,7 @@ class _Loop:
         self.checkpoint = {
             "v": LATEST_VERSION,
             "ts": datetime.now(timezone.utc).isoformat(),
-            "id": self.checkpoint["id"] if exiting else str(uuid6(clock_seq=self.step)),
+            "id": self.checkpoint["id"] if exiting else checkpoint_id(self.step),
             "channel_values": values,
             "channel_versions": versions,
             "versions_seen": seen,
@@ -1090,70 +1060,17 @@ class _Loop:
             self.checkpoint["id"], self.parent_ns, self.step, int(self.stop), self.updated_channels,
             self.sha1_ids,
         )
-        tasks: dict[str, PregelExecutableTask] = {}
-        # LangGraph's input_cache: nodes with the same ``input_cache_key`` (mapper
-        # and channel names, whether read as one channel or a list) get a shallow
-        # copy of the input of the first one prepared
-        inputs: dict = {}
-        for plan in plans:
-            task = self._build_task(plan, inputs)
-            if task is not None:
-                tasks[task.id] = task
-        self.tasks = tasks
+        self.tasks = _native.build_tasks(self, plans)
 
-    def _build_task(self, plan: tuple, inputs: dict) -> PregelExecutableTask | None:
-        task_id, name, path, triggers, val, task_ns, packet = plan
-        proc = self.nodes[name]
-        if packet is None:
-            timeout = proc.timeout
-        else:
-            timeout = packet.timeout if packet.timeout is not None else proc.timeout
-        lean = self._lean and timeout is None
-        node = self._lean_nodes.get(name) if lean else None
-        if node is None:
-            node = proc.node
-            if node is None:
-                return None
-            if lean and isinstance(node, RunnableSeq):
-                node = self._lean_nodes[name] = _LeanSeq(node)
-        config = self.config
-        if packet is None:
-            key = proc.input_cache_key
-            if key in inputs:
-                val = copy(inputs[key])
-            else:
-                if proc.mapper is not None:
-                    val = proc.mapper(val)
-                inputs[key] = val
-        metadata = _task_metadata(self.step, name, triggers, path, task_ns, proc.metadata)
-        writes: deque = deque()
-        cache_policy = proc.cache_policy or self.cache_policy
-        cache_key = (
-            _cache_key(
-                cache_policy,
-                (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name),
-                cache_policy.key_func(val),
-            )
-            if cache_policy
-            else None
-        )
-        return PregelExecutableTask(
-            name,
-            val,
-            node,
-            writes,
-            self._task_config(
-                config, task_id, task_ns, writes,
-                {"metadata": metadata, "tags": proc.tags}, name, None, True,
-            ),
-            triggers,
-            proc.retry_policy or self.retry_policy,
-            cache_key,
-            task_id,
-            path,
-            writers=proc.flat_writers,
-            subgraphs=proc.subgraphs,
-            timeout=timeout,
+    def _lean_node(self, name: str, node: RunnableSeq) -> Any:
+        """The lean form of a node (``LeanSeq``, rust/py/node_call.rs): its steps
+        run without a callback run, for runs with no handler. Made once per graph."""
+        lean = self._lean_nodes[name] = _native.LeanSeq(node, _lean_ainvoke)
+        return lean
+
+    def _task_cache_key(self, proc: Any, name: str, val: Any, policy: Any) -> CacheKey:
+        return _cache_key(
+            policy, (CACHE_NS_WRITES, (identifier(proc) or "__dynamic__"), name), policy.key_func(val)
         )
 
     def _task_config(

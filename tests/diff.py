@@ -92,10 +92,11 @@ _LIVE_CHECKPOINTS = {
 
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
-    real = lg_checkpoint.uuid6, rs_loop.uuid6
+    real = lg_checkpoint.uuid6, rs_loop.checkpoint_id
     live = {cls: cls.checkpoint for cls in _LIVE_CHECKPOINTS}
     versions = {cls: cls.get_next_version for cls in _RANDOM_VERSIONS}
-    lg_checkpoint.uuid6 = rs_loop.uuid6 = _ids()
+    ids = lg_checkpoint.uuid6 = _ids()
+    rs_loop.checkpoint_id = lambda step: str(ids(clock_seq=step))
     next_version = _versions()
     for cls in _RANDOM_VERSIONS:
         cls.get_next_version = next_version  # type: ignore[method-assign]
@@ -106,7 +107,7 @@ def deterministic() -> Iterator[None]:
     try:
         yield
     finally:
-        lg_checkpoint.uuid6, rs_loop.uuid6 = real
+        lg_checkpoint.uuid6, rs_loop.checkpoint_id = real
         for cls, method in versions.items():
             cls.get_next_version = method  # type: ignore[method-assign]
         for cls, method in live.items():

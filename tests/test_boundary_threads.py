@@ -73,7 +73,7 @@ def _watchdog() -> Any:
 @pytest.fixture(autouse=True)
 def _per_run_streams(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lg_checkpoint, "uuid6", _uuid6)
-    monkeypatch.setattr(rs_loop, "uuid6", _uuid6)
+    monkeypatch.setattr(rs_loop, "checkpoint_id", lambda step: str(_uuid6(clock_seq=step)))
     monkeypatch.setattr(lg_memory, "random", _PerRunRandom)
 
 

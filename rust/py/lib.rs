@@ -7,8 +7,11 @@
 mod boundary;
 mod callbacks;
 mod channel_write;
+mod ids;
+mod node_call;
 mod retry;
 mod runtime;
+mod task_build;
 mod task_config;
 mod writes;
 
@@ -1010,6 +1013,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::override_runtime, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::execution_info, m)?)?;
     m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
+    m.add_function(wrap_pyfunction!(task_build::build_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
+    m.add_class::<task_build::NullResume>()?;
+    m.add_class::<node_call::LeanSeq>()?;
     m.add_function(wrap_pyfunction!(writes::all_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_in, m)?)?;

@@ -25,7 +25,7 @@ pub struct Frozen {
 }
 
 impl Frozen {
-    fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
+    pub fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
         let dataclasses = py.import("dataclasses")?;
         let missing = dataclasses.getattr("MISSING")?;
         let mut fields = Vec::new();

@@ -1,0 +1,118 @@
+//! Checkpoint ids: LangGraph's `str(uuid6(clock_seq=step))`
+//! (`langgraph.checkpoint.base.id`), made natively.
+//!
+//! The timestamp sequence is LangGraph's own: the last timestamp handed out
+//! lives in that module's `_last_v6_timestamp`, read and written here under
+//! the GIL, so ids from this engine and from LangGraph's `uuid6` (the state
+//! APIs, a saver) interleave in one increasing order. The 48-bit node is
+//! random per id, as there.
+
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyInt, PyString};
+
+use crate::boundary::guarded;
+
+/// 100-ns intervals between the UUID epoch (1582-10-15) and the Unix epoch.
+const UUID_EPOCH_OFFSET: u128 = 0x01B2_1DD2_1381_4000;
+
+struct Imports {
+    module: Py<PyModule>,
+    last: Py<PyString>,
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        Ok(Imports {
+            module: py.import("langgraph.checkpoint.base.id")?.unbind(),
+            last: PyString::intern(py, "_last_v6_timestamp").unbind(),
+        })
+    })
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+        h.finish()
+    });
+}
+
+/// SplitMix64: 64 fresh bits per call.
+fn random_u64() -> u64 {
+    RNG.with(|state| {
+        let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+/// The UUIDv6 integer of `uuid6(node, clock_seq)` at `timestamp`.
+pub fn uuid6_int(timestamp: u128, clock_seq: i64, node: u64) -> u128 {
+    let time_high_and_mid = (timestamp >> 12) & 0xFFFF_FFFF_FFFF;
+    let time_low = timestamp & 0x0FFF;
+    // Python's `clock_seq & 0x3FFF` on a negative int is two's complement too
+    let clock_seq = (clock_seq & 0x3FFF) as u128;
+    let mut v = time_high_and_mid << 80 | time_low << 64 | clock_seq << 48 | (node as u128 & 0xFFFF_FFFF_FFFF);
+    // RFC 4122 variant, version 6
+    v &= !(0xC000u128 << 48);
+    v |= 0x8000u128 << 48;
+    v &= !(0xF000u128 << 64);
+    v |= 6u128 << 76;
+    v
+}
+
+/// `str(uuid.UUID(int=v))`.
+pub fn uuid_str(v: u128) -> String {
+    let h = format!("{v:032x}");
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// `str(uuid6(clock_seq=clock_seq))`.
+#[pyfunction]
+pub fn checkpoint_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
+    guarded("checkpoint_id", || {
+        let im = imports(py)?;
+        let module = im.module.bind(py);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut timestamp = now / 100 + UUID_EPOCH_OFFSET;
+        let last = module.getattr(im.last.bind(py))?;
+        if !last.is_none() {
+            let last: u128 = last.extract()?;
+            if timestamp <= last {
+                timestamp = last + 1;
+            }
+        }
+        module.setattr(im.last.bind(py), PyInt::new(py, timestamp))?;
+        Ok(uuid_str(uuid6_int(timestamp, clock_seq, random_u64())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_langgraphs_uuid6() {
+        // uuid6(node=0x123456789abc, clock_seq=5) at timestamp 0x1f0e1d2c3b4a5968
+        // (computed with langgraph.checkpoint.base.id)
+        let v = uuid6_int(0x1f0e_1d2c_3b4a_5968, 5, 0x1234_5678_9abc);
+        assert_eq!(uuid_str(v), "f0e1d2c3-b4a5-6968-8005-123456789abc");
+        // a negative clock_seq masks as in Python
+        let v = uuid6_int(0x1f0e_1d2c_3b4a_5968, -1, 0);
+        assert_eq!(uuid_str(v), "f0e1d2c3-b4a5-6968-bfff-000000000000");
+    }
+}

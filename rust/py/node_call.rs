@@ -1,0 +1,499 @@
+//! Calling a StateGraph node: its `RunnableSeq` (the user's function, then
+//! its writers) run natively when no callback handler records the node's run.
+//!
+//! `LeanSeq.invoke` does what `RunnableSeq.invoke` does for a run with no
+//! handler, without the callback run itself (it would record nothing):
+//! - each step gets `patch_config(config, callbacks=run_manager.get_child(
+//!   "seq:step:N"))` — a child manager carrying the node run's tags, metadata
+//!   and run id, so a callee that brings its own handlers sees what it would
+//!   see under LangGraph;
+//! - the first step runs in a copy of the current context with
+//!   `var_child_runnable_config` set to its config (`get_config()`,
+//!   `interrupt()`, `get_stream_writer()`, `get_runtime()`, subgraph calls);
+//!   a plain `RunnableCallable` (LangGraph's wrapper of a node function,
+//!   `trace=False`) has its function called directly, with `config`,
+//!   `runtime`, `store`, `writer`, `context`... injected as its
+//!   `func_accepts` says;
+//! - the writers run natively when [`crate::channel_write::writer_plan`]
+//!   knows them, else through their `invoke`.
+//!
+//! A config whose callbacks are not a callback manager goes to the
+//! `RunnableSeq` itself, as does every async call (`ainvoke` is the Python
+//! coroutine the loop supplies).
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::boundary::guarded;
+use crate::channel_write::{channel_write, writer_plan};
+
+struct Imports {
+    base_manager: Py<PyAny>,
+    callback_manager: Py<PyAny>,
+    channel_write: Py<PyAny>,
+    runnable: Py<PyAny>,
+    runnable_callable: Py<PyAny>,
+    var_child_config: Py<PyAny>,
+    merge_metadata: Py<PyAny>,
+    object_new: Py<PyAny>,
+    uuid_cls: Py<PyAny>,
+    safe_unknown: Py<PyAny>,
+    uuid7_int: Py<PyAny>,
+    missing: Py<PyAny>,
+    param_empty: Py<PyAny>,
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        let uuid = py.import("uuid")?;
+        Ok(Imports {
+            base_manager: py.import("langchain_core.callbacks.base")?.getattr("BaseCallbackManager")?.unbind(),
+            callback_manager: py.import("langchain_core.callbacks.manager")?.getattr("CallbackManager")?.unbind(),
+            channel_write: py.import("langgraph.pregel._write")?.getattr("ChannelWrite")?.unbind(),
+            runnable: py.import("langchain_core.runnables")?.getattr("Runnable")?.unbind(),
+            runnable_callable: py.import("langgraph._internal._runnable")?.getattr("RunnableCallable")?.unbind(),
+            var_child_config: py
+                .import("langchain_core.runnables.config")?
+                .getattr("var_child_runnable_config")?
+                .unbind(),
+            merge_metadata: py.import("langchain_core.runnables.config")?.getattr("_merge_metadata_dicts")?.unbind(),
+            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            uuid_cls: uuid.getattr("UUID")?.unbind(),
+            safe_unknown: uuid.getattr("SafeUUID")?.getattr("unknown")?.unbind(),
+            uuid7_int: py.import("uuid_utils")?.getattr("_uuid7_int")?.unbind(),
+            missing: py.import("langgraph._internal._typing")?.getattr("MISSING")?.unbind(),
+            param_empty: py.import("inspect")?.getattr("Parameter")?.getattr("empty")?.unbind(),
+        })
+    })
+}
+
+struct Names {
+    callbacks: Py<PyString>,
+    tags: Py<PyString>,
+    metadata: Py<PyString>,
+    run_id: Py<PyString>,
+    run_name: Py<PyString>,
+    configurable: Py<PyString>,
+    runtime_key: Py<PyString>,
+    config: Py<PyString>,
+    runtime: Py<PyString>,
+    error: Py<PyString>,
+    int: Py<PyString>,
+    is_safe: Py<PyString>,
+}
+
+static NAMES: PyOnceLock<Names> = PyOnceLock::new();
+
+fn names(py: Python<'_>) -> PyResult<&'static Names> {
+    NAMES.get_or_try_init(py, || {
+        let s = |v: &str| PyString::intern(py, v).unbind();
+        Ok(Names {
+            callbacks: s("callbacks"),
+            tags: s("tags"),
+            metadata: s("metadata"),
+            run_id: s("run_id"),
+            run_name: s("run_name"),
+            configurable: s("configurable"),
+            runtime_key: s("__pregel_runtime"),
+            config: s("config"),
+            runtime: s("runtime"),
+            error: s("error"),
+            int: s("int"),
+            is_safe: s("is_safe"),
+        })
+    })
+}
+
+fn set_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: live objects; the generic setter is `object.__setattr__`.
+    let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
+    if rc != 0 {
+        return Err(PyErr::fetch(obj.py()));
+    }
+    Ok(())
+}
+
+/// `langchain_core.utils.uuid.uuid7()`: uuid_utils' generator, made into a
+/// stdlib `UUID` as `uuid_utils.compat` makes it (no `__init__`).
+fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
+    let value = im.uuid7_int.bind(py).call1((py.None(), py.None()))?;
+    let u = im.object_new.bind(py).call1((im.uuid_cls.bind(py),))?;
+    set_attr(&u, n.int.bind(py), &value)?;
+    set_attr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
+    Ok(u)
+}
+
+/// What the node's run hands down to its steps: inheritable tags, metadata
+/// and the run id (`_seq_parent` of the loop, see the module docs).
+struct Parent<'py> {
+    tags: Bound<'py, PyList>,
+    metadata: Bound<'py, PyAny>,
+    run_id: Bound<'py, PyAny>,
+}
+
+fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &Bound<'py, PyAny>) -> PyResult<Parent<'py>> {
+    let py = config.py();
+    let inheritable = PyList::empty(py);
+    for t in manager.getattr("inheritable_tags")?.try_iter()? {
+        inheritable.append(t?)?;
+    }
+    if let Some(tags) = config.get_item(n.tags.bind(py))? {
+        if tags.is_truthy()? {
+            // add_tags(tags): a tag already there moves to the end
+            let tags: Vec<Bound<'py, PyAny>> = tags.try_iter()?.collect::<PyResult<_>>()?;
+            let own = PyList::empty(py);
+            for t in manager.getattr("tags")?.try_iter()? {
+                own.append(t?)?;
+            }
+            for t in &tags {
+                if own.contains(t)? {
+                    own.call_method1("remove", (t,))?;
+                    if inheritable.contains(t)? {
+                        inheritable.call_method1("remove", (t,))?;
+                    }
+                }
+            }
+            for t in tags {
+                inheritable.append(t)?;
+            }
+        }
+    }
+    let mut metadata = manager.getattr("inheritable_metadata")?;
+    if let Some(extra) = config.get_item(n.metadata.bind(py))? {
+        if extra.is_truthy()? {
+            metadata = im.merge_metadata.bind(py).call1((metadata, extra))?;
+        }
+    }
+    let run_id = match config.get_item(n.run_id.bind(py))? {
+        Some(r) => {
+            config.del_item(n.run_id.bind(py))?;
+            if r.is_truthy()? { r } else { uuid7(py, im, n)? }
+        }
+        None => uuid7(py, im, n)?,
+    };
+    Ok(Parent { tags: inheritable, metadata, run_id })
+}
+
+/// `patch_config(config, callbacks=run_manager.get_child(f"seq:step:{i}"))`.
+fn step_config<'py>(
+    im: &Imports,
+    n: &Names,
+    config: &Bound<'py, PyDict>,
+    manager_cls: &Bound<'py, PyAny>,
+    p: &Parent<'py>,
+    i: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = config.py();
+    let tags = PyList::new(py, p.tags.iter())?;
+    let inheritable = PyList::new(py, p.tags.iter())?;
+    let metadata = PyDict::new(py);
+    metadata.update(p.metadata.cast::<pyo3::types::PyMapping>()?)?;
+    let inheritable_metadata = metadata.copy()?;
+    let child = if manager_cls.is(im.callback_manager.bind(py)) {
+        // attributes in the order BaseCallbackManager.__init__ sets them
+        let child = im.object_new.bind(py).call1((manager_cls,))?;
+        child.setattr("handlers", PyList::empty(py))?;
+        child.setattr("inheritable_handlers", PyList::empty(py))?;
+        child.setattr("parent_run_id", &p.run_id)?;
+        child.setattr("tags", &tags)?;
+        child.setattr("inheritable_tags", &inheritable)?;
+        child.setattr("metadata", metadata)?;
+        child.setattr("inheritable_metadata", inheritable_metadata)?;
+        child
+    } else {
+        let kw = PyDict::new(py);
+        kw.set_item("handlers", PyList::empty(py))?;
+        kw.set_item("inheritable_handlers", PyList::empty(py))?;
+        kw.set_item("parent_run_id", &p.run_id)?;
+        kw.set_item("tags", &tags)?;
+        kw.set_item("inheritable_tags", &inheritable)?;
+        kw.set_item("metadata", metadata)?;
+        kw.set_item("inheritable_metadata", inheritable_metadata)?;
+        manager_cls.call((), Some(&kw))?
+    };
+    let tag = PyString::new(py, &format!("seq:step:{i}"));
+    let child_tags = child.getattr("tags")?;
+    if p.tags.contains(&tag)? {
+        child.call_method1("add_tags", (PyList::new(py, [&tag])?, false))?;
+    } else {
+        child_tags.call_method1("append", (tag,))?;
+    }
+    let out = config.copy()?;
+    out.set_item(n.callbacks.bind(py), child)?;
+    if out.contains(n.run_name.bind(py))? {
+        out.del_item(n.run_name.bind(py))?;
+    }
+    if out.contains(n.run_id.bind(py))? {
+        out.del_item(n.run_id.bind(py))?;
+    }
+    Ok(out)
+}
+
+/// Runs `body` in a copy of the current context with
+/// `var_child_runnable_config` set to `config` (LangGraph's
+/// `set_config_context(config)` + `context.run`).
+fn in_config_context<'py, T>(
+    im: &Imports,
+    config: &Bound<'py, PyDict>,
+    body: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let py = config.py();
+    // SAFETY: the context is a new reference we own and release; entering and
+    // exiting it happen on this thread, around `body`, whatever it returns.
+    unsafe {
+        let ctx = ffi::PyContext_CopyCurrent();
+        if ctx.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let ctx = Bound::from_owned_ptr(py, ctx);
+        if ffi::PyContext_Enter(ctx.as_ptr()) != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        let token = ffi::PyContextVar_Set(im.var_child_config.as_ptr(), config.as_ptr());
+        let result = if token.is_null() {
+            Err(PyErr::fetch(py))
+        } else {
+            drop(Bound::from_owned_ptr(py, token));
+            body()
+        };
+        if ffi::PyContext_Exit(ctx.as_ptr()) != 0 {
+            let exit_err = PyErr::fetch(py);
+            return result.and(Err(exit_err));
+        }
+        result
+    }
+}
+
+/// `RunnableCallable.invoke(input, config, **kwargs)` for a plain callable
+/// (`trace=False`, one positional input); None when the call must go through
+/// `invoke` itself (an `error` parameter, a missing required one: LangGraph
+/// reports those).
+fn call_plain<'py>(
+    im: &Imports,
+    n: &Names,
+    step: &Bound<'py, PyAny>,
+    input: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyDict>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = step.py();
+    let func = step.getattr("func")?;
+    let call_kwargs = PyDict::new(py);
+    let own = step.getattr("kwargs")?;
+    if own.is_truthy()? {
+        call_kwargs.update(own.cast::<pyo3::types::PyMapping>()?)?;
+    }
+    if let Some(kw) = kwargs {
+        call_kwargs.update(kw.as_mapping())?;
+    }
+    let accepts = step.getattr("func_accepts")?;
+    let accepts = accepts.cast::<PyDict>()?;
+    if !accepts.is_empty() {
+        let runtime = match config.get_item(n.configurable.bind(py))? {
+            Some(c) => c.cast_into::<PyDict>()?.get_item(n.runtime_key.bind(py))?,
+            None => None,
+        };
+        let runtime = match runtime {
+            Some(r) if r.is_truthy()? => Some(r),
+            _ => None,
+        };
+        let missing = im.missing.bind(py);
+        for (kw, spec) in accepts.iter() {
+            if call_kwargs.contains(&kw)? {
+                continue;
+            }
+            if kw.eq(n.error.bind(py))? {
+                return Ok(None);
+            }
+            let (runtime_key, default): (Bound<'py, PyAny>, Bound<'py, PyAny>) = spec.extract()?;
+            let mut value = missing.clone();
+            if kw.eq(n.config.bind(py))? {
+                value = config.clone().into_any();
+            } else if let Some(rt) = &runtime {
+                if kw.eq(n.runtime.bind(py))? {
+                    value = rt.clone();
+                } else {
+                    match rt.getattr(runtime_key.cast::<PyString>()?) {
+                        Ok(v) => value = v,
+                        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if value.is(missing) {
+                if default.is(im.param_empty.bind(py)) {
+                    return Ok(None);
+                }
+                value = default;
+            }
+            call_kwargs.set_item(kw, value)?;
+        }
+    }
+    let ret = func.call((input,), Some(&call_kwargs))?;
+    if step.getattr("recurse")?.is_truthy()? && ret.is_instance(im.runnable.bind(py))? {
+        return Ok(Some(ret.call_method1("invoke", (input, config))?));
+    }
+    Ok(Some(ret))
+}
+
+fn is_plain_callable(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = step.py();
+    Ok(step.get_type().is(im.runnable_callable.bind(py))
+        && !step.getattr("trace")?.is_truthy()?
+        && !step.getattr("explode_args")?.is_truthy()?
+        && !step.getattr("func")?.is_none())
+}
+
+/// A node's `RunnableSeq` for runs without callback handlers (module docs).
+#[pyclass(frozen, module = "langgraph_rs._native")]
+pub struct LeanSeq {
+    seq: Py<PyAny>,
+    steps: Py<PyTuple>,
+    name: Py<PyAny>,
+    /// which steps after the first take a config of their own (routers do; a
+    /// ChannelWrite only reads its send function from it)
+    own_config: Py<PyTuple>,
+    /// the native plan of each step that is a known writer, else None
+    native: Py<PyTuple>,
+    plain_first: bool,
+    ainvoke: Py<PyAny>,
+}
+
+#[pymethods]
+impl LeanSeq {
+    /// `LeanSeq(seq, ainvoke)`: `ainvoke(lean, input, config, **kwargs)` is
+    /// the coroutine function that runs it asynchronously.
+    #[new]
+    fn new(seq: &Bound<'_, PyAny>, ainvoke: &Bound<'_, PyAny>) -> PyResult<Self> {
+        guarded("LeanSeq", || {
+            let py = seq.py();
+            let im = imports(py)?;
+            let steps: Vec<Bound<'_, PyAny>> = seq.getattr("steps")?.try_iter()?.collect::<PyResult<_>>()?;
+            let mut own = Vec::with_capacity(steps.len());
+            let mut native = Vec::with_capacity(steps.len());
+            for s in &steps {
+                own.push(!s.is_instance(im.channel_write.bind(py))?);
+                native.push(match writer_plan(s)? {
+                    Some(plan) => plan.into_any(),
+                    None => py.None().into_bound(py),
+                });
+            }
+            let plain_first = match steps.first() {
+                Some(s) => is_plain_callable(im, s)?,
+                None => false,
+            };
+            Ok(LeanSeq {
+                seq: seq.clone().unbind(),
+                name: seq.getattr("name")?.unbind(),
+                steps: PyTuple::new(py, steps)?.unbind(),
+                own_config: PyTuple::new(py, own)?.unbind(),
+                native: PyTuple::new(py, native)?.unbind(),
+                plain_first,
+                ainvoke: ainvoke.clone().unbind(),
+            })
+        })
+    }
+
+    #[getter]
+    fn seq(&self, py: Python<'_>) -> Py<PyAny> {
+        self.seq.clone_ref(py)
+    }
+
+    #[getter]
+    fn steps(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.steps.clone_ref(py)
+    }
+
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyAny> {
+        self.name.clone_ref(py)
+    }
+
+    #[getter]
+    fn own_config(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.own_config.clone_ref(py)
+    }
+
+    #[getter]
+    fn native(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.native.clone_ref(py)
+    }
+
+    #[pyo3(signature = (input, config, **kwargs))]
+    fn invoke<'py>(
+        &self,
+        input: &Bound<'py, PyAny>,
+        config: &Bound<'py, PyAny>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = input.py();
+        let im = imports(py)?;
+        let n = names(py)?;
+        let manager = match config.cast::<PyDict>() {
+            Ok(c) => c.get_item(n.callbacks.bind(py))?,
+            Err(_) => None,
+        };
+        let manager = match manager {
+            Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
+            _ => return self.seq.bind(py).call_method("invoke", (input, config), kwargs),
+        };
+        guarded("LeanSeq.invoke", || {
+            let config = config.cast::<PyDict>()?;
+            let manager_cls = manager.get_type().into_any();
+            let p = parent(im, n, config, &manager)?;
+            let first = step_config(im, n, config, &manager_cls, &p, 1)?;
+            let steps = self.steps.bind(py);
+            let step0 = steps.get_item(0)?;
+            let mut value = in_config_context(im, &first, || {
+                if self.plain_first {
+                    if let Some(out) = call_plain(im, n, &step0, input, &first, kwargs)? {
+                        return Ok(out);
+                    }
+                }
+                step0.call_method("invoke", (input, &first), kwargs)
+            })?;
+            let native = self.native.bind(py);
+            let own = self.own_config.bind(py);
+            for i in 1..steps.len() {
+                let plan = native.get_item(i)?;
+                if !plan.is_none() {
+                    value = channel_write(plan.cast::<PyTuple>()?, &value, config.as_any(), true)?;
+                    continue;
+                }
+                let step = steps.get_item(i)?;
+                value = if own.get_item(i)?.is_truthy()? {
+                    step.call_method1("invoke", (&value, step_config(im, n, config, &manager_cls, &p, i + 1)?))?
+                } else {
+                    step.call_method1("invoke", (&value, config))?
+                };
+            }
+            Ok(value)
+        })
+    }
+
+    #[pyo3(signature = (input, config, **kwargs))]
+    fn ainvoke<'py>(
+        slf: &Bound<'py, Self>,
+        input: &Bound<'py, PyAny>,
+        config: &Bound<'py, PyAny>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        slf.get().ainvoke.bind(py).call((slf, input, config), kwargs)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.seq)?;
+        visit.call(&self.steps)?;
+        visit.call(&self.name)?;
+        visit.call(&self.own_config)?;
+        visit.call(&self.native)?;
+        visit.call(&self.ainvoke)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,119 @@
+"""A node's steps run natively (``_native.LeanSeq``, rust/py/node_call.rs)
+against LangGraph's ``RunnableSeq`` with no callback handler: the node function
+gets the same injected arguments and the same config (as argument and as
+``get_config()``), its callback manager the same tags and metadata, and the
+writers write the same."""
+
+import itertools
+import uuid
+from collections import deque
+from typing import Any
+
+import pytest
+from langchain_core.callbacks.manager import CallbackManager
+from langchain_core.runnables import RunnableLambda
+from langgraph._internal._runnable import RunnableCallable, RunnableSeq
+from langgraph.config import get_config
+from langgraph.pregel._write import ChannelWrite, ChannelWriteEntry
+from langgraph.runtime import Runtime
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_rs import _native
+from langgraph_rs._loop import _lean_ainvoke
+
+TAGS = [[], ["t"], ["seq:step:1"]]
+METADATA = [{}, {"k": 1}]
+INHERITED = [[], ["t", "u"], ["seq:step:2"]]
+
+
+def shape(manager: Any) -> dict:
+    out = dict(vars(manager))
+    assert isinstance(out.pop("parent_run_id"), uuid.UUID)
+    return out
+
+
+def config(tags: list, metadata: dict, inherited: list, sent: deque, runtime: Runtime) -> dict:
+    return {
+        "tags": list(tags),
+        "metadata": {"langgraph_node": "n", **metadata},
+        "callbacks": CallbackManager(
+            handlers=[], inheritable_tags=list(inherited), inheritable_metadata={"m": 2}
+        ),
+        "run_name": "n",
+        "recursion_limit": 25,
+        "configurable": {"__pregel_send": sent.extend, "__pregel_runtime": runtime},
+    }
+
+
+def node_seq(seen: list) -> RunnableSeq:
+    def node(state, config, runtime, store, writer):  # noqa: ANN001, ANN202  (untyped: injected)
+        ambient = get_config()
+        seen.append(
+            (
+                state,
+                {k: v for k, v in config.items() if k not in ("callbacks", "configurable")},
+                sorted(config["configurable"]),
+                shape(config["callbacks"]),
+                ambient is config,
+                runtime.context,
+                store is runtime.store,
+                writer is runtime.stream_writer,
+            )
+        )
+        return {"x": state["x"] + 1}
+
+    def route(value, config):  # noqa: ANN001, ANN202
+        seen.append(("router", shape(config["callbacks"]), "run_name" in config))
+        return value
+
+    return RunnableSeq(
+        RunnableCallable(node, trace=False),
+        ChannelWrite([ChannelWriteEntry("x", mapper=lambda v: v["x"])]),
+        RunnableCallable(route, trace=False),
+    )
+
+
+@pytest.mark.parametrize(("tags", "metadata", "inherited"), list(itertools.product(TAGS, METADATA, INHERITED)))
+def test_lean_invoke_equals_runnable_seq(tags: list, metadata: dict, inherited: list) -> None:
+    runtime = Runtime(context={"user": 1}, store=InMemoryStore())
+    outcomes = []
+    for lean in (False, True):
+        seen: list = []
+        sent: deque = deque()
+        seq = node_seq(seen)
+        cfg = config(tags, metadata, inherited, sent, runtime)
+        runner = _native.LeanSeq(seq, _lean_ainvoke) if lean else seq
+        out = runner.invoke({"x": 1}, cfg)
+        outcomes.append((out, seen, list(sent), {k: v for k, v in cfg.items() if k not in ("configurable", "callbacks")}))
+    assert outcomes[1] == outcomes[0]
+
+
+def test_a_required_parameter_without_a_runtime_fails_as_langgraph() -> None:
+    def node(state, store):  # noqa: ANN001, ANN202  (no runtime to take it from)
+        return state
+
+    seq = RunnableSeq(RunnableCallable(node, trace=False), RunnableLambda(lambda v: v))
+    cfg = config([], {}, [], deque(), Runtime())
+    del cfg["configurable"]["__pregel_runtime"]
+    errors = []
+    for runner in (seq, _native.LeanSeq(seq, _lean_ainvoke)):
+        with pytest.raises(ValueError) as info:
+            runner.invoke({"x": 1}, dict(cfg))
+        errors.append(str(info.value))
+    assert errors[0] == errors[1] == "Missing required config key 'store' for 'node'."
+
+
+def test_a_runnable_returned_by_the_node_is_invoked() -> None:
+    seq = RunnableSeq(
+        RunnableCallable(lambda s: RunnableLambda(lambda v: {"x": v["x"] * 10}), trace=False),
+        RunnableLambda(lambda v: v),
+    )
+    cfg = config([], {}, [], deque(), Runtime())
+    assert _native.LeanSeq(seq, _lean_ainvoke).invoke({"x": 2}, dict(cfg)) == seq.invoke({"x": 2}, dict(cfg))
+
+
+def test_without_a_callback_manager_the_seq_itself_runs() -> None:
+    seen: list = []
+    seq = node_seq(seen)
+    cfg = {"configurable": {"__pregel_send": deque().extend, "__pregel_runtime": Runtime()}}
+    assert _native.LeanSeq(seq, _lean_ainvoke).invoke({"x": 1}, cfg) == {"x": 2}
