@@ -10,10 +10,12 @@ checkpoint.
 from __future__ import annotations
 
 import asyncio
-import queue
+import operator
 import warnings
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from langgraph._internal._config import (
@@ -30,7 +32,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_TASK_ID,
     NS_SEP,
 )
-from langgraph._internal._queue import AsyncQueue, SyncQueue  # type: ignore[attr-defined]
+from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
 from langgraph.callbacks import GraphResumeEvent
 from langgraph.config import get_config
@@ -45,12 +47,12 @@ from langgraph.pregel.main import (
     _build_server_info,
     _coerce_context,
     _coerce_parent_runtime,
-    _output,
     _streams_only_its_graph,
 )
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import DEFAULT_RUNTIME, Runtime
 
+from langgraph_rs import _native
 from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._loop import _AsyncLoop, _Loop, _Notify, _SyncLoop
 from langgraph_rs._spec import GraphSpec, spec_for
@@ -294,7 +296,7 @@ class _Run:
             loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
 
     def output(self, getter: Any, empty_exc: type) -> Iterator[Any]:
-        return _output(
+        return _native.stream_output(
             self.stream_mode, self.print_mode, self.subgraphs, getter, empty_exc,
             self.version, self.output_mapper, self.state_mapper,
         )
@@ -351,8 +353,10 @@ def stream(
     from langgraph.callbacks import get_sync_graph_callback_manager_for_config
 
     run = _Run(self, spec, input, config, opts, kwargs)
-    q = SyncQueue()
-    put = _Notify(q.put, q.empty)
+    # the chunks the run streams (from worker threads too: deque appends and
+    # pops are atomic), read by ``run.output`` as LangGraph's ``_output`` reads its queue
+    q: deque = deque()
+    put = _Notify(q.append, partial(operator.not_, q))
     run_manager = None
     try:
         run.defaults()
@@ -375,7 +379,7 @@ def stream(
                 for task in loop.match_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
                 for _ in loop.run_tasks(self.step_timeout, notify):
-                    yield from run.output(q.get, queue.Empty)
+                    yield from run.output(q.popleft, IndexError)
                 loop.after_tick()
                 if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                     for _ in _lifecycle_calls(loop, graph_callbacks):
@@ -384,7 +388,7 @@ def stream(
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             for _ in _lifecycle_calls(loop, graph_callbacks):
                 pass
-        yield from run.output(q.get, queue.Empty)
+        yield from run.output(q.popleft, IndexError)
         run.finish(loop)
         run_manager.on_chain_end(loop.output)
     except BaseException as e:

@@ -10,6 +10,7 @@ mod channel_write;
 mod ids;
 mod node_call;
 mod retry;
+mod stream_output;
 mod runtime;
 mod task_build;
 mod task_config;
@@ -1015,6 +1016,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
     m.add_function(wrap_pyfunction!(task_build::build_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
     m.add_function(wrap_pyfunction!(writes::all_written_in, m)?)?;

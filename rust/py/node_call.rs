@@ -128,6 +128,25 @@ fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, P
     Ok(u)
 }
 
+/// langchain-core's `_merge_metadata_dicts(base, incoming)`: natively for two
+/// dicts neither of which carries `lc_versions` (the only key merged a level
+/// deeper), else langchain-core's own.
+fn merge_metadata_dicts<'py>(
+    im: &Imports,
+    base: &Bound<'py, PyAny>,
+    incoming: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = base.py();
+    if let (Ok(b), Ok(i)) = (base.cast::<PyDict>(), incoming.cast::<PyDict>()) {
+        if !b.contains("lc_versions")? && !i.contains("lc_versions")? {
+            let merged = b.copy()?;
+            merged.update(i.as_mapping())?;
+            return Ok(merged.into_any());
+        }
+    }
+    im.merge_metadata.bind(py).call1((base, incoming))
+}
+
 /// What the node's run hands down to its steps: inheritable tags, metadata
 /// and the run id (`_seq_parent` of the loop, see the module docs).
 struct Parent<'py> {
@@ -166,7 +185,7 @@ fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &B
     let mut metadata = manager.getattr("inheritable_metadata")?;
     if let Some(extra) = config.get_item(n.metadata.bind(py))? {
         if extra.is_truthy()? {
-            metadata = im.merge_metadata.bind(py).call1((metadata, extra))?;
+            metadata = merge_metadata_dicts(im, &metadata, &extra)?;
         }
     }
     let run_id = match config.get_item(n.run_id.bind(py))? {
@@ -335,7 +354,10 @@ fn call_plain<'py>(
         }
     }
     let ret = func.call((input,), Some(&call_kwargs))?;
-    if step.getattr("recurse")?.is_truthy()? && ret.is_instance(im.runnable.bind(py))? {
+    if !ret.is_exact_instance_of::<PyDict>()
+        && step.getattr("recurse")?.is_truthy()?
+        && ret.is_instance(im.runnable.bind(py))?
+    {
         return Ok(Some(ret.call_method1("invoke", (input, config))?));
     }
     Ok(Some(ret))

@@ -50,7 +50,19 @@ fn keys(py: Python<'_>) -> PyResult<&'static Keys> {
 }
 
 fn is_mapping(k: &Keys, v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    Ok(v.is_instance_of::<PyDict>() || v.is_instance(k.mapping.bind(v.py()))?)
+    if v.is_instance_of::<PyDict>() {
+        return Ok(true);
+    }
+    // the usual metadata values: answered without the `Mapping` ABC check
+    if v.is_none()
+        || v.is_exact_instance_of::<PyString>()
+        || v.is_exact_instance_of::<pyo3::types::PyInt>()
+        || v.is_exact_instance_of::<pyo3::types::PyTuple>()
+        || v.is_exact_instance_of::<PyList>()
+    {
+        return Ok(false);
+    }
+    v.is_instance(k.mapping.bind(v.py()))
 }
 
 /// `dict(value)` for a mapping, else the value itself.
