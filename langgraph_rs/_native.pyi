@@ -9,7 +9,7 @@ Semantics mirror ``langgraph.pregel._algo`` and ``langgraph.channels`` of
 LangGraph 1.2.22 exactly; the docstrings below name the function mirrored.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 ChannelKind = Literal[
@@ -228,6 +228,57 @@ def channel_write(
 def callback_child(run_manager: Any, tag: str | None) -> Any:
     """``run_manager.get_child(tag)``; made natively when the run has no inheritable
     handler (the child is then plain data), else langchain-core's own."""
+
+def build_tasks(loop: Any, plans: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The step's ``PregelExecutableTask``s by id, in plan order, from the plans
+    ``State.prepare`` made: each node's input (mapper, input cache), metadata,
+    scratchpad, runtime and config as LangGraph's ``prepare_next_tasks`` makes
+    them. ``loop`` is the run's ``_Loop``, read once per step."""
+
+class NullResume:
+    """A scratchpad's ``get_null_resume`` for a step with no pending write."""
+
+    def __call__(self, consume: bool = False) -> Any: ...
+
+class LeanSeq:
+    """A node's ``RunnableSeq`` run without a callback run (for runs with no
+    handler): the node function is called directly in its config context, the
+    writers natively."""
+
+    def __init__(self, seq: Any, ainvoke: Callable[..., Awaitable[Any]]) -> None: ...
+    @property
+    def seq(self) -> Any: ...
+    @property
+    def steps(self) -> tuple[Any, ...]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def own_config(self) -> tuple[bool, ...]: ...
+    @property
+    def native(self) -> tuple[Any, ...]: ...
+    def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any: ...
+    def ainvoke(self, input: Any, config: Any, **kwargs: Any) -> Awaitable[Any]: ...
+
+def checkpoint_id(clock_seq: int) -> str:
+    """``str(uuid6(clock_seq=clock_seq))`` on LangGraph's timestamp sequence."""
+
+class StreamChunks(Iterator[Any]):
+    """The queued chunks, shaped for the caller's stream (see :func:`stream_output`)."""
+
+    def __next__(self) -> Any: ...
+
+def stream_output(
+    stream_mode: Any,
+    print_mode: Any,
+    subgraphs: bool,
+    getter: Callable[[], tuple[tuple[str, ...], str, Any]],
+    empty_exc: type[BaseException],
+    version: str,
+    output_mapper: Callable[[Any], Any] | None,
+    state_mapper: Callable[[Any], Any] | None,
+) -> Iterator[Any]:
+    """LangGraph's ``_output``: a native iterator, or LangGraph's generator when
+    ``print_mode`` prints chunks."""
 
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.

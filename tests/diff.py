@@ -29,7 +29,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import PregelTask, StateSnapshot
 
 import langgraph_rs
-import langgraph_rs._loop as rs_loop
+import langgraph_rs._loop_checkpoint as rs_loop
 
 
 def _namespace() -> str:

@@ -32,7 +32,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
-import langgraph_rs._loop as rs_loop
+import langgraph_rs._loop_checkpoint as rs_loop
 from tests.diff import engine, history
 
 THREADS = 32

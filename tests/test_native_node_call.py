@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 from langgraph.store.memory import InMemoryStore
 
 from langgraph_rs import _native
-from langgraph_rs._loop import _lean_ainvoke
+from langgraph_rs._node_steps import _lean_ainvoke
 
 TAGS = [[], ["t"], ["seq:step:1"]]
 METADATA = [{}, {"k": 1}]

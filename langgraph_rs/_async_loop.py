@@ -1,0 +1,402 @@
+"""``astream``'s loop: the saver calls, asyncio tasks and ``@task`` calls of
+an async run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+from langgraph._internal._constants import (
+    CONF,
+    CONFIG_KEY_CALL,
+    CONFIG_KEY_CHECKPOINT_ID,
+    CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_REPLAY_STATE,
+    CONFIG_KEY_RESUMING,
+    CONFIG_KEY_SCRATCHPAD,
+    ERROR_SOURCE_NODE,
+)
+from langgraph.errors import (
+    GraphBubbleUp,
+    GraphInterrupt,
+)
+from langgraph.pregel._algo import Call
+from langgraph.pregel._checkpoint import (
+    acheckpoint_superseded,
+)
+from langgraph.pregel._retry import arun_with_retry
+from langgraph.types import PregelExecutableTask
+
+
+from langgraph_rs._loop import _Loop
+from langgraph_rs._notify import (
+    _Notify,
+    _finish_order,
+    _resolve_from_writes,
+    _stops_others,
+    _trim_traceback,
+)
+
+
+class _AsyncLoop(_Loop):
+    _is_async = True
+    use_astream = False
+    _calls_stopped = False  # the run stopped: @task calls it cancels commit late
+
+    async def __aenter__(self) -> _AsyncLoop:
+        self._aioloop = asyncio.get_running_loop()
+        cp = self.checkpointer
+        if not cp:
+            saved = None
+        elif self.checkpoint_config[CONF].get(CONFIG_KEY_CHECKPOINT_ID):
+            saved = await cp.aget_tuple(self.checkpoint_config)
+            if saved is not None:
+                self._addressed_checkpoint_superseded = await acheckpoint_superseded(
+                    cp, self.checkpoint_config, saved
+                )
+        elif replay_state := self.config[CONF].get(CONFIG_KEY_REPLAY_STATE):
+            saved = await replay_state.aget_checkpoint(
+                self.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""), cp, self.checkpoint_config
+            )
+            self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
+        else:
+            saved = await cp.aget_tuple(self.checkpoint_config)
+            self._loaded_latest = True
+        self._load(saved)
+        targets = self._replay_targets()
+        self._init_state(
+            await cp.aget_delta_channel_history(config=self.checkpoint_config, channels=targets)
+            if targets
+            else None
+        )
+        is_resuming, input_writes = self._first_writes()
+        await self.flush_writes()
+        for args in self._deferred_puts:
+            await self._asave(self.checkpointer.aput, args, put=True)
+        self._deferred_puts.clear()
+        if input_writes is not None:
+            self._apply_input(input_writes)
+            await self.flush_writes()
+            await self._aput_checkpoint({"source": "input"})
+        self._after_first(is_resuming)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
+        try:
+            if self._needs_exit_save(exc_value):
+                await self.flush_writes()
+                for op, args in self._exit_delta_ops():
+                    await self._asave(getattr(self.checkpointer, "a" + op), args, put=op == "put")
+                await self._aput_checkpoint(self.checkpoint_metadata)
+                await self._aput_pending_writes()
+            suppress = self._exit_values(exc_value)
+            if (error := self._exit_error(exc_value, suppress)) is not None:
+                raise error
+            return suppress
+        finally:
+            if self._late:
+                await self._commit_late()
+
+    async def _commit_late(self) -> None:
+        """Commit the tasks cancelled when the run stopped (see ``_late``)."""
+        late, self._late = self._late, []
+        await asyncio.wait([f for f, _ in late])
+        for f, t in late:
+            self._commit(t, asyncio.CancelledError() if f.cancelled() else f.result()[1])
+        await self.flush_writes()
+
+    async def _asave(self, fn: Any, args: tuple, *, put: bool = False) -> None:
+        """A saver call that fails as LangGraph's background save does."""
+        if put and self._put_checkpoint_exc is not None:
+            return
+        try:
+            await fn(*args)
+        except Exception as exc:  # noqa: BLE001  (raised at exit)
+            self._saver_failed(exc, self._fails_checkpoints(put, args))
+            if not put and any(c == ERROR_SOURCE_NODE for c, _ in args[1]):
+                self._handler_write_exc = exc
+
+    async def _handler_writes_saved(self) -> None:
+        """LangGraph's async loop awaits a failed task's error writes before it
+        schedules the task's error handler: a failed save raises there."""
+        await self.flush_writes()
+        if (exc := self._handler_write_exc) is not None:
+            self._handler_write_exc = None
+            raise exc
+
+    async def _aput_checkpoint(self, metadata: dict) -> None:
+        do, args = self._make_checkpoint(metadata)
+        if do and args is not None:
+            await self._asave(self.checkpointer.aput, args, put=True)
+
+    def _save_writes(self, args: tuple) -> None:
+        # queued: awaited by ``flush_writes`` at the next await point of the loop
+        self._pending_put.append((args[2], args))
+
+    def _save_cache(self, entry: dict) -> None:
+        self._pending_cache.append(entry)
+
+    async def flush_writes(self) -> None:
+        pending, self._pending_put = self._pending_put, []
+        for _tid, args in pending:
+            await self._asave(self.checkpointer.aput_writes, args)
+        caches, self._pending_cache = self._pending_cache, []
+        for c in caches:
+            await self.cache.aset(c)
+
+    async def _aput_pending_writes(self) -> None:
+        await self.flush_writes()
+        for args in self._pending_writes_args():
+            await self._asave(self.checkpointer.aput_writes, args)
+
+    async def amatch_cached_writes(self) -> list[PregelExecutableTask]:
+        if self.cache is None:
+            return []
+        matched = []
+        if cached := self._cache_lookup_keys():
+            for key, values in (await self.cache.aget(tuple(cached))).items():
+                task = cached[key]
+                task.writes.extend(values)
+                matched.append(task)
+        return matched
+
+    async def tick(self) -> bool:
+        return self._tick_prelude()
+
+    async def after_tick(self) -> None:
+        await self.flush_writes()
+        self._apply_step()
+        await self._aput_checkpoint({"source": "loop"})
+        self._after_checkpoint()
+
+    async def _arun_one(self, task: PregelExecutableTask) -> BaseException | None:
+        try:
+            await arun_with_retry(
+                task,
+                self.retry_policy,
+                stream=self.use_astream,
+                configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
+            )
+        except Exception as exc:
+            return exc
+        except asyncio.CancelledError as exc:
+            return exc
+        return None
+
+    def _acall_impl(
+        self,
+        parent: PregelExecutableTask,
+        func: Any,
+        input: Any,
+        *,
+        retry_policy: Any = None,
+        cache_policy: Any = None,
+        timeout: Any = None,
+        callbacks: Any = None,
+    ) -> Any:
+        """``CONFIG_KEY_CALL`` of an async run: schedule a ``@task`` call.
+
+        Called from the event loop (async nodes) or a worker thread (sync nodes)."""
+        aioloop = self._aioloop
+        try:
+            in_loop = asyncio.get_running_loop() is aioloop
+        except RuntimeError:
+            in_loop = False
+        out: Any = asyncio.Future(loop=aioloop) if in_loop else concurrent.futures.Future()
+        scratchpad = parent.config[CONF][CONFIG_KEY_SCRATCHPAD]
+        call = Call(
+            func, input, retry_policy=retry_policy, cache_policy=cache_policy,
+            callbacks=callbacks, timeout=timeout,
+        )
+        idx = scratchpad.call_counter()
+
+        def settle(result: Any, exc: BaseException | None) -> None:
+            if isinstance(exc, asyncio.CancelledError):
+                out.cancel()  # as chain_future passes a cancelled call on
+                return
+            if isinstance(out, asyncio.Future):
+                if out.done():
+                    return
+                if exc is not None:
+                    out.set_exception(exc)
+                else:
+                    out.set_result(result)
+            elif exc is not None:
+                out.set_exception(exc)
+            else:
+                out.set_result(result)
+
+        async def schedule() -> None:
+            try:
+                task = self.accept_push(parent, idx, call)
+                for t in await self.amatch_cached_writes():
+                    self.put_writes(t.id, t.writes, cached=True)
+                if (running := self._call_futs.get(task.id)) is not None:
+                    fut = running
+                elif task.writes:
+                    tmp: concurrent.futures.Future = concurrent.futures.Future()
+                    _resolve_from_writes(tmp, task.writes)
+                    exc = tmp.exception()
+                    settle(None if exc else tmp.result(), exc)
+                    return
+                else:
+                    fut = asyncio.ensure_future(self._arun_call(task, retry_policy))
+                    self._call_futs[task.id] = fut
+                if isinstance(out, asyncio.Future):
+                    if out.cancelled():
+                        fut.cancel()
+                    else:
+                        out.add_done_callback(
+                            lambda o: fut.cancel() if o.cancelled() and not fut.done() else None
+                        )
+                try:
+                    result = await asyncio.shield(fut)
+                except BaseException as exc:  # noqa: BLE001
+                    settle(None, exc)
+                else:
+                    settle(result, None)
+            except BaseException as exc:  # noqa: BLE001
+                settle(None, exc)
+
+        if in_loop:
+            aioloop.create_task(schedule())
+        else:
+            asyncio.run_coroutine_threadsafe(schedule(), aioloop)
+        return out
+
+    async def _arun_call(self, task: PregelExecutableTask, retry_policy: Any) -> Any:
+        try:
+            result = await arun_with_retry(
+                task,
+                retry_policy,
+                stream=self.use_astream,
+                configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
+            )
+        except BaseException as exc:
+            if self._calls_stopped and isinstance(exc, asyncio.CancelledError):
+                # cancelled as the run stopped: committed at exit, after the exit
+                # save, as LangGraph commits it from the cancelled future's callback
+                self._late.append((asyncio.current_task(), task))
+            else:
+                self._commit(task, exc)
+            raise
+        self._commit(task, None)
+        return result
+
+    async def _await_calls(self) -> None:
+        while futs := [f for f in self._call_futs.values() if not f.done()]:
+            await asyncio.wait(futs)
+
+    async def run_tasks(
+        self, timeout: float | None, notify: _Notify | None = None
+    ) -> AsyncIterator[None]:
+        tasks = [t for t in self.tasks.values() if not t.writes]
+        yield  # as the sync run_tasks
+        if not tasks:
+            return
+        if len(tasks) == 1 and timeout is None and notify is None:
+            t = tasks[0]
+            exc = await self._arun_one(t)
+            self._commit(t, exc)
+            await self._await_calls()
+            await self.flush_writes()
+            if self._routes_to_handler(t, exc):
+                await self._handler_writes_saved()
+                handler = self._add_handler_task(t, exc)
+                if handler is None:
+                    return
+                if handler.writes:
+                    yield
+                    return
+                tasks = [handler]
+            elif exc is not None:
+                yield
+                _trim_traceback(exc)
+                raise exc
+            else:
+                return
+        max_conc = self.config.get("max_concurrency")
+        sem = asyncio.Semaphore(max_conc) if max_conc else None
+
+        finished = itertools.count()  # tasks are committed in the order they finish
+
+        async def run(t: PregelExecutableTask) -> tuple[int, BaseException | None]:
+            if sem is None:
+                exc = await self._arun_one(t)
+            else:
+                async with sem:
+                    exc = await self._arun_one(t)
+            return next(finished), exc
+
+        futs = {asyncio.ensure_future(run(t)): t for t in tasks}
+        errors: list[BaseException] = []
+        interrupts: list[GraphInterrupt] = []
+        pending = set(futs)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout if timeout else None
+        stopped = True
+        try:
+            while pending:
+                waiter = notify.waiter() if notify is not None else None
+                done, pending = await asyncio.wait(
+                    pending if waiter is None else pending | {waiter},
+                    return_when=asyncio.FIRST_COMPLETED,
+                    timeout=max(0, end - loop.time()) if end else None,
+                )
+                if waiter is not None:
+                    if waiter in done:
+                        done.discard(waiter)
+                        yield
+                    else:
+                        pending.discard(waiter)
+                        waiter.cancel()
+                    if not done:
+                        continue
+                if not done:
+                    raise asyncio.TimeoutError("Timed out")
+                for fut in sorted(done, key=_finish_order):
+                    t = futs[fut]
+                    exc = fut.result()[1]
+                    self._commit(t, exc)
+                    if self._routes_to_handler(t, exc):
+                        await self._handler_writes_saved()
+                        handler = self._add_handler_task(t, exc)
+                        if handler is not None and not handler.writes:
+                            hf = asyncio.ensure_future(run(handler))
+                            futs[hf] = handler
+                            pending.add(hf)
+                    elif exc is not None:
+                        if isinstance(exc, GraphInterrupt):
+                            interrupts.append(exc)
+                        else:
+                            errors.append(exc)
+                await self.flush_writes()
+                yield
+                if _stops_others(errors):
+                    break
+            else:
+                stopped = False
+        finally:
+            for f in pending:
+                f.cancel()
+                self._late.append((f, futs[f]))
+            if stopped:  # LangGraph's runner cancels every future it tracks, @task calls too
+                self._calls_stopped = True
+                for f in list(self._call_futs.values()):
+                    f.cancel()
+        await self._await_calls()
+        await self.flush_writes()
+        if errors:
+            raise next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
+        if interrupts:
+            raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.args[0]))
+
+
+
+# ---------------------------------------------------------------------------
+# Pregel.stream / Pregel.astream replacements

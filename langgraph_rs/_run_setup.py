@@ -1,0 +1,256 @@
+"""What ``Pregel.stream``/``astream`` set up around the loop, as LangGraph
+sets it up: config defaults, stream modes and handlers, the callback run, the
+runtime and context, the output mappers, and how a run's status ends it.
+"""
+
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from langgraph._internal._config import (
+    ensure_config,
+)
+from langgraph._internal._constants import (
+    CONF,
+    CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_DURABILITY,
+    CONFIG_KEY_RUNTIME,
+    CONFIG_KEY_STREAM,
+    CONFIG_KEY_TASK_ID,
+    NS_SEP,
+)
+from langgraph.config import get_config
+from langgraph.errors import (
+    GraphRecursionError,
+    ErrorCode,
+    create_error_message,
+)
+from langgraph.pregel._messages import StreamMessagesHandler
+from langgraph.pregel._tools import StreamToolCallHandler
+from langgraph.pregel.main import (
+    _build_server_info,
+    _coerce_context,
+    _coerce_parent_runtime,
+    _streams_only_its_graph,
+)
+from langgraph.pregel.protocol import StreamProtocol
+from langgraph.runtime import DEFAULT_RUNTIME, Runtime
+
+from langgraph_rs import _native
+from langgraph_rs._loop import _Loop
+from langgraph_rs._notify import _Notify
+from langgraph_rs._spec import GraphSpec
+
+try:  # LangGraph >= 1.2 run control
+    from langgraph.runtime import RunControl
+except ImportError:  # pragma: no cover
+    RunControl = None  # type: ignore[assignment,misc]
+
+_global_fallback: str | None = None
+
+
+def _recursion_error(config: dict) -> GraphRecursionError:
+    return GraphRecursionError(
+        create_error_message(
+            message=(
+                f"Recursion limit of {config['recursion_limit']} reached "
+                "without hitting a stop condition. You can increase the "
+                "limit by setting the `recursion_limit` config key."
+            ),
+            error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+        )
+    )
+
+
+class _Run:
+    """What ``Pregel.stream``/``astream`` set up around the loop (shared by both)."""
+
+    def __init__(
+        self, graph: Any, spec: GraphSpec, input: Any, config: Any, opts: dict, kwargs: dict
+    ) -> None:
+        from langgraph.errors import LangGraphDeprecatedSinceV10
+
+        self.graph = graph
+        self.spec = spec
+        self.input = input
+        self.context = opts["context"]
+        self.control = opts["control"]
+        self.subgraphs = opts["subgraphs"]
+        self.version = opts["version"]
+        durability = opts["durability"]
+        if (checkpoint_during := kwargs.get("checkpoint_during")) is not None:
+            warnings.warn(
+                "`checkpoint_during` is deprecated and will be removed. Please use `durability` instead.",
+                category=LangGraphDeprecatedSinceV10,
+                stacklevel=4,
+            )
+            if durability is not None:
+                raise ValueError(
+                    "Cannot use both `checkpoint_during` and `durability` parameters. Please use `durability` instead."
+                )
+            durability = "async" if checkpoint_during else "exit"
+        self.durability = durability
+        stream_mode = opts["stream_mode"]
+        if stream_mode is None:
+            stream_mode = (
+                "values"
+                if config is not None and CONFIG_KEY_TASK_ID in config.get(CONF, {})
+                else graph.stream_mode
+            )
+        self.stream_mode = stream_mode
+        self.print_mode = (
+            ["updates", "values"] if opts["debug"] or graph.debug else opts["print_mode"]
+        )
+        self.config = ensure_config(graph.config, config)
+        self.opts = opts
+
+    def defaults(self) -> None:
+        """``Pregel._defaults`` (raises on a bad config before any callback runs)."""
+        (
+            self.stream_modes,
+            self.output_keys,
+            self.interrupt_before,
+            self.interrupt_after,
+            self.checkpointer,
+            self.store,
+            self.cache,
+            self.durability_,
+        ) = self.graph._defaults(
+            self.config,
+            stream_mode=self.stream_mode,
+            print_mode=self.print_mode,
+            output_keys=self.opts["output_keys"],
+            interrupt_before=self.opts["interrupt_before"],
+            interrupt_after=self.opts["interrupt_after"],
+            durability=self.durability,
+        )
+
+    def filter_handlers(self, callback_manager: Any) -> None:
+        from langgraph.pregel._messages import StreamMessagesHandlerV2
+
+        if "messages" in self.stream_modes and self.version != "v2":
+            callback_manager.handlers = [
+                h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
+            ]
+            callback_manager.inheritable_handlers = [
+                h
+                for h in callback_manager.inheritable_handlers
+                if not isinstance(h, StreamMessagesHandlerV2)
+            ]
+        if CONFIG_KEY_TASK_ID not in self.config[CONF]:
+            callback_manager.handlers = [
+                h for h in callback_manager.handlers if not _streams_only_its_graph(h)
+            ]
+            callback_manager.inheritable_handlers = [
+                h
+                for h in callback_manager.inheritable_handlers
+                if not _streams_only_its_graph(h)
+            ]
+        if "ls_integration" not in callback_manager.metadata:
+            callback_manager.add_metadata({"ls_integration": "langgraph"})
+
+    def chain_start_args(self) -> tuple[tuple, dict]:
+        return (None, self.input), {
+            "name": self.config.get("run_name", self.graph.get_name()),
+            "run_id": self.config.get("run_id"),
+        }
+
+    def started(self, run_manager: Any, put: _Notify) -> None:
+        """After ``on_chain_start``: stream handlers, runtime, mappers."""
+        from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
+        from langgraph.pregel._messages import StreamMessagesHandlerV2
+
+        self.run_manager = run_manager
+        if self.checkpointer is None and self.durability is not None:
+            warnings.warn("`durability` has no effect when no checkpointer is present.")
+        self.config = config = self.graph._own_checkpoint_config(self.config)
+        handlers: list = []
+        if "messages" in self.stream_modes:
+            use_v2 = bool(
+                self.version == "v2" and config[CONF].get(CONFIG_KEY_STREAM_MESSAGES_V2)
+            )
+            cls = StreamMessagesHandlerV2 if use_v2 else StreamMessagesHandler
+            handlers.append(cls(put, self.subgraphs))
+        if "tools" in self.stream_modes:
+            handlers.append(StreamToolCallHandler(put, self.subgraphs))
+        run_manager.inheritable_handlers.extend(handlers)
+        self.stream_handlers = handlers
+        self._setup_runtime(put)
+        self.output_mapper = self.graph._output_mapper if self.version == "v2" else None
+        self.state_mapper = self.graph._state_mapper if self.version == "v2" else None
+        self.eager = bool(
+            self.graph.stream_eager
+            or self.subgraphs
+            or "messages" in self.stream_modes
+            or "custom" in self.stream_modes
+        )
+
+    def _setup_runtime(self, put: _Notify) -> None:
+        config = self.config
+        if "custom" in self.stream_modes:
+
+            def stream_writer(c: Any) -> None:
+                put(
+                    (
+                        tuple(get_config()[CONF][CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP)[:-1]),
+                        "custom",
+                        c,
+                    )
+                )
+
+        elif CONFIG_KEY_STREAM in config[CONF]:
+            stream_writer = config[CONF][CONFIG_KEY_RUNTIME].stream_writer
+        else:
+
+            def stream_writer(c: Any) -> None:
+                pass
+
+        if self.durability is not None:
+            config[CONF][CONFIG_KEY_DURABILITY] = self.durability_
+        parent_runtime = _coerce_parent_runtime(
+            config[CONF].get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
+        )
+        runtime = Runtime(
+            context=_coerce_context(self.graph.context_schema, self.context),
+            store=self.store,
+            stream_writer=stream_writer,
+            previous=None,
+            execution_info=None,
+            server_info=_build_server_info(config, parent_runtime),
+            control=self.control or parent_runtime.control or RunControl(),
+        )
+        config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)
+
+    def make_loop(self, cls: type, put: _Notify) -> Any:
+        return cls(
+            self.graph, self.spec, self.input,
+            stream=StreamProtocol(put, self.stream_modes),
+            config=self.config, store=self.store, cache=self.cache,
+            checkpointer=self.checkpointer, output_keys=self.output_keys,
+            interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
+            manager=self.run_manager, durability=self.durability_,
+        )
+
+    def entered(self, loop: _Loop) -> None:
+        for handler in self.stream_handlers:
+            handler.parent_ns = loop.checkpoint_ns
+        if self.subgraphs:
+            loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
+
+    def output(self, getter: Any, empty_exc: type) -> Iterator[Any]:
+        return _native.stream_output(
+            self.stream_mode, self.print_mode, self.subgraphs, getter, empty_exc,
+            self.version, self.output_mapper, self.state_mapper,
+        )
+
+    def finish(self, loop: _Loop) -> None:
+        """Raise for the statuses that end a run with an error."""
+        if loop.status == "out_of_steps":
+            raise _recursion_error(self.config)
+        if loop.status == "draining":
+            from langgraph.errors import GraphDrained
+
+            raise GraphDrained(loop.control.drain_reason or "shutdown")
