@@ -33,6 +33,7 @@ from langgraph.pregel._retry import arun_with_retry
 from langgraph.types import PregelExecutableTask
 
 
+from langgraph_rs import _native
 from langgraph_rs._loop import _Loop
 from langgraph_rs._notify import (
     _Notify,
@@ -136,16 +137,16 @@ class _AsyncLoop(_Loop):
 
     def _save_writes(self, args: tuple) -> None:
         # queued: awaited by ``flush_writes`` at the next await point of the loop
-        self._pending_put.append((args[2], args))
+        self.pending_put.append((args[2], args))
 
     def _save_cache(self, entry: dict) -> None:
-        self._pending_cache.append(entry)
+        self.pending_cache.append(entry)
 
     async def flush_writes(self) -> None:
-        pending, self._pending_put = self._pending_put, []
+        pending, self.pending_put = self.pending_put, []
         for _tid, args in pending:
             await self._asave(self.checkpointer.aput_writes, args)
-        caches, self._pending_cache = self._pending_cache, []
+        caches, self.pending_cache = self.pending_cache, []
         for c in caches:
             await self.cache.aset(c)
 
@@ -169,19 +170,21 @@ class _AsyncLoop(_Loop):
         return self._tick_prelude()
 
     async def after_tick(self) -> None:
-        await self.flush_writes()
+        if self.pending_put or self.pending_cache:
+            await self.flush_writes()
         self._apply_step()
         await self._aput_checkpoint({"source": "loop"})
         self._after_checkpoint()
 
     async def _arun_one(self, task: PregelExecutableTask) -> BaseException | None:
+        configurable = {CONFIG_KEY_CALL: partial(self._acall_impl, task)}
         try:
-            await arun_with_retry(
-                task,
-                self.retry_policy,
-                stream=self.use_astream,
-                configurable={CONFIG_KEY_CALL: partial(self._acall_impl, task)},
-            )
+            if self.use_astream or task.timeout is not None:
+                await arun_with_retry(
+                    task, self.retry_policy, stream=self.use_astream, configurable=configurable
+                )
+            else:  # LangGraph's arun_with_retry, natively (rust/py/retry_async.rs)
+                await _native.arun_with_retry(task, self.retry_policy, configurable=configurable)
         except Exception as exc:
             return exc
         except asyncio.CancelledError as exc:
@@ -304,7 +307,8 @@ class _AsyncLoop(_Loop):
             exc = await self._arun_one(t)
             self._commit(t, exc)
             await self._await_calls()
-            await self.flush_writes()
+            if self.pending_put or self.pending_cache:
+                await self.flush_writes()
             if self._routes_to_handler(t, exc):
                 await self._handler_writes_saved()
                 handler = self._add_handler_task(t, exc)
@@ -390,7 +394,8 @@ class _AsyncLoop(_Loop):
                 for f in list(self._call_futs.values()):
                     f.cancel()
         await self._await_calls()
-        await self.flush_writes()
+        if self.pending_put or self.pending_cache:
+            await self.flush_writes()
         if errors:
             raise next((e for e in errors if not isinstance(e, GraphBubbleUp)), errors[0])
         if interrupts:

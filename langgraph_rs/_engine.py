@@ -236,13 +236,15 @@ async def astream(
         )
         async with loop:
             run.entered(loop)
-            for call in _lifecycle_calls(loop, graph_callbacks):
-                await call
+            if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+                for call in _lifecycle_calls(loop, graph_callbacks):
+                    await call
             notify = put if run.eager else None
             while await loop.tick():
                 for task in await loop.amatch_cached_writes():
                     loop.put_writes(task.id, task.writes, cached=True)
-                await loop.flush_writes()
+                if loop.pending_put or loop.pending_cache:
+                    await loop.flush_writes()
                 async for _ in loop.run_tasks(self.step_timeout, notify):
                     # LangGraph's astream drains its queue here without awaiting: a
                     # subgraph runs on until its tasks really wait, before the
@@ -252,11 +254,13 @@ async def astream(
                     for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
                         yield chunk
                 await loop.after_tick()
-                for call in _lifecycle_calls(loop, graph_callbacks):
-                    await call
+                if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+                    for call in _lifecycle_calls(loop, graph_callbacks):
+                        await call
                 loop.raise_put_error()
-        for call in _lifecycle_calls(loop, graph_callbacks):
-            await call
+        if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+            for call in _lifecycle_calls(loop, graph_callbacks):
+                await call
         await asyncio.sleep(0)
         for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
             yield chunk

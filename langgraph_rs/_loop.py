@@ -170,8 +170,9 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         else:
             self.next_version = None
             self._put_writes_path = False
-        self._pending_put: list = []
-        self._pending_cache: list = []
+        # async runs: the put_writes / cache.set calls queued for ``flush_writes``
+        self.pending_put: list = []
+        self.pending_cache: list = []
         self._call_futs: dict[str, Any] = {}
         self._call_lock = threading.RLock()
         self._written_task_ids: set[str] = set()

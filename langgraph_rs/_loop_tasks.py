@@ -50,7 +50,6 @@ from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
 
-from langgraph_rs._node_steps import _lean_ainvoke
 
 
 PUSH_TRIGGER = (PUSH,)
@@ -93,7 +92,7 @@ class _Tasks:
     def _lean_node(self, name: str, node: RunnableSeq) -> Any:
         """The lean form of a node (``LeanSeq``, rust/py/node_call.rs): its steps
         run without a callback run, for runs with no handler. Made once per graph."""
-        lean = self._lean_nodes[name] = _native.LeanSeq(node, _lean_ainvoke)
+        lean = self._lean_nodes[name] = _native.LeanSeq(node)
         return lean
 
     def _task_cache_key(self, proc: Any, name: str, val: Any, policy: Any) -> CacheKey:

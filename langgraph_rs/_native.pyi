@@ -243,9 +243,10 @@ class NullResume:
 class LeanSeq:
     """A node's ``RunnableSeq`` run without a callback run (for runs with no
     handler): the node function is called directly in its config context, the
-    writers natively."""
+    writers natively; ``ainvoke`` returns a native awaitable that runs the first
+    step in its config context without an asyncio task of its own."""
 
-    def __init__(self, seq: Any, ainvoke: Callable[..., Awaitable[Any]]) -> None: ...
+    def __init__(self, seq: Any) -> None: ...
     @property
     def seq(self) -> Any: ...
     @property
@@ -258,6 +259,16 @@ class LeanSeq:
     def native(self) -> tuple[Any, ...]: ...
     def invoke(self, input: Any, config: Any, **kwargs: Any) -> Any: ...
     def ainvoke(self, input: Any, config: Any, **kwargs: Any) -> Awaitable[Any]: ...
+
+class LeanAwait(Awaitable[Any]):
+    """What ``LeanSeq.ainvoke`` returns: an awaitable driving the node's steps."""
+
+class ARetry(Awaitable[Any]):
+    """What :func:`arun_with_retry` returns."""
+
+def arun_with_retry(task: Any, retry_policy: Any, configurable: dict[str, Any] | None = None) -> ARetry:
+    """LangGraph's ``arun_with_retry`` for a task without a timeout policy, not
+    streamed: an awaitable forwarding the attempt's awaits, retrying per policy."""
 
 def checkpoint_id(clock_seq: int) -> str:
     """``str(uuid6(clock_seq=clock_seq))`` on LangGraph's timestamp sequence."""

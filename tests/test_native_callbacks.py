@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.callbacks.manager import CallbackManagerForChainRun
+from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 
 from langgraph_rs import _native
 
@@ -19,8 +19,8 @@ TAGS = [[], ["a"], ["a", "a"], ["graph:step:1"], ["x", "graph:step:1", "y"]]
 METADATA = [{}, {"k": 1}, {"lc_versions": {"core": "1"}, "n": {"deep": 1}}]
 
 
-def manager(tags: list, metadata: dict, handlers: list) -> CallbackManagerForChainRun:
-    return CallbackManagerForChainRun(
+def manager(tags: list, metadata: dict, handlers: list, cls: type = CallbackManagerForChainRun) -> Any:
+    return cls(
         run_id=uuid4(),
         handlers=list(handlers),
         inheritable_handlers=list(handlers),
@@ -35,9 +35,12 @@ def shape(m: Any) -> tuple:
     return type(m), list(vars(m).items())
 
 
-@pytest.mark.parametrize(("tags", "metadata"), list(itertools.product(TAGS, METADATA)))
-def test_child_equals_langchains(tags: list, metadata: dict) -> None:
-    run = manager(tags, metadata, [])
+@pytest.mark.parametrize(
+    ("tags", "metadata", "cls"),
+    list(itertools.product(TAGS, METADATA, [CallbackManagerForChainRun, AsyncCallbackManagerForChainRun])),
+)
+def test_child_equals_langchains(tags: list, metadata: dict, cls: type) -> None:
+    run = manager(tags, metadata, [], cls)
     want = run.get_child("graph:step:1")
     got = _native.callback_child(run, "graph:step:1")
     assert shape(got) == shape(want)

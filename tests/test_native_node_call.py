@@ -4,6 +4,8 @@ gets the same injected arguments and the same config (as argument and as
 ``get_config()``), its callback manager the same tags and metadata, and the
 writers write the same."""
 
+import asyncio
+import contextvars
 import itertools
 import uuid
 from collections import deque
@@ -19,7 +21,6 @@ from langgraph.runtime import Runtime
 from langgraph.store.memory import InMemoryStore
 
 from langgraph_rs import _native
-from langgraph_rs._node_steps import _lean_ainvoke
 
 TAGS = [[], ["t"], ["seq:step:1"]]
 METADATA = [{}, {"k": 1}]
@@ -82,7 +83,7 @@ def test_lean_invoke_equals_runnable_seq(tags: list, metadata: dict, inherited: 
         sent: deque = deque()
         seq = node_seq(seen)
         cfg = config(tags, metadata, inherited, sent, runtime)
-        runner = _native.LeanSeq(seq, _lean_ainvoke) if lean else seq
+        runner = _native.LeanSeq(seq) if lean else seq
         out = runner.invoke({"x": 1}, cfg)
         outcomes.append((out, seen, list(sent), {k: v for k, v in cfg.items() if k not in ("configurable", "callbacks")}))
     assert outcomes[1] == outcomes[0]
@@ -96,7 +97,7 @@ def test_a_required_parameter_without_a_runtime_fails_as_langgraph() -> None:
     cfg = config([], {}, [], deque(), Runtime())
     del cfg["configurable"]["__pregel_runtime"]
     errors = []
-    for runner in (seq, _native.LeanSeq(seq, _lean_ainvoke)):
+    for runner in (seq, _native.LeanSeq(seq)):
         with pytest.raises(ValueError) as info:
             runner.invoke({"x": 1}, dict(cfg))
         errors.append(str(info.value))
@@ -109,11 +110,109 @@ def test_a_runnable_returned_by_the_node_is_invoked() -> None:
         RunnableLambda(lambda v: v),
     )
     cfg = config([], {}, [], deque(), Runtime())
-    assert _native.LeanSeq(seq, _lean_ainvoke).invoke({"x": 2}, dict(cfg)) == seq.invoke({"x": 2}, dict(cfg))
+    assert _native.LeanSeq(seq).invoke({"x": 2}, dict(cfg)) == seq.invoke({"x": 2}, dict(cfg))
 
 
 def test_without_a_callback_manager_the_seq_itself_runs() -> None:
     seen: list = []
     seq = node_seq(seen)
     cfg = {"configurable": {"__pregel_send": deque().extend, "__pregel_runtime": Runtime()}}
-    assert _native.LeanSeq(seq, _lean_ainvoke).invoke({"x": 1}, cfg) == {"x": 2}
+    assert _native.LeanSeq(seq).invoke({"x": 1}, cfg) == {"x": 2}
+
+
+# -- async: LeanSeq.ainvoke's native awaitable against RunnableSeq.ainvoke -----
+
+
+def async_node_seq(seen: list) -> RunnableSeq:
+    async def node(state, config, runtime, store, writer):  # noqa: ANN001, ANN202  (untyped: injected)
+        await asyncio.sleep(0)  # suspends: the awaitable passes the future up
+        ambient = get_config()
+        marker.set("set by the node")  # stays in the node's context
+        seen.append(
+            (
+                state,
+                {k: v for k, v in config.items() if k not in ("callbacks", "configurable")},
+                sorted(config["configurable"]),
+                shape(config["callbacks"]),
+                ambient is config,
+                runtime.context,
+                store is runtime.store,
+                writer is runtime.stream_writer,
+            )
+        )
+        return {"x": state["x"] + 1}
+
+    async def route(value, config):  # noqa: ANN001, ANN202
+        seen.append(("router", shape(config["callbacks"]), "run_name" in config, marker.get()))
+        return value
+
+    return RunnableSeq(
+        RunnableCallable(None, node, trace=False),
+        ChannelWrite([ChannelWriteEntry("x", mapper=lambda v: v["x"])]),
+        RunnableCallable(None, route, trace=False),
+    )
+
+
+marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+
+
+@pytest.mark.parametrize(("tags", "metadata", "inherited"), list(itertools.product(TAGS, METADATA, INHERITED)))
+def test_lean_ainvoke_equals_runnable_seq(tags: list, metadata: dict, inherited: list) -> None:
+    runtime = Runtime(context={"user": 1}, store=InMemoryStore())
+
+    async def run(lean: bool) -> tuple:
+        seen: list = []
+        sent: deque = deque()
+        seq = async_node_seq(seen)
+        cfg = config(tags, metadata, inherited, sent, runtime)
+        runner = _native.LeanSeq(seq) if lean else seq
+        out = await runner.ainvoke({"x": 1}, cfg)
+        return out, seen, list(sent), marker.get()
+
+    stock = asyncio.run(run(False))
+    ours = asyncio.run(run(True))
+    assert ours == stock
+    assert stock[-1] == "unset" and stock[1][-1][-1] == "unset"
+
+
+def test_lean_ainvoke_of_a_sync_node_and_a_returned_runnable() -> None:
+    def node(state):  # noqa: ANN001, ANN202
+        return RunnableLambda(lambda v: {"x": v["x"] * 10})
+
+    seq = RunnableSeq(RunnableCallable(node, trace=False), RunnableLambda(lambda v: v))
+    cfg = config([], {}, [], deque(), Runtime())
+
+    async def run(runner: Any) -> Any:
+        return await runner.ainvoke({"x": 2}, dict(cfg))
+
+    assert asyncio.run(run(_native.LeanSeq(seq))) == asyncio.run(run(seq)) == {"x": 20}
+
+
+def test_lean_ainvoke_passes_an_error_and_a_cancellation_through() -> None:
+    async def boom(state):  # noqa: ANN001, ANN202
+        await asyncio.sleep(0)
+        raise KeyError("boom")
+
+    async def slow(state):  # noqa: ANN001, ANN202
+        await asyncio.sleep(10)
+
+    cfg = config([], {}, [], deque(), Runtime())
+
+    async def run() -> list:
+        out = []
+        seq = RunnableSeq(RunnableCallable(None, boom, trace=False), RunnableLambda(lambda v: v))
+        try:
+            await _native.LeanSeq(seq).ainvoke({"x": 1}, dict(cfg))
+        except KeyError as exc:
+            out.append(exc.args)
+        seq = RunnableSeq(RunnableCallable(None, slow, trace=False), RunnableLambda(lambda v: v))
+        task = asyncio.ensure_future(_native.LeanSeq(seq).ainvoke({"x": 1}, dict(cfg)))
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            out.append("cancelled")
+        return out
+
+    assert asyncio.run(run()) == [("boom",), "cancelled"]

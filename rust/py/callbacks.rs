@@ -1,5 +1,6 @@
 //! The callback manager each task gets from the run's:
-//! `run_manager.get_child(tag)` of langchain-core's `ParentRunManager`, made
+//! `run_manager.get_child(tag)` of langchain-core's `ParentRunManager` (or
+//! `AsyncParentRunManager`, whose child is an `AsyncCallbackManager`), made
 //! natively when the run has no inheritable handler — a run nobody traces, the
 //! common case, where the child is plain data: no handlers, the parent run id,
 //! the inheritable tags plus `tag`, the inheritable metadata. With handlers
@@ -14,7 +15,9 @@ use crate::boundary::guarded;
 
 struct Imports {
     callback_manager: Py<PyAny>,
+    async_callback_manager: Py<PyAny>,
     parent_get_child: Py<PyAny>,
+    async_parent_get_child: Py<PyAny>,
     object_new: Py<PyAny>,
     mapping: Py<PyAny>,
 }
@@ -26,7 +29,9 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         let manager = py.import("langchain_core.callbacks.manager")?;
         Ok(Imports {
             callback_manager: manager.getattr("CallbackManager")?.unbind(),
+            async_callback_manager: manager.getattr("AsyncCallbackManager")?.unbind(),
             parent_get_child: manager.getattr("ParentRunManager")?.getattr("get_child")?.unbind(),
+            async_parent_get_child: manager.getattr("AsyncParentRunManager")?.getattr("get_child")?.unbind(),
             object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
             mapping: py.import("collections.abc")?.getattr("Mapping")?.unbind(),
         })
@@ -57,13 +62,18 @@ pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyA
         let own = run_manager.get_type().getattr("get_child")?;
         let inheritable_handlers = run_manager.getattr("inheritable_handlers")?;
         let metadata = run_manager.getattr("inheritable_metadata")?;
-        if !own.is(im.parent_get_child.bind(py))
-            || inheritable_handlers.is_truthy()?
-            || !metadata.is_instance_of::<PyDict>()
-        {
+        // a sync run's manager makes a CallbackManager, an async run's an
+        // AsyncCallbackManager; the two get_child are otherwise the same
+        let cls = if own.is(im.parent_get_child.bind(py)) {
+            im.callback_manager.bind(py)
+        } else if own.is(im.async_parent_get_child.bind(py)) {
+            im.async_callback_manager.bind(py)
+        } else {
+            return run_manager.call_method1("get_child", (tag,));
+        };
+        if inheritable_handlers.is_truthy()? || !metadata.is_instance_of::<PyDict>() {
             return run_manager.call_method1("get_child", (tag,));
         }
-        let cls = im.callback_manager.bind(py);
         let child = im.object_new.bind(py).call1((cls,))?;
         let tags = PyList::empty(py);
         let inheritable_tags = PyList::empty(py);

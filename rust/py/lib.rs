@@ -9,7 +9,9 @@ mod callbacks;
 mod channel_write;
 mod ids;
 mod node_call;
+mod node_call_async;
 mod retry;
+mod retry_async;
 mod stream_output;
 mod runtime;
 mod task_build;
@@ -1011,6 +1013,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<State>()?;
     m.add_function(wrap_pyfunction!(task_id, m)?)?;
     m.add_function(wrap_pyfunction!(retry::run_with_retry, m)?)?;
+    m.add_function(wrap_pyfunction!(retry_async::arun_with_retry, m)?)?;
+    m.add_class::<retry_async::ARetry>()?;
     m.add_function(wrap_pyfunction!(runtime::override_runtime, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::execution_info, m)?)?;
     m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
@@ -1019,6 +1023,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
+    m.add_class::<node_call_async::LeanAwait>()?;
     m.add_function(wrap_pyfunction!(writes::all_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_in, m)?)?;

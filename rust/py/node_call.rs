@@ -30,7 +30,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::boundary::guarded;
 use crate::channel_write::{channel_write, writer_plan};
 
-struct Imports {
+pub(crate) struct Imports {
     base_manager: Py<PyAny>,
     callback_manager: Py<PyAny>,
     channel_write: Py<PyAny>,
@@ -48,7 +48,7 @@ struct Imports {
 
 static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
 
-fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+pub(crate) fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let uuid = py.import("uuid")?;
         Ok(Imports {
@@ -72,7 +72,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     })
 }
 
-struct Names {
+pub(crate) struct Names {
     callbacks: Py<PyString>,
     tags: Py<PyString>,
     metadata: Py<PyString>,
@@ -89,7 +89,7 @@ struct Names {
 
 static NAMES: PyOnceLock<Names> = PyOnceLock::new();
 
-fn names(py: Python<'_>) -> PyResult<&'static Names> {
+pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
     NAMES.get_or_try_init(py, || {
         let s = |v: &str| PyString::intern(py, v).unbind();
         Ok(Names {
@@ -149,13 +149,13 @@ fn merge_metadata_dicts<'py>(
 
 /// What the node's run hands down to its steps: inheritable tags, metadata
 /// and the run id (`_seq_parent` of the loop, see the module docs).
-struct Parent<'py> {
-    tags: Bound<'py, PyList>,
-    metadata: Bound<'py, PyAny>,
-    run_id: Bound<'py, PyAny>,
+pub(crate) struct Parent<'py> {
+    pub(crate) tags: Bound<'py, PyList>,
+    pub(crate) metadata: Bound<'py, PyAny>,
+    pub(crate) run_id: Bound<'py, PyAny>,
 }
 
-fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &Bound<'py, PyAny>) -> PyResult<Parent<'py>> {
+pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &Bound<'py, PyAny>) -> PyResult<Parent<'py>> {
     let py = config.py();
     let inheritable = PyList::empty(py);
     for t in manager.getattr("inheritable_tags")?.try_iter()? {
@@ -199,7 +199,7 @@ fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &B
 }
 
 /// `patch_config(config, callbacks=run_manager.get_child(f"seq:step:{i}"))`.
-fn step_config<'py>(
+pub(crate) fn step_config<'py>(
     im: &Imports,
     n: &Names,
     config: &Bound<'py, PyDict>,
@@ -253,33 +253,39 @@ fn step_config<'py>(
     Ok(out)
 }
 
-/// Runs `body` in a copy of the current context with
-/// `var_child_runnable_config` set to `config` (LangGraph's
-/// `set_config_context(config)` + `context.run`).
-fn in_config_context<'py, T>(
-    im: &Imports,
-    config: &Bound<'py, PyDict>,
-    body: impl FnOnce() -> PyResult<T>,
-) -> PyResult<T> {
+/// A copy of the current context with `var_child_runnable_config` set to
+/// `config`: what LangGraph's `set_config_context(config)` yields.
+pub(crate) fn config_context<'py>(config: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
     let py = config.py();
-    // SAFETY: the context is a new reference we own and release; entering and
-    // exiting it happen on this thread, around `body`, whatever it returns.
+    let im = imports(py)?;
+    // SAFETY: a new context we own; entered and exited around the set.
     unsafe {
         let ctx = ffi::PyContext_CopyCurrent();
         if ctx.is_null() {
             return Err(PyErr::fetch(py));
         }
         let ctx = Bound::from_owned_ptr(py, ctx);
+        in_context(&ctx, || {
+            let token = ffi::PyContextVar_Set(im.var_child_config.as_ptr(), config.as_ptr());
+            if token.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            drop(Bound::from_owned_ptr(py, token));
+            Ok(())
+        })?;
+        Ok(ctx)
+    }
+}
+
+/// Runs `body` with `ctx` entered (`ctx.run`).
+pub(crate) fn in_context<T>(ctx: &Bound<'_, PyAny>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    let py = ctx.py();
+    // SAFETY: `ctx` is a live context object; it is exited on every path.
+    unsafe {
         if ffi::PyContext_Enter(ctx.as_ptr()) != 0 {
             return Err(PyErr::fetch(py));
         }
-        let token = ffi::PyContextVar_Set(im.var_child_config.as_ptr(), config.as_ptr());
-        let result = if token.is_null() {
-            Err(PyErr::fetch(py))
-        } else {
-            drop(Bound::from_owned_ptr(py, token));
-            body()
-        };
+        let result = body();
         if ffi::PyContext_Exit(ctx.as_ptr()) != 0 {
             let exit_err = PyErr::fetch(py);
             return result.and(Err(exit_err));
@@ -288,20 +294,18 @@ fn in_config_context<'py, T>(
     }
 }
 
-/// `RunnableCallable.invoke(input, config, **kwargs)` for a plain callable
-/// (`trace=False`, one positional input); None when the call must go through
-/// `invoke` itself (an `error` parameter, a missing required one: LangGraph
-/// reports those).
-fn call_plain<'py>(
-    im: &Imports,
-    n: &Names,
+/// The keyword arguments `RunnableCallable.invoke`/`ainvoke` call a plain
+/// callable's function with: its own kwargs, the caller's, and what its
+/// `func_accepts` asks for (`config`, or an attribute of the runtime); None
+/// when the call must go through `invoke` itself (an `error` parameter, a
+/// missing required one: LangGraph reports those).
+pub(crate) fn injected_kwargs<'py>(
     step: &Bound<'py, PyAny>,
-    input: &Bound<'py, PyAny>,
     config: &Bound<'py, PyDict>,
     kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+) -> PyResult<Option<Bound<'py, PyDict>>> {
     let py = step.py();
-    let func = step.getattr("func")?;
+    let (im, n) = (imports(py)?, names(py)?);
     let call_kwargs = PyDict::new(py);
     let own = step.getattr("kwargs")?;
     if own.is_truthy()? {
@@ -312,55 +316,88 @@ fn call_plain<'py>(
     }
     let accepts = step.getattr("func_accepts")?;
     let accepts = accepts.cast::<PyDict>()?;
-    if !accepts.is_empty() {
-        let runtime = match config.get_item(n.configurable.bind(py))? {
-            Some(c) => c.cast_into::<PyDict>()?.get_item(n.runtime_key.bind(py))?,
-            None => None,
-        };
-        let runtime = match runtime {
-            Some(r) if r.is_truthy()? => Some(r),
-            _ => None,
-        };
-        let missing = im.missing.bind(py);
-        for (kw, spec) in accepts.iter() {
-            if call_kwargs.contains(&kw)? {
-                continue;
+    if accepts.is_empty() {
+        return Ok(Some(call_kwargs));
+    }
+    let runtime = match config.get_item(n.configurable.bind(py))? {
+        Some(c) => c.cast_into::<PyDict>()?.get_item(n.runtime_key.bind(py))?,
+        None => None,
+    };
+    let runtime = match runtime {
+        Some(r) if r.is_truthy()? => Some(r),
+        _ => None,
+    };
+    let missing = im.missing.bind(py);
+    for (kw, spec) in accepts.iter() {
+        if call_kwargs.contains(&kw)? {
+            continue;
+        }
+        if kw.eq(n.error.bind(py))? {
+            return Ok(None);
+        }
+        let (runtime_key, default): (Bound<'py, PyAny>, Bound<'py, PyAny>) = spec.extract()?;
+        let mut value = missing.clone();
+        if kw.eq(n.config.bind(py))? {
+            value = config.clone().into_any();
+        } else if let Some(rt) = &runtime {
+            if kw.eq(n.runtime.bind(py))? {
+                value = rt.clone();
+            } else {
+                match rt.getattr(runtime_key.cast::<PyString>()?) {
+                    Ok(v) => value = v,
+                    Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            if kw.eq(n.error.bind(py))? {
+        }
+        if value.is(missing) {
+            if default.is(im.param_empty.bind(py)) {
                 return Ok(None);
             }
-            let (runtime_key, default): (Bound<'py, PyAny>, Bound<'py, PyAny>) = spec.extract()?;
-            let mut value = missing.clone();
-            if kw.eq(n.config.bind(py))? {
-                value = config.clone().into_any();
-            } else if let Some(rt) = &runtime {
-                if kw.eq(n.runtime.bind(py))? {
-                    value = rt.clone();
-                } else {
-                    match rt.getattr(runtime_key.cast::<PyString>()?) {
-                        Ok(v) => value = v,
-                        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            if value.is(missing) {
-                if default.is(im.param_empty.bind(py)) {
-                    return Ok(None);
-                }
-                value = default;
-            }
-            call_kwargs.set_item(kw, value)?;
+            value = default;
         }
+        call_kwargs.set_item(kw, value)?;
     }
-    let ret = func.call((input,), Some(&call_kwargs))?;
-    if !ret.is_exact_instance_of::<PyDict>()
+    Ok(Some(call_kwargs))
+}
+
+/// `isinstance(value, Runnable)`.
+pub(crate) fn is_runnable(value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    value.is_instance(imports(value.py())?.runnable.bind(value.py()))
+}
+
+/// Whether a node's result is a `Runnable` to invoke in turn (`recurse`).
+pub(crate) fn recurses(step: &Bound<'_, PyAny>, ret: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let im = imports(ret.py())?;
+    Ok(!ret.is_exact_instance_of::<PyDict>()
         && step.getattr("recurse")?.is_truthy()?
-        && ret.is_instance(im.runnable.bind(py))?
-    {
+        && ret.is_instance(im.runnable.bind(ret.py()))?)
+}
+
+/// `RunnableCallable.invoke(input, config, **kwargs)` for a plain callable
+/// (`trace=False`, one positional input); None when it must go through
+/// `invoke` itself (see [`injected_kwargs`]).
+fn call_plain<'py>(
+    step: &Bound<'py, PyAny>,
+    input: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyDict>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(call_kwargs) = injected_kwargs(step, config, kwargs)? else { return Ok(None) };
+    let ret = step.getattr("func")?.call((input,), Some(&call_kwargs))?;
+    if recurses(step, &ret)? {
         return Ok(Some(ret.call_method1("invoke", (input, config))?));
     }
     Ok(Some(ret))
+}
+
+/// A plain callable whose `ainvoke` awaits its async function (`afunc`).
+fn is_plain_async(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = step.py();
+    Ok(step.get_type().is(im.runnable_callable.bind(py))
+        && !step.getattr("trace")?.is_truthy()?
+        && !step.getattr("explode_args")?.is_truthy()?
+        && !step.getattr("afunc")?.is_none())
 }
 
 fn is_plain_callable(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -375,23 +412,22 @@ fn is_plain_callable(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
 #[pyclass(frozen, module = "langgraph_rs._native")]
 pub struct LeanSeq {
     seq: Py<PyAny>,
-    steps: Py<PyTuple>,
+    pub(crate) steps: Py<PyTuple>,
     name: Py<PyAny>,
     /// which steps after the first take a config of their own (routers do; a
     /// ChannelWrite only reads its send function from it)
-    own_config: Py<PyTuple>,
+    pub(crate) own_config: Py<PyTuple>,
     /// the native plan of each step that is a known writer, else None
-    native: Py<PyTuple>,
+    pub(crate) native: Py<PyTuple>,
     plain_first: bool,
-    ainvoke: Py<PyAny>,
+    /// the first step is a plain callable with an async function
+    plain_first_async: bool,
 }
 
 #[pymethods]
 impl LeanSeq {
-    /// `LeanSeq(seq, ainvoke)`: `ainvoke(lean, input, config, **kwargs)` is
-    /// the coroutine function that runs it asynchronously.
     #[new]
-    fn new(seq: &Bound<'_, PyAny>, ainvoke: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(seq: &Bound<'_, PyAny>) -> PyResult<Self> {
         guarded("LeanSeq", || {
             let py = seq.py();
             let im = imports(py)?;
@@ -409,6 +445,10 @@ impl LeanSeq {
                 Some(s) => is_plain_callable(im, s)?,
                 None => false,
             };
+            let plain_first_async = match steps.first() {
+                Some(s) => is_plain_async(im, s)?,
+                None => false,
+            };
             Ok(LeanSeq {
                 seq: seq.clone().unbind(),
                 name: seq.getattr("name")?.unbind(),
@@ -416,7 +456,7 @@ impl LeanSeq {
                 own_config: PyTuple::new(py, own)?.unbind(),
                 native: PyTuple::new(py, native)?.unbind(),
                 plain_first,
-                ainvoke: ainvoke.clone().unbind(),
+                plain_first_async,
             })
         })
     }
@@ -471,9 +511,10 @@ impl LeanSeq {
             let first = step_config(im, n, config, &manager_cls, &p, 1)?;
             let steps = self.steps.bind(py);
             let step0 = steps.get_item(0)?;
-            let mut value = in_config_context(im, &first, || {
+            let ctx = config_context(&first)?;
+            let mut value = in_context(&ctx, || {
                 if self.plain_first {
-                    if let Some(out) = call_plain(im, n, &step0, input, &first, kwargs)? {
+                    if let Some(out) = call_plain(&step0, input, &first, kwargs)? {
                         return Ok(out);
                     }
                 }
@@ -498,6 +539,8 @@ impl LeanSeq {
         })
     }
 
+    /// `RunnableSeq.ainvoke(input, config, **kwargs)`: an awaitable (see
+    /// `node_call_async.rs`).
     #[pyo3(signature = (input, config, **kwargs))]
     fn ainvoke<'py>(
         slf: &Bound<'py, Self>,
@@ -506,7 +549,40 @@ impl LeanSeq {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        slf.get().ainvoke.bind(py).call((slf, input, config), kwargs)
+        let im = imports(py)?;
+        let n = names(py)?;
+        let lean = slf.get();
+        let manager = match config.cast::<PyDict>() {
+            Ok(c) => c.get_item(n.callbacks.bind(py))?,
+            Err(_) => None,
+        };
+        let manager = match manager {
+            Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
+            _ => return lean.seq.bind(py).call_method("ainvoke", (input, config), kwargs),
+        };
+        guarded("LeanSeq.ainvoke", || {
+            let config = config.cast::<PyDict>()?;
+            let manager_cls = manager.get_type().into_any();
+            let p = parent(im, n, config, &manager)?;
+            let first = step_config(im, n, config, &manager_cls, &p, 1)?;
+            let ctx = config_context(&first)?;
+            let step0 = lean.steps.bind(py).get_item(0)?;
+            // the first step's awaitable, created as LangGraph creates it:
+            // outside the context it then runs in
+            let plain_kwargs = if lean.plain_first_async {
+                injected_kwargs(&step0, &first, kwargs)?
+            } else {
+                None
+            };
+            let (awaitable, plain) = match plain_kwargs {
+                Some(kw) => (step0.getattr("afunc")?.call((input,), Some(&kw))?, true),
+                None => (step0.call_method("ainvoke", (input, &first), kwargs)?, false),
+            };
+            let run = crate::node_call_async::LeanAwait::new(
+                slf, input, config, first, ctx, manager_cls, p, awaitable, plain,
+            )?;
+            Ok(Bound::new(py, run)?.into_any())
+        })
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -515,7 +591,6 @@ impl LeanSeq {
         visit.call(&self.name)?;
         visit.call(&self.own_config)?;
         visit.call(&self.native)?;
-        visit.call(&self.ainvoke)?;
         Ok(())
     }
 }

@@ -143,23 +143,22 @@ pub fn run_with_retry(
     guarded("run_with_retry", || run(py, task, retry_policy, configurable))
 }
 
-fn run(
-    py: Python<'_>,
-    task: &Bound<'_, PyAny>,
-    retry_policy: &Bound<'_, PyAny>,
-    configurable: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Py<PyAny>> {
+/// The retry policy that applies: the task's own, else the graph's.
+pub(crate) fn policy_of<'py>(task: &Bound<'py, PyAny>, retry_policy: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let own = task.getattr("retry_policy")?;
+    Ok(if own.is_truthy()? { own } else { retry_policy.clone() })
+}
+
+/// The config of a task's first attempt: the engine's keys, then the runtime
+/// with its execution info (first-attempt time, attempt 1), in one copy.
+pub(crate) fn first_config<'py>(
+    task: &Bound<'py, PyAny>,
+    configurable: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = task.py();
     let im = imports(py)?;
-    let own_policy = task.getattr("retry_policy")?;
-    let retry_policy = if own_policy.is_truthy()? { own_policy } else { retry_policy.clone() };
-    if !task.getattr("timeout")?.is_none() {
-        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr("name")?,))?;
-        return Err(PyErr::from_value(err));
-    }
-    let mut attempts: u32 = 0;
     let first_attempt_time = now();
     let mut config = task.getattr("config")?;
-    // the engine's keys, then the runtime with its execution info: one copy
     let mut patch: Vec<(&Bound<'_, PyAny>, Bound<'_, PyAny>)> = Vec::new();
     let extra: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = match configurable {
         Some(c) => c.iter().collect(),
@@ -196,20 +195,171 @@ fn run(
     if !patch.is_empty() {
         config = patch_configurable(im, &config, &patch)?.into_any();
     }
+    Ok(config)
+}
+
+/// The config of attempt `attempts + 1` after a failure: its runtime's
+/// execution info says which attempt it is.
+pub(crate) fn retry_config<'py>(config: Bound<'py, PyAny>, attempts: u32) -> PyResult<Bound<'py, PyAny>> {
+    let py = config.py();
+    let im = imports(py)?;
+    let conf = config.cast::<PyDict>()?.clone();
+    if let Some(rt) = runtime_of(im, &conf)? {
+        let rt = patch_execution_info(
+            im,
+            &rt,
+            &[(im.node_attempt.bind(py), (attempts + 1).into_pyobject(py)?.into_any())],
+        )?;
+        return Ok(patch_configurable(im, &config, &[(im.key_runtime.bind(py).as_any(), rt)])?.into_any());
+    }
+    Ok(config)
+}
+
+/// What a failed attempt leads to.
+pub(crate) enum Failure {
+    /// a `ParentCommand` for this graph, applied by the task's writers
+    Handled,
+    /// the error to raise
+    Raise(PyErr),
+    /// sleep this long, then retry
+    Retry(f64),
+}
+
+/// LangGraph's handling of an attempt's error. `user_cancelled` says whether a
+/// `CancelledError` came from the node body (sync runs: always; async runs:
+/// when the task is not being cancelled); other cancellations pass through.
+pub(crate) fn on_failure<'py>(
+    task: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyAny>,
+    retry_policy: &Bound<'py, PyAny>,
+    attempts: &mut u32,
+    err: PyErr,
+    user_cancelled: impl Fn() -> PyResult<bool>,
+) -> PyResult<Failure> {
+    let py = task.py();
+    let im = imports(py)?;
+    let exc = err.value(py).clone();
+    if exc.is_instance(im.parent_command.bind(py))? {
+        let ns = config.get_item(im.conf.bind(py))?.get_item(im.key_ns.bind(py))?;
+        let cmd = exc.getattr("args")?.get_item(0)?;
+        let graph = cmd.getattr("graph")?;
+        let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
+        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr("name")?)? {
+            for w in task.getattr("writers")?.try_iter()? {
+                w?.call_method1("invoke", (&cmd, config))?;
+            }
+            return Ok(Failure::Handled);
+        } else if graph.eq(im.command_parent.bind(py))? {
+            let parent_ns = im.helper(py, "_checkpoint_ns_for_parent_command")?.call1((&ns,))?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("graph", parent_ns)?;
+            let cmd = im.replace.bind(py).call((&cmd,), Some(&kwargs))?;
+            exc.setattr("args", PyTuple::new(py, [cmd])?)?;
+        }
+        return Ok(Failure::Raise(err));
+    }
+    if exc.is_instance(im.graph_bubble_up.bind(py))? {
+        return Ok(Failure::Raise(err));
+    }
+    if exc.is_instance(im.cancelled.bind(py))? {
+        if !user_cancelled()? {
+            return Ok(Failure::Raise(err));
+        }
+        let new = im.node_cancelled.bind(py).call1((task.getattr("name")?,))?;
+        new.setattr("__cause__", &exc)?;
+        new.setattr("__context__", &exc)?;
+        return Ok(Failure::Raise(PyErr::from_value(new)));
+    }
+    if !exc.is_instance_of::<PyException>() {
+        return Ok(Failure::Raise(err));
+    }
+    if im.exc_notes {
+        let note = format!(
+            "During task with name '{}' and id '{}'",
+            task.getattr("name")?.str()?,
+            task.getattr("id")?.str()?
+        );
+        exc.call_method1("add_note", (note,))?;
+    }
+    if !retry_policy.is_truthy()? {
+        return Ok(Failure::Raise(err));
+    }
+    let mut matching = None;
+    for policy in retry_policy.try_iter()? {
+        let policy = policy?;
+        if im.helper(py, "_should_retry_on")?.call1((&policy, &exc))?.is_truthy()? {
+            matching = Some(policy);
+            break;
+        }
+    }
+    let Some(policy) = matching else { return Ok(Failure::Raise(err)) };
+    *attempts += 1;
+    if *attempts >= policy.getattr("max_attempts")?.extract::<u32>()? {
+        return Ok(Failure::Raise(err));
+    }
+    let initial: f64 = policy.getattr("initial_interval")?.extract()?;
+    let backoff: f64 = policy.getattr("backoff_factor")?.extract()?;
+    let max_interval: f64 = policy.getattr("max_interval")?.extract()?;
+    let interval = max_interval.min(initial * backoff.powf(f64::from(*attempts - 1)));
+    Ok(Failure::Retry(if policy.getattr("jitter")?.is_truthy()? {
+        interval + im.helper(py, "random")?.getattr("uniform")?.call1((0, 1))?.extract::<f64>()?
+    } else {
+        interval
+    }))
+}
+
+/// After the backoff sleep: LangGraph's log line, and the config of the next
+/// attempt (subgraphs told to resume, the interrupt counter reset).
+pub(crate) fn after_sleep<'py>(
+    task: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyAny>,
+    attempts: u32,
+    sleep_time: f64,
+    exc: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = task.py();
+    let im = imports(py)?;
+    let message = format!(
+        "Retrying task {} after {:.2} seconds (attempt {}) after {} {}",
+        task.getattr("name")?.str()?,
+        sleep_time,
+        attempts,
+        exc.get_type().name()?,
+        exc.str()?
+    );
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("exc_info", exc)?;
+    im.helper(py, "logger")?.call_method("info", (message,), Some(&kwargs))?;
+    let resuming = im.key_resuming.bind(py).as_any();
+    let config = patch_configurable(im, config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?;
+    im.helper(py, "_reset_interrupt_counter")?.call1((&config,))
+}
+
+/// `langgraph.pregel._retry`'s module attribute `name` (tests patch them).
+pub(crate) fn retry_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    imports(py)?.helper(py, name)
+}
+
+fn run(
+    py: Python<'_>,
+    task: &Bound<'_, PyAny>,
+    retry_policy: &Bound<'_, PyAny>,
+    configurable: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let im = imports(py)?;
+    let retry_policy = policy_of(task, retry_policy)?;
+    if !task.getattr("timeout")?.is_none() {
+        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr("name")?,))?;
+        return Err(PyErr::from_value(err));
+    }
+    let mut attempts: u32 = 0;
+    let mut config = first_config(task, configurable)?;
     let writes = task.getattr("writes")?;
     let proc = task.getattr("proc")?;
     let input = task.getattr("input")?;
     loop {
         if attempts > 0 {
-            let conf = config.cast::<PyDict>()?.clone();
-            if let Some(rt) = runtime_of(im, &conf)? {
-                let rt = patch_execution_info(
-                    im,
-                    &rt,
-                    &[(im.node_attempt.bind(py), (attempts + 1).into_pyobject(py)?.into_any())],
-                )?;
-                config = patch_configurable(im, &config, &[(key_runtime, rt)])?.into_any();
-            }
+            config = retry_config(config, attempts)?;
         }
         writes.call_method0("clear")?;
         let err = match proc.call_method1("invoke", (&input, &config)) {
@@ -217,84 +367,13 @@ fn run(
             Err(err) => err,
         };
         let exc = err.value(py).clone();
-        if exc.is_instance(im.parent_command.bind(py))? {
-            let ns = config.get_item(im.conf.bind(py))?.get_item(im.key_ns.bind(py))?;
-            let cmd = exc.getattr("args")?.get_item(0)?;
-            let graph = cmd.getattr("graph")?;
-            let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
-            if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr("name")?)? {
-                for w in task.getattr("writers")?.try_iter()? {
-                    w?.call_method1("invoke", (&cmd, &config))?;
-                }
-                return Ok(py.None());
-            } else if graph.eq(im.command_parent.bind(py))? {
-                let parent_ns = im.helper(py, "_checkpoint_ns_for_parent_command")?.call1((&ns,))?;
-                let kwargs = PyDict::new(py);
-                kwargs.set_item("graph", parent_ns)?;
-                let cmd = im.replace.bind(py).call((&cmd,), Some(&kwargs))?;
-                exc.setattr("args", PyTuple::new(py, [cmd])?)?;
-            }
-            return Err(err);
-        }
-        if exc.is_instance(im.graph_bubble_up.bind(py))? {
-            return Err(err);
-        }
-        if exc.is_instance(im.cancelled.bind(py))? {
-            let new = im.node_cancelled.bind(py).call1((task.getattr("name")?,))?;
-            new.setattr("__cause__", &exc)?;
-            new.setattr("__context__", &exc)?;
-            return Err(PyErr::from_value(new));
-        }
-        if !exc.is_instance_of::<PyException>() {
-            return Err(err);
-        }
-        if im.exc_notes {
-            let note = format!(
-                "During task with name '{}' and id '{}'",
-                task.getattr("name")?.str()?,
-                task.getattr("id")?.str()?
-            );
-            exc.call_method1("add_note", (note,))?;
-        }
-        if !retry_policy.is_truthy()? {
-            return Err(err);
-        }
-        let mut matching = None;
-        for policy in retry_policy.try_iter()? {
-            let policy = policy?;
-            if im.helper(py, "_should_retry_on")?.call1((&policy, &exc))?.is_truthy()? {
-                matching = Some(policy);
-                break;
+        match on_failure(task, &config, &retry_policy, &mut attempts, err, || Ok(true))? {
+            Failure::Handled => return Ok(py.None()),
+            Failure::Raise(err) => return Err(err),
+            Failure::Retry(sleep_time) => {
+                im.helper(py, "time")?.getattr("sleep")?.call1((sleep_time,))?;
+                config = after_sleep(task, &config, attempts, sleep_time, &exc)?;
             }
         }
-        let Some(policy) = matching else { return Err(err) };
-        attempts += 1;
-        if attempts >= policy.getattr("max_attempts")?.extract::<u32>()? {
-            return Err(err);
-        }
-        let initial: f64 = policy.getattr("initial_interval")?.extract()?;
-        let backoff: f64 = policy.getattr("backoff_factor")?.extract()?;
-        let max_interval: f64 = policy.getattr("max_interval")?.extract()?;
-        let interval = max_interval.min(initial * backoff.powf(f64::from(attempts - 1)));
-        let sleep_time = if policy.getattr("jitter")?.is_truthy()? {
-            interval + im.helper(py, "random")?.getattr("uniform")?.call1((0, 1))?.extract::<f64>()?
-        } else {
-            interval
-        };
-        im.helper(py, "time")?.getattr("sleep")?.call1((sleep_time,))?;
-        let message = format!(
-            "Retrying task {} after {:.2} seconds (attempt {}) after {} {}",
-            task.getattr("name")?.str()?,
-            sleep_time,
-            attempts,
-            exc.get_type().name()?,
-            exc.str()?
-        );
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("exc_info", &exc)?;
-        im.helper(py, "logger")?.call_method("info", (message,), Some(&kwargs))?;
-        let resuming = im.key_resuming.bind(py).as_any();
-        config = patch_configurable(im, &config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?.into_any();
-        config = im.helper(py, "_reset_interrupt_counter")?.call1((&config,))?;
     }
 }

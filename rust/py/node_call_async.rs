@@ -1,0 +1,229 @@
+//! A node's steps awaited natively: `LeanSeq.ainvoke` for runs no callback
+//! handler records (see `node_call.rs` for the sync side).
+//!
+//! LangGraph's `RunnableSeq.ainvoke` runs the first step as an asyncio task
+//! created in the step's config context. `LeanAwait` runs it in that same
+//! context without a task of its own: every `send`/`throw` into the step's
+//! coroutine happens with the context entered, which is what the task would
+//! do, so `get_config()`, `interrupt()`, `get_stream_writer()` and context
+//! variables the node sets behave alike, and the futures the node awaits go
+//! straight to the asyncio task running the superstep. A plain
+//! `RunnableCallable` has its async function called directly with the
+//! arguments it asks for. The writers then run natively when their plan is
+//! known; any other step is awaited through its `ainvoke`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::boundary::guarded;
+use crate::channel_write::channel_write;
+use crate::node_call::{imports, in_context, is_runnable, names, recurses, step_config, LeanSeq, Parent};
+use crate::retry_async::{resume, returning, Resume, Step};
+
+/// The awaitable of `LeanSeq.ainvoke(input, config)`.
+#[pyclass(module = "langgraph_rs._native")]
+pub struct LeanAwait {
+    lean: Py<LeanSeq>,
+    input: Py<PyAny>,
+    config: Py<PyDict>,
+    first: Py<PyDict>,
+    ctx: Py<PyAny>,
+    manager_cls: Py<PyAny>,
+    parent_tags: Py<PyList>,
+    parent_metadata: Py<PyAny>,
+    parent_run_id: Py<PyAny>,
+    /// the iterator being awaited; None once finished
+    inner: Option<Py<PyAny>>,
+    /// the first step runs in its config context
+    in_ctx: bool,
+    /// the step being awaited (0: the node itself)
+    stage: usize,
+    /// the first step is the plain function's coroutine (a returned
+    /// `Runnable` is then awaited in turn, as `RunnableCallable` does)
+    plain: bool,
+}
+
+impl LeanAwait {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new<'py>(
+        lean: &Bound<'py, LeanSeq>,
+        input: &Bound<'py, PyAny>,
+        config: &Bound<'py, PyDict>,
+        first: Bound<'py, PyDict>,
+        ctx: Bound<'py, PyAny>,
+        manager_cls: Bound<'py, PyAny>,
+        parent: Parent<'py>,
+        awaitable: Bound<'py, PyAny>,
+        plain: bool,
+    ) -> PyResult<LeanAwait> {
+        Ok(LeanAwait {
+            lean: lean.clone().unbind(),
+            input: input.clone().unbind(),
+            config: config.clone().unbind(),
+            first: first.unbind(),
+            ctx: ctx.unbind(),
+            manager_cls: manager_cls.unbind(),
+            parent_tags: parent.tags.unbind(),
+            parent_metadata: parent.metadata.unbind(),
+            parent_run_id: parent.run_id.unbind(),
+            inner: Some(awaitable.call_method0("__await__")?.unbind()),
+            in_ctx: true,
+            stage: 0,
+            plain,
+        })
+    }
+
+    /// After step `stage` returned `value`: runs the writers that need no
+    /// awaiting; returns the next awaitable's iterator, or None when the
+    /// steps are done (the result is then in `value`).
+    fn advance<'py>(&mut self, py: Python<'py>, value: &mut Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let lean = self.lean.bind(py).get();
+        let steps = lean.steps.bind(py);
+        let config = self.config.bind(py);
+        if self.stage == 0 {
+            if self.plain && recurses(&steps.get_item(0)?, value)? {
+                self.plain = false;
+                let next = value.call_method1("ainvoke", (self.input.bind(py), self.first.bind(py)))?;
+                return Ok(Some(next.call_method0("__await__")?));
+            }
+            self.in_ctx = false;
+        }
+        loop {
+            self.stage += 1;
+            let i = self.stage;
+            if i >= steps.len() {
+                return Ok(None);
+            }
+            let step = steps.get_item(i)?;
+            let plan = lean.native.bind(py).get_item(i)?;
+            if !plan.is_none() {
+                *value = channel_write(plan.cast::<PyTuple>()?, value, config.as_any(), false)?;
+                if step.getattr("recurse")?.is_truthy()? && is_runnable(value)? {
+                    let next = value.call_method1("ainvoke", (&*value, config))?;
+                    return Ok(Some(next.call_method0("__await__")?));
+                }
+                continue;
+            }
+            let cfg = if lean.own_config.bind(py).get_item(i)?.is_truthy()? {
+                let parent = Parent {
+                    tags: self.parent_tags.bind(py).clone(),
+                    metadata: self.parent_metadata.bind(py).clone(),
+                    run_id: self.parent_run_id.bind(py).clone(),
+                };
+                step_config(imports(py)?, names(py)?, config, self.manager_cls.bind(py), &parent, i + 1)?
+            } else {
+                config.clone()
+            };
+            let next = step.call_method1("ainvoke", (&*value, cfg))?;
+            return Ok(Some(next.call_method0("__await__")?));
+        }
+    }
+
+    fn drive<'py>(&mut self, py: Python<'py>, mut how: Resume<'py>) -> PyResult<Bound<'py, PyAny>> {
+        loop {
+            let Some(inner) = self.inner.as_ref().map(|i| i.bind(py).clone()) else {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "cannot reuse already awaited coroutine",
+                ));
+            };
+            let step = if self.in_ctx {
+                in_context(self.ctx.bind(py), || Ok(resume(&inner, how)))?
+            } else {
+                resume(&inner, how)
+            };
+            match step {
+                Step::Yield(v) => return Ok(v),
+                Step::Raise(e) => {
+                    self.inner = None;
+                    return Err(e);
+                }
+                Step::Return(mut value) => {
+                    self.inner = None;
+                    match self.advance(py, &mut value)? {
+                        Some(next) => {
+                            self.inner = Some(next.unbind());
+                            how = Resume::Send(py.None().into_bound(py));
+                        }
+                        None => return Err(returning(value)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl LeanAwait {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.send(py, py.None().into_bound(py))
+    }
+
+    fn send<'py>(&mut self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guarded("LeanSeq.ainvoke", || self.drive(py, Resume::Send(value)))
+    }
+
+    #[pyo3(signature = (typ, val=None, tb=None))]
+    fn throw<'py>(
+        &mut self,
+        py: Python<'py>,
+        typ: Bound<'py, PyAny>,
+        val: Option<Bound<'py, PyAny>>,
+        tb: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guarded("LeanSeq.ainvoke", || {
+            let exc = match val {
+                Some(v) if !v.is_none() => v,
+                _ if typ.is_instance_of::<pyo3::types::PyType>() => typ.call0()?,
+                _ => typ,
+            };
+            if let Some(tb) = tb.filter(|t| !t.is_none()) {
+                exc.call_method1("with_traceback", (tb,))?;
+            }
+            if self.inner.is_none() {
+                return Err(PyErr::from_value(exc));
+            }
+            self.drive(py, Resume::Throw(exc))
+        })
+    }
+
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        if let Some(inner) = self.inner.take() {
+            let inner = inner.bind(py);
+            if self.in_ctx {
+                in_context(self.ctx.bind(py), || inner.call_method0("close").map(|_| ()))?;
+            } else {
+                inner.call_method0("close")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.lean)?;
+        visit.call(&self.input)?;
+        visit.call(&self.config)?;
+        visit.call(&self.first)?;
+        visit.call(&self.ctx)?;
+        visit.call(&self.manager_cls)?;
+        visit.call(&self.parent_tags)?;
+        visit.call(&self.parent_metadata)?;
+        visit.call(&self.parent_run_id)?;
+        if let Some(i) = &self.inner {
+            visit.call(i)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.inner = None;
+    }
+}
