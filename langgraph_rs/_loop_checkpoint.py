@@ -6,7 +6,6 @@ delta-channel snapshot cadence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from langgraph._internal._config import (
@@ -41,6 +40,18 @@ from langgraph_rs import _native
 
 # str(uuid6(clock_seq=step)) of langgraph.checkpoint.base.id, made natively
 checkpoint_id = _native.checkpoint_id
+
+
+def new_empty_checkpoint() -> dict:
+    """LangGraph's ``empty_checkpoint()``, its id made natively."""
+    return {
+        "v": LATEST_VERSION,
+        "id": checkpoint_id(-2),
+        "ts": _native.now_iso(),
+        "channel_values": {},
+        "channel_versions": {},
+        "versions_seen": {},
+    }
 
 
 def _cacheable(writes: Sequence[tuple[str, Any]]) -> bool:
@@ -123,7 +134,7 @@ class _Checkpoints:
                 self.state.set_versions(versions, seen)
         self.checkpoint = {
             "v": LATEST_VERSION,
-            "ts": datetime.now(timezone.utc).isoformat(),
+            "ts": _native.now_iso(),
             "id": self.checkpoint["id"] if exiting else checkpoint_id(self.step),
             "channel_values": values,
             "channel_versions": versions,

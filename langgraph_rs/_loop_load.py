@@ -44,7 +44,6 @@ from langgraph.pregel._checkpoint import (
     _replay,
     _require_saver_for_history,
     delta_channels_with_pending_writes,
-    empty_checkpoint,
 )
 from langgraph.pregel._io import map_command, map_input
 from langgraph.pregel._task_status import read_task_statuses
@@ -52,6 +51,7 @@ from langgraph.pregel._utils import is_xxh3_128_hexdigest
 from langgraph.types import Command
 
 from langgraph_rs import _native
+from langgraph_rs._loop_checkpoint import new_empty_checkpoint
 from langgraph_rs._channels_view import _ChannelsView
 
 from langgraph_rs._errors import UnsupportedFeatureError
@@ -68,7 +68,7 @@ class _Loading:
         self._has_persisted_parent = saved is not None
         if saved is None:
             saved = CheckpointTuple(
-                self.checkpoint_config, empty_checkpoint(), {"step": -2}, None, []
+                self.checkpoint_config, new_empty_checkpoint(), {"step": -2}, None, []
             )
         elif self.graph._migrate_checkpoint is not None:
             self.graph._migrate_checkpoint(saved.checkpoint)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from datetime import datetime, timezone
 from typing import Any
 
 from langgraph._internal._config import (
@@ -38,7 +37,6 @@ from langgraph.pregel._checkpoint import (
     delta_channels_with_pending_writes,
     exit_delta_late_task_id,
     exit_delta_task_id,
-    empty_checkpoint,
 )
 from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
 from langgraph.pregel.debug import (
@@ -47,6 +45,7 @@ from langgraph.pregel.debug import (
 from langgraph.types import PregelExecutableTask
 
 from langgraph_rs import _native
+from langgraph_rs._loop_checkpoint import new_empty_checkpoint
 
 
 
@@ -144,9 +143,9 @@ class _Steps:
         if self._has_persisted_parent:
             anchor = self._initial_checkpoint_config
         else:
-            stub = empty_checkpoint()
+            stub = new_empty_checkpoint()
             stub["id"] = self.checkpoint_id_saved
-            stub["ts"] = datetime.now(timezone.utc).isoformat()
+            stub["ts"] = _native.now_iso()
             anchor = patch_configurable(
                 self._initial_checkpoint_config, {CONFIG_KEY_CHECKPOINT_ID: stub["id"]}
             )

@@ -5,7 +5,6 @@ LangGraph's order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from langgraph._internal._constants import (
@@ -48,7 +47,7 @@ class _Streaming:
                         "debug",
                         {
                             "step": self.step - 1 if mode == "checkpoints" else self.step,
-                            "timestamp": datetime.now(timezone.utc).isoformat(),
+                            "timestamp": _native.now_iso(),
                             "type": "checkpoint"
                             if mode == "checkpoints"
                             else "task_result"

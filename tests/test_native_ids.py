@@ -39,3 +39,16 @@ def test_ids_of_both_generators_interleave_in_one_increasing_order() -> None:
 def test_the_node_part_is_random() -> None:
     nodes = {uuid.UUID(_native.checkpoint_id(1)).node for _ in range(64)}
     assert len(nodes) > 60
+
+
+def test_timestamps_are_langgraphs_isoformat_of_now() -> None:
+    from datetime import datetime, timezone
+
+    before = datetime.now(timezone.utc)
+    stamps = [_native.now_iso() for _ in range(200)]
+    after = datetime.now(timezone.utc)
+    for ts in stamps:
+        parsed = datetime.fromisoformat(ts)
+        assert parsed.isoformat() == ts  # the same text datetime.isoformat() writes
+        assert parsed.tzinfo == timezone.utc
+        assert before <= parsed <= after

@@ -28,12 +28,12 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let manager = py.import("langchain_core.callbacks.manager")?;
         Ok(Imports {
-            callback_manager: manager.getattr("CallbackManager")?.unbind(),
-            async_callback_manager: manager.getattr("AsyncCallbackManager")?.unbind(),
-            parent_get_child: manager.getattr("ParentRunManager")?.getattr("get_child")?.unbind(),
-            async_parent_get_child: manager.getattr("AsyncParentRunManager")?.getattr("get_child")?.unbind(),
-            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
-            mapping: py.import("collections.abc")?.getattr("Mapping")?.unbind(),
+            callback_manager: manager.getattr(pyo3::intern!(py, "CallbackManager"))?.unbind(),
+            async_callback_manager: manager.getattr(pyo3::intern!(py, "AsyncCallbackManager"))?.unbind(),
+            parent_get_child: manager.getattr(pyo3::intern!(py, "ParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
+            async_parent_get_child: manager.getattr(pyo3::intern!(py, "AsyncParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
+            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
+            mapping: py.import("collections.abc")?.getattr(pyo3::intern!(py, "Mapping"))?.unbind(),
         })
     })
 }
@@ -43,11 +43,11 @@ fn metadata_copy<'py>(im: &Imports, metadata: &Bound<'py, PyAny>) -> PyResult<Bo
     let py = metadata.py();
     let out = PyDict::new(py);
     out.update(metadata.cast::<pyo3::types::PyMapping>()?)?;
-    if let Some(versions) = out.get_item("lc_versions")? {
+    if let Some(versions) = out.get_item(pyo3::intern!(py, "lc_versions"))? {
         if versions.is_instance(im.mapping.bind(py))? {
             let copy = PyDict::new(py);
             copy.update(versions.cast::<pyo3::types::PyMapping>()?)?;
-            out.set_item("lc_versions", copy)?;
+            out.set_item(pyo3::intern!(py, "lc_versions"), copy)?;
         }
     }
     Ok(out)
@@ -59,9 +59,9 @@ pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyA
     guarded("callback_child", || {
         let py = run_manager.py();
         let im = imports(py)?;
-        let own = run_manager.get_type().getattr("get_child")?;
-        let inheritable_handlers = run_manager.getattr("inheritable_handlers")?;
-        let metadata = run_manager.getattr("inheritable_metadata")?;
+        let own = run_manager.get_type().getattr(pyo3::intern!(py, "get_child"))?;
+        let inheritable_handlers = run_manager.getattr(pyo3::intern!(py, "inheritable_handlers"))?;
+        let metadata = run_manager.getattr(pyo3::intern!(py, "inheritable_metadata"))?;
         // a sync run's manager makes a CallbackManager, an async run's an
         // AsyncCallbackManager; the two get_child are otherwise the same
         let cls = if own.is(im.parent_get_child.bind(py)) {
@@ -69,35 +69,35 @@ pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyA
         } else if own.is(im.async_parent_get_child.bind(py)) {
             im.async_callback_manager.bind(py)
         } else {
-            return run_manager.call_method1("get_child", (tag,));
+            return run_manager.call_method1(pyo3::intern!(py, "get_child"), (tag,));
         };
         if inheritable_handlers.is_truthy()? || !metadata.is_instance_of::<PyDict>() {
-            return run_manager.call_method1("get_child", (tag,));
+            return run_manager.call_method1(pyo3::intern!(py, "get_child"), (tag,));
         }
         let child = im.object_new.bind(py).call1((cls,))?;
         let tags = PyList::empty(py);
         let inheritable_tags = PyList::empty(py);
-        for t in run_manager.getattr("inheritable_tags")?.try_iter()? {
+        for t in run_manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {
             let t = t?;
             tags.append(&t)?;
             inheritable_tags.append(t)?;
         }
         // add_tags([tag], inherit=False)
         if tags.contains(tag)? {
-            tags.call_method1("remove", (tag,))?;
+            tags.call_method1(pyo3::intern!(py, "remove"), (tag,))?;
             if inheritable_tags.contains(tag)? {
-                inheritable_tags.call_method1("remove", (tag,))?;
+                inheritable_tags.call_method1(pyo3::intern!(py, "remove"), (tag,))?;
             }
         }
         tags.append(tag)?;
         // attributes in the order BaseCallbackManager.__init__ sets them
-        child.setattr("handlers", PyList::empty(py))?;
-        child.setattr("inheritable_handlers", PyList::empty(py))?;
-        child.setattr("parent_run_id", run_manager.getattr("run_id")?)?;
-        child.setattr("tags", tags)?;
-        child.setattr("inheritable_tags", inheritable_tags)?;
-        child.setattr("metadata", metadata_copy(im, &metadata)?)?;
-        child.setattr("inheritable_metadata", metadata_copy(im, &metadata)?)?;
+        child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
+        child.setattr(pyo3::intern!(py, "inheritable_handlers"), PyList::empty(py))?;
+        child.setattr(pyo3::intern!(py, "parent_run_id"), run_manager.getattr(pyo3::intern!(py, "run_id"))?)?;
+        child.setattr(pyo3::intern!(py, "tags"), tags)?;
+        child.setattr(pyo3::intern!(py, "inheritable_tags"), inheritable_tags)?;
+        child.setattr(pyo3::intern!(py, "metadata"), metadata_copy(im, &metadata)?)?;
+        child.setattr(pyo3::intern!(py, "inheritable_metadata"), metadata_copy(im, &metadata)?)?;
         Ok(child)
     })
 }

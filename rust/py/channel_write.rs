@@ -48,19 +48,19 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             Ok(constants.getattr(name)?.cast_into::<PyString>()?.unbind())
         };
         Ok(Imports {
-            channel_write: write.getattr("ChannelWrite")?.unbind(),
-            entry: write.getattr("ChannelWriteEntry")?.unbind(),
-            tuple_entry: write.getattr("ChannelWriteTupleEntry")?.unbind(),
-            send: types.getattr("Send")?.unbind(),
-            command: types.getattr("Command")?.unbind(),
-            runnable: py.import("langchain_core.runnables")?.getattr("Runnable")?.unbind(),
-            passthrough: write.getattr("PASSTHROUGH")?.unbind(),
-            skip_write: write.getattr("SKIP_WRITE")?.unbind(),
-            invalid_update: py.import("langgraph.errors")?.getattr("InvalidUpdateError")?.unbind(),
-            parent_command: py.import("langgraph.errors")?.getattr("ParentCommand")?.unbind(),
-            control_branch: py.import("langgraph.graph.state")?.getattr("_control_branch")?.unbind(),
-            parent: types.getattr("Command")?.getattr("PARENT")?.unbind(),
-            end: py.import("langgraph.constants")?.getattr("END")?.unbind(),
+            channel_write: write.getattr(pyo3::intern!(py, "ChannelWrite"))?.unbind(),
+            entry: write.getattr(pyo3::intern!(py, "ChannelWriteEntry"))?.unbind(),
+            tuple_entry: write.getattr(pyo3::intern!(py, "ChannelWriteTupleEntry"))?.unbind(),
+            send: types.getattr(pyo3::intern!(py, "Send"))?.unbind(),
+            command: types.getattr(pyo3::intern!(py, "Command"))?.unbind(),
+            runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
+            passthrough: write.getattr(pyo3::intern!(py, "PASSTHROUGH"))?.unbind(),
+            skip_write: write.getattr(pyo3::intern!(py, "SKIP_WRITE"))?.unbind(),
+            invalid_update: py.import("langgraph.errors")?.getattr(pyo3::intern!(py, "InvalidUpdateError"))?.unbind(),
+            parent_command: py.import("langgraph.errors")?.getattr(pyo3::intern!(py, "ParentCommand"))?.unbind(),
+            control_branch: py.import("langgraph.graph.state")?.getattr(pyo3::intern!(py, "_control_branch"))?.unbind(),
+            parent: types.getattr(pyo3::intern!(py, "Command"))?.getattr(pyo3::intern!(py, "PARENT"))?.unbind(),
+            end: py.import("langgraph.constants")?.getattr(pyo3::intern!(py, "END"))?.unbind(),
             tasks: key("TASKS")?,
             conf: key("CONF")?,
             key_send: key("CONFIG_KEY_SEND")?,
@@ -82,22 +82,22 @@ pub fn writer_plan<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py
         let py = writer.py();
         let im = imports(py)?;
         if !writer.get_type().is(im.channel_write.bind(py))
-            || writer.getattr("trace")?.is_truthy()?
-            || writer.getattr("explode_args")?.is_truthy()?
-            || writer.getattr("kwargs")?.is_truthy()?
+            || writer.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
+            || writer.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
+            || writer.getattr(pyo3::intern!(py, "kwargs"))?.is_truthy()?
         {
             return Ok(None);
         }
-        let func = writer.getattr("func")?;
-        let own = im.channel_write.bind(py).getattr("_write")?;
-        if !(func.getattr("__func__").map(|f| f.is(&own)).unwrap_or(false)
-            && func.getattr("__self__").map(|s| s.is(writer)).unwrap_or(false))
+        let func = writer.getattr(pyo3::intern!(py, "func"))?;
+        let own = im.channel_write.bind(py).getattr(pyo3::intern!(py, "_write"))?;
+        if !(func.getattr(pyo3::intern!(py, "__func__")).map(|f| f.is(&own)).unwrap_or(false)
+            && func.getattr(pyo3::intern!(py, "__self__")).map(|s| s.is(writer)).unwrap_or(false))
         {
             return Ok(None);
         }
         let mut writes_tasks = false;
         let mut entries = Vec::new();
-        for e in writer.getattr("writes")?.try_iter()? {
+        for e in writer.getattr(pyo3::intern!(py, "writes"))?.try_iter()? {
             let e = e?;
             let planned = if e.is_instance(im.send.bind(py))? {
                 (SEND, e).into_pyobject(py)?.into_any()
@@ -116,7 +116,7 @@ pub fn writer_plan<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py
             };
             entries.push(planned);
         }
-        let recurse = writer.getattr("recurse")?.is_truthy()?;
+        let recurse = writer.getattr(pyo3::intern!(py, "recurse"))?.is_truthy()?;
         Ok(Some((recurse, writes_tasks, PyTuple::new(py, entries)?).into_pyobject(py)?))
     })
 }
@@ -183,7 +183,7 @@ pub fn channel_write<'py>(
         }
         send.call1((out,))?;
         if recurse && writer_recurse && input.is_instance(im.runnable.bind(py))? {
-            return input.call_method1("invoke", (input, config));
+            return input.call_method1(pyo3::intern!(py, "invoke"), (input, config));
         }
         Ok(input.clone())
     })
@@ -227,19 +227,19 @@ fn map_tuples<'py>(
 /// The `output_key_set` a StateGraph node's `_get_updates` closure filters by.
 fn update_keys<'py>(im: &Imports, mapper: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = mapper.py();
-    let Ok(qualname) = mapper.getattr("__qualname__") else { return Ok(None) };
+    let Ok(qualname) = mapper.getattr(pyo3::intern!(py, "__qualname__")) else { return Ok(None) };
     if !qualname.eq(im.get_updates_qualname.bind(py))? {
         return Ok(None);
     }
-    let code = mapper.getattr("__code__")?;
-    let names = code.getattr("co_freevars")?;
-    let closure = mapper.getattr("__closure__")?;
+    let code = mapper.getattr(pyo3::intern!(py, "__code__"))?;
+    let names = code.getattr(pyo3::intern!(py, "co_freevars"))?;
+    let closure = mapper.getattr(pyo3::intern!(py, "__closure__"))?;
     if closure.is_none() {
         return Ok(None);
     }
     for (i, name) in names.try_iter()?.enumerate() {
         if name?.eq("output_key_set")? {
-            let keys = closure.get_item(i)?.getattr("cell_contents")?;
+            let keys = closure.get_item(i)?.getattr(pyo3::intern!(py, "cell_contents"))?;
             return Ok(if keys.is_instance_of::<pyo3::types::PyFrozenSet>() { Some(keys) } else { None });
         }
     }
@@ -267,10 +267,10 @@ fn control_branch<'py>(im: &Imports, value: &Bound<'py, PyAny>, out: &Bound<'py,
         }
     }
     for command in commands {
-        if command.getattr("graph")?.eq(im.parent.bind(py))? {
+        if command.getattr(pyo3::intern!(py, "graph"))?.eq(im.parent.bind(py))? {
             return Err(PyErr::from_value(im.parent_command.bind(py).call1((&command,))?));
         }
-        let goto = command.getattr("goto")?;
+        let goto = command.getattr(pyo3::intern!(py, "goto"))?;
         let targets: Vec<Bound<'py, PyAny>> =
             if goto.is_instance(im.send.bind(py))? || goto.is_instance_of::<PyString>() {
                 vec![goto]

@@ -72,11 +72,7 @@ pub fn uuid6_int(timestamp: u128, clock_seq: i64, node: u64) -> u128 {
     v
 }
 
-/// `str(uuid.UUID(int=v))`.
-pub fn uuid_str(v: u128) -> String {
-    let h = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
+use langgraph_rs_core::task_id::uuid_string as uuid_str;
 
 /// `str(uuid6(clock_seq=clock_seq))`.
 #[pyfunction]
@@ -101,9 +97,55 @@ pub fn checkpoint_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
     })
 }
 
+/// The UTC calendar date and time of `secs` seconds after the Unix epoch
+/// (Howard Hinnant's `civil_from_days`).
+pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+/// `datetime.fromtimestamp(t, timezone.utc).isoformat()` for `t` given as
+/// whole seconds and microseconds: the fraction only when it is not zero.
+pub fn iso_utc(secs: u64, micros: u32) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    if micros == 0 {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+00:00")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+00:00")
+    }
+}
+
+/// `datetime.now(timezone.utc).isoformat()`: a checkpoint's `ts`.
+#[pyfunction]
+pub fn now_iso() -> PyResult<String> {
+    guarded("now_iso", || {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Ok(iso_utc(now.as_secs(), now.subsec_micros()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_pythons_isoformat() {
+        // datetime.fromtimestamp(t, timezone.utc).isoformat()
+        assert_eq!(iso_utc(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso_utc(1_795_869_980, 123), "2026-11-28T12:46:20.000123+00:00");
+        assert_eq!(iso_utc(951_782_400, 500_000), "2000-02-29T00:00:00.500000+00:00");
+        assert_eq!(iso_utc(4_102_444_799, 999_999), "2099-12-31T23:59:59.999999+00:00");
+    }
 
     #[test]
     fn layout_matches_langgraphs_uuid6() {

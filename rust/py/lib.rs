@@ -52,21 +52,21 @@ impl Imports {
         let typing = py.import("langgraph._internal._typing")?;
         let logging = py.import("logging")?;
         Ok(Imports {
-            overwrite_cls: types.getattr("Overwrite")?.unbind(),
-            send_cls: types.getattr("Send")?.unbind(),
-            missing: typing.getattr("MISSING")?.unbind(),
-            invalid_update: errors.getattr("InvalidUpdateError")?.unbind(),
-            empty_channel: errors.getattr("EmptyChannelError")?.unbind(),
-            create_error_message: errors.getattr("create_error_message")?.unbind(),
+            overwrite_cls: types.getattr(pyo3::intern!(py, "Overwrite"))?.unbind(),
+            send_cls: types.getattr(pyo3::intern!(py, "Send"))?.unbind(),
+            missing: typing.getattr(pyo3::intern!(py, "MISSING"))?.unbind(),
+            invalid_update: errors.getattr(pyo3::intern!(py, "InvalidUpdateError"))?.unbind(),
+            empty_channel: errors.getattr(pyo3::intern!(py, "EmptyChannelError"))?.unbind(),
+            create_error_message: errors.getattr(pyo3::intern!(py, "create_error_message"))?.unbind(),
             concurrent_code: errors
-                .getattr("ErrorCode")?
-                .getattr("INVALID_CONCURRENT_GRAPH_UPDATE")?
+                .getattr(pyo3::intern!(py, "ErrorCode"))?
+                .getattr(pyo3::intern!(py, "INVALID_CONCURRENT_GRAPH_UPDATE"))?
                 .unbind(),
-            logger: logging.call_method1("getLogger", ("langgraph",))?.unbind(),
-            copy: py.import("copy")?.getattr("copy")?.unbind(),
+            logger: logging.call_method1(pyo3::intern!(py, "getLogger"), ("langgraph",))?.unbind(),
+            copy: py.import("copy")?.getattr(pyo3::intern!(py, "copy"))?.unbind(),
             delta_snapshot: py
                 .import("langgraph.checkpoint.serde.types")?
-                .getattr("_DeltaSnapshot")?
+                .getattr(pyo3::intern!(py, "_DeltaSnapshot"))?
                 .unbind(),
         })
     }
@@ -223,16 +223,16 @@ impl core::Host<V> for PyHost<'_, '_> {
         let spec = self.graph.deltas[op].bind(self.py);
         let base = match base {
             Some(b) => b,
-            None => spec.getattr("typ")?.call0()?.unbind(),
+            None => spec.getattr(pyo3::intern!(self.py, "typ"))?.call0()?.unbind(),
         };
         let list = PyList::new(self.py, values.iter().map(|v| v.bind(self.py)))?;
-        Ok(spec.getattr("reducer")?.call1((base, list))?.unbind())
+        Ok(spec.getattr(pyo3::intern!(self.py, "reducer"))?.call1((base, list))?.unbind())
     }
 
     fn delta_reset(&mut self, op: usize, value: V) -> PyResult<V> {
         let spec = self.graph.deltas[op].bind(self.py);
         if value.is_none(self.py) {
-            return Ok(spec.getattr("typ")?.call0()?.unbind());
+            return Ok(spec.getattr(pyo3::intern!(self.py, "typ"))?.call0()?.unbind());
         }
         Ok(self.graph.imports.copy.bind(self.py).call1((value,))?.unbind())
     }
@@ -240,17 +240,17 @@ impl core::Host<V> for PyHost<'_, '_> {
     fn overwrite(&mut self, value: &V) -> PyResult<Option<V>> {
         let v = value.bind(self.py);
         if v.is_instance(self.graph.imports.overwrite_cls.bind(self.py))? {
-            return Ok(Some(v.getattr("value")?.unbind()));
+            return Ok(Some(v.getattr(pyo3::intern!(self.py, "value"))?.unbind()));
         }
         if let Ok(d) = v.downcast::<PyDict>() {
             if d.len() == 1 {
-                if let Some(x) = d.get_item("__overwrite__")? {
+                if let Some(x) = d.get_item(pyo3::intern!(self.py, "__overwrite__"))? {
                     return Ok(Some(x.unbind()));
                 }
             }
-            if let Some(t) = d.get_item("type")? {
+            if let Some(t) = d.get_item(pyo3::intern!(self.py, "type"))? {
                 if t.eq("__overwrite__")? {
-                    if let Some(x) = d.get_item("value")? {
+                    if let Some(x) = d.get_item(pyo3::intern!(self.py, "value"))? {
                         return Ok(Some(x.unbind()));
                     }
                 }
@@ -312,7 +312,7 @@ impl core::Host<V> for PyHost<'_, '_> {
     fn send_node(&mut self, value: &V) -> PyResult<Option<String>> {
         let v = value.bind(self.py);
         if v.is_instance(self.graph.imports.send_cls.bind(self.py))? {
-            return Ok(Some(v.getattr("node")?.extract()?));
+            return Ok(Some(v.getattr(pyo3::intern!(self.py, "node"))?.extract()?));
         }
         Ok(None)
     }
@@ -323,7 +323,7 @@ impl core::Host<V> for PyHost<'_, '_> {
     }
 
     fn warn(&mut self, message: &str) {
-        let _ = self.graph.imports.logger.bind(self.py).call_method1("warning", (message,));
+        let _ = self.graph.imports.logger.bind(self.py).call_method1(pyo3::intern!(self.py, "warning"), (message,));
     }
 }
 
@@ -358,8 +358,8 @@ fn map_err(py: Python<'_>, graph: &Graph, e: PregelError<PyErr>) -> PyErr {
             let msg: PyResult<Py<PyAny>> = if concurrent {
                 let kw = PyDict::new(py);
                 let built = kw
-                    .set_item("message", &message)
-                    .and_then(|_| kw.set_item("error_code", imp.concurrent_code.bind(py)))
+                    .set_item(pyo3::intern!(py, "message"), &message)
+                    .and_then(|_| kw.set_item(pyo3::intern!(py, "error_code"), imp.concurrent_code.bind(py)))
                     .and_then(|_| imp.create_error_message.bind(py).call((), Some(&kw)));
                 built.map(|m| m.unbind())
             } else {
@@ -481,7 +481,7 @@ fn restore_channel(
     match kind {
         Kind::Delta { .. } => {
             ch.value = Some(if cv.is_instance(graph.imports.delta_snapshot.bind(py))? {
-                cv.getattr("value")?.unbind()
+                cv.getattr(pyo3::intern!(py, "value"))?.unbind()
             } else {
                 cv.clone().unbind()
             });
@@ -558,9 +558,9 @@ impl State {
             let missing = g.imports.missing.bind(py);
             let mut values: Option<Bound<'_, PyAny>> = None;
             if let Some(cp) = &checkpoint {
-                let cv = cp.get_item("channel_values")?;
-                let versions = versions_from_dict(cp.get_item("channel_versions")?.downcast::<PyDict>()?)?;
-                let seen = seen_from_dict(cp.get_item("versions_seen")?.downcast::<PyDict>()?)?;
+                let cv = cp.get_item(pyo3::intern!(py, "channel_values"))?;
+                let versions = versions_from_dict(cp.get_item(pyo3::intern!(py, "channel_versions"))?.downcast::<PyDict>()?)?;
+                let seen = seen_from_dict(cp.get_item(pyo3::intern!(py, "versions_seen"))?.downcast::<PyDict>()?)?;
                 st.restore_versions(&g.inner, versions, seen);
                 values = Some(cv);
             }
@@ -582,7 +582,7 @@ impl State {
                 if let Kind::Delta { op } = kind {
                     if st.channels[c].value.is_none() {
                         st.channels[c].value =
-                            Some(g.deltas[*op].bind(py).getattr("typ")?.call0()?.unbind());
+                            Some(g.deltas[*op].bind(py).getattr(pyo3::intern!(py, "typ"))?.call0()?.unbind());
                     }
                 }
             }
@@ -792,7 +792,7 @@ impl State {
                                     PyBool::new(py, false).to_owned().into_any(),
                                 ],
                             )?;
-                            let arg = p.bind(py).getattr("arg")?.unbind();
+                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
                             (
                                 path.into_any(),
                                 PyTuple::new(py, [core::state::PUSH])?.into_any(),
@@ -981,8 +981,8 @@ fn updates_chunk(
         }
         if cached {
             let meta = PyDict::new(py);
-            meta.set_item("cached", true)?;
-            grouped.set_item("__metadata__", meta)?;
+            meta.set_item(pyo3::intern!(py, "cached"), true)?;
+            grouped.set_item(pyo3::intern!(py, "__metadata__"), meta)?;
         }
         Ok(grouped.unbind())
     })
@@ -1020,6 +1020,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(task_config::task_config, m)?)?;
     m.add_function(wrap_pyfunction!(task_build::build_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
+    m.add_function(wrap_pyfunction!(ids::now_iso, m)?)?;
     m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;

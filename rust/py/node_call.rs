@@ -52,22 +52,22 @@ pub(crate) fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let uuid = py.import("uuid")?;
         Ok(Imports {
-            base_manager: py.import("langchain_core.callbacks.base")?.getattr("BaseCallbackManager")?.unbind(),
-            callback_manager: py.import("langchain_core.callbacks.manager")?.getattr("CallbackManager")?.unbind(),
-            channel_write: py.import("langgraph.pregel._write")?.getattr("ChannelWrite")?.unbind(),
-            runnable: py.import("langchain_core.runnables")?.getattr("Runnable")?.unbind(),
-            runnable_callable: py.import("langgraph._internal._runnable")?.getattr("RunnableCallable")?.unbind(),
+            base_manager: py.import("langchain_core.callbacks.base")?.getattr(pyo3::intern!(py, "BaseCallbackManager"))?.unbind(),
+            callback_manager: py.import("langchain_core.callbacks.manager")?.getattr(pyo3::intern!(py, "CallbackManager"))?.unbind(),
+            channel_write: py.import("langgraph.pregel._write")?.getattr(pyo3::intern!(py, "ChannelWrite"))?.unbind(),
+            runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
+            runnable_callable: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableCallable"))?.unbind(),
             var_child_config: py
                 .import("langchain_core.runnables.config")?
-                .getattr("var_child_runnable_config")?
+                .getattr(pyo3::intern!(py, "var_child_runnable_config"))?
                 .unbind(),
-            merge_metadata: py.import("langchain_core.runnables.config")?.getattr("_merge_metadata_dicts")?.unbind(),
-            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
-            uuid_cls: uuid.getattr("UUID")?.unbind(),
-            safe_unknown: uuid.getattr("SafeUUID")?.getattr("unknown")?.unbind(),
-            uuid7_int: py.import("uuid_utils")?.getattr("_uuid7_int")?.unbind(),
-            missing: py.import("langgraph._internal._typing")?.getattr("MISSING")?.unbind(),
-            param_empty: py.import("inspect")?.getattr("Parameter")?.getattr("empty")?.unbind(),
+            merge_metadata: py.import("langchain_core.runnables.config")?.getattr(pyo3::intern!(py, "_merge_metadata_dicts"))?.unbind(),
+            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
+            uuid_cls: uuid.getattr(pyo3::intern!(py, "UUID"))?.unbind(),
+            safe_unknown: uuid.getattr(pyo3::intern!(py, "SafeUUID"))?.getattr(pyo3::intern!(py, "unknown"))?.unbind(),
+            uuid7_int: py.import("uuid_utils")?.getattr(pyo3::intern!(py, "_uuid7_int"))?.unbind(),
+            missing: py.import("langgraph._internal._typing")?.getattr(pyo3::intern!(py, "MISSING"))?.unbind(),
+            param_empty: py.import("inspect")?.getattr(pyo3::intern!(py, "Parameter"))?.getattr(pyo3::intern!(py, "empty"))?.unbind(),
         })
     })
 }
@@ -138,7 +138,7 @@ fn merge_metadata_dicts<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = base.py();
     if let (Ok(b), Ok(i)) = (base.cast::<PyDict>(), incoming.cast::<PyDict>()) {
-        if !b.contains("lc_versions")? && !i.contains("lc_versions")? {
+        if !b.contains(pyo3::intern!(py, "lc_versions"))? && !i.contains(pyo3::intern!(py, "lc_versions"))? {
             let merged = b.copy()?;
             merged.update(i.as_mapping())?;
             return Ok(merged.into_any());
@@ -158,7 +158,7 @@ pub(crate) struct Parent<'py> {
 pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &Bound<'py, PyAny>) -> PyResult<Parent<'py>> {
     let py = config.py();
     let inheritable = PyList::empty(py);
-    for t in manager.getattr("inheritable_tags")?.try_iter()? {
+    for t in manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {
         inheritable.append(t?)?;
     }
     if let Some(tags) = config.get_item(n.tags.bind(py))? {
@@ -166,14 +166,14 @@ pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, 
             // add_tags(tags): a tag already there moves to the end
             let tags: Vec<Bound<'py, PyAny>> = tags.try_iter()?.collect::<PyResult<_>>()?;
             let own = PyList::empty(py);
-            for t in manager.getattr("tags")?.try_iter()? {
+            for t in manager.getattr(pyo3::intern!(py, "tags"))?.try_iter()? {
                 own.append(t?)?;
             }
             for t in &tags {
                 if own.contains(t)? {
-                    own.call_method1("remove", (t,))?;
+                    own.call_method1(pyo3::intern!(py, "remove"), (t,))?;
                     if inheritable.contains(t)? {
-                        inheritable.call_method1("remove", (t,))?;
+                        inheritable.call_method1(pyo3::intern!(py, "remove"), (t,))?;
                     }
                 }
             }
@@ -182,7 +182,7 @@ pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, 
             }
         }
     }
-    let mut metadata = manager.getattr("inheritable_metadata")?;
+    let mut metadata = manager.getattr(pyo3::intern!(py, "inheritable_metadata"))?;
     if let Some(extra) = config.get_item(n.metadata.bind(py))? {
         if extra.is_truthy()? {
             metadata = merge_metadata_dicts(im, &metadata, &extra)?;
@@ -216,31 +216,31 @@ pub(crate) fn step_config<'py>(
     let child = if manager_cls.is(im.callback_manager.bind(py)) {
         // attributes in the order BaseCallbackManager.__init__ sets them
         let child = im.object_new.bind(py).call1((manager_cls,))?;
-        child.setattr("handlers", PyList::empty(py))?;
-        child.setattr("inheritable_handlers", PyList::empty(py))?;
-        child.setattr("parent_run_id", &p.run_id)?;
-        child.setattr("tags", &tags)?;
-        child.setattr("inheritable_tags", &inheritable)?;
-        child.setattr("metadata", metadata)?;
-        child.setattr("inheritable_metadata", inheritable_metadata)?;
+        child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
+        child.setattr(pyo3::intern!(py, "inheritable_handlers"), PyList::empty(py))?;
+        child.setattr(pyo3::intern!(py, "parent_run_id"), &p.run_id)?;
+        child.setattr(pyo3::intern!(py, "tags"), &tags)?;
+        child.setattr(pyo3::intern!(py, "inheritable_tags"), &inheritable)?;
+        child.setattr(pyo3::intern!(py, "metadata"), metadata)?;
+        child.setattr(pyo3::intern!(py, "inheritable_metadata"), inheritable_metadata)?;
         child
     } else {
         let kw = PyDict::new(py);
-        kw.set_item("handlers", PyList::empty(py))?;
-        kw.set_item("inheritable_handlers", PyList::empty(py))?;
-        kw.set_item("parent_run_id", &p.run_id)?;
-        kw.set_item("tags", &tags)?;
-        kw.set_item("inheritable_tags", &inheritable)?;
-        kw.set_item("metadata", metadata)?;
-        kw.set_item("inheritable_metadata", inheritable_metadata)?;
+        kw.set_item(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
+        kw.set_item(pyo3::intern!(py, "inheritable_handlers"), PyList::empty(py))?;
+        kw.set_item(pyo3::intern!(py, "parent_run_id"), &p.run_id)?;
+        kw.set_item(pyo3::intern!(py, "tags"), &tags)?;
+        kw.set_item(pyo3::intern!(py, "inheritable_tags"), &inheritable)?;
+        kw.set_item(pyo3::intern!(py, "metadata"), metadata)?;
+        kw.set_item(pyo3::intern!(py, "inheritable_metadata"), inheritable_metadata)?;
         manager_cls.call((), Some(&kw))?
     };
     let tag = PyString::new(py, &format!("seq:step:{i}"));
-    let child_tags = child.getattr("tags")?;
+    let child_tags = child.getattr(pyo3::intern!(py, "tags"))?;
     if p.tags.contains(&tag)? {
-        child.call_method1("add_tags", (PyList::new(py, [&tag])?, false))?;
+        child.call_method1(pyo3::intern!(py, "add_tags"), (PyList::new(py, [&tag])?, false))?;
     } else {
-        child_tags.call_method1("append", (tag,))?;
+        child_tags.call_method1(pyo3::intern!(py, "append"), (tag,))?;
     }
     let out = config.copy()?;
     out.set_item(n.callbacks.bind(py), child)?;
@@ -307,14 +307,14 @@ pub(crate) fn injected_kwargs<'py>(
     let py = step.py();
     let (im, n) = (imports(py)?, names(py)?);
     let call_kwargs = PyDict::new(py);
-    let own = step.getattr("kwargs")?;
+    let own = step.getattr(pyo3::intern!(py, "kwargs"))?;
     if own.is_truthy()? {
         call_kwargs.update(own.cast::<pyo3::types::PyMapping>()?)?;
     }
     if let Some(kw) = kwargs {
         call_kwargs.update(kw.as_mapping())?;
     }
-    let accepts = step.getattr("func_accepts")?;
+    let accepts = step.getattr(pyo3::intern!(py, "func_accepts"))?;
     let accepts = accepts.cast::<PyDict>()?;
     if accepts.is_empty() {
         return Ok(Some(call_kwargs));
@@ -370,7 +370,7 @@ pub(crate) fn is_runnable(value: &Bound<'_, PyAny>) -> PyResult<bool> {
 pub(crate) fn recurses(step: &Bound<'_, PyAny>, ret: &Bound<'_, PyAny>) -> PyResult<bool> {
     let im = imports(ret.py())?;
     Ok(!ret.is_exact_instance_of::<PyDict>()
-        && step.getattr("recurse")?.is_truthy()?
+        && step.getattr(pyo3::intern!(step.py(), "recurse"))?.is_truthy()?
         && ret.is_instance(im.runnable.bind(ret.py()))?)
 }
 
@@ -383,10 +383,11 @@ fn call_plain<'py>(
     config: &Bound<'py, PyDict>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = step.py();
     let Some(call_kwargs) = injected_kwargs(step, config, kwargs)? else { return Ok(None) };
-    let ret = step.getattr("func")?.call((input,), Some(&call_kwargs))?;
+    let ret = step.getattr(pyo3::intern!(py, "func"))?.call((input,), Some(&call_kwargs))?;
     if recurses(step, &ret)? {
-        return Ok(Some(ret.call_method1("invoke", (input, config))?));
+        return Ok(Some(ret.call_method1(pyo3::intern!(py, "invoke"), (input, config))?));
     }
     Ok(Some(ret))
 }
@@ -395,17 +396,17 @@ fn call_plain<'py>(
 fn is_plain_async(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = step.py();
     Ok(step.get_type().is(im.runnable_callable.bind(py))
-        && !step.getattr("trace")?.is_truthy()?
-        && !step.getattr("explode_args")?.is_truthy()?
-        && !step.getattr("afunc")?.is_none())
+        && !step.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "afunc"))?.is_none())
 }
 
 fn is_plain_callable(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = step.py();
     Ok(step.get_type().is(im.runnable_callable.bind(py))
-        && !step.getattr("trace")?.is_truthy()?
-        && !step.getattr("explode_args")?.is_truthy()?
-        && !step.getattr("func")?.is_none())
+        && !step.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "func"))?.is_none())
 }
 
 /// A node's `RunnableSeq` for runs without callback handlers (module docs).
@@ -431,7 +432,7 @@ impl LeanSeq {
         guarded("LeanSeq", || {
             let py = seq.py();
             let im = imports(py)?;
-            let steps: Vec<Bound<'_, PyAny>> = seq.getattr("steps")?.try_iter()?.collect::<PyResult<_>>()?;
+            let steps: Vec<Bound<'_, PyAny>> = seq.getattr(pyo3::intern!(py, "steps"))?.try_iter()?.collect::<PyResult<_>>()?;
             let mut own = Vec::with_capacity(steps.len());
             let mut native = Vec::with_capacity(steps.len());
             for s in &steps {
@@ -451,7 +452,7 @@ impl LeanSeq {
             };
             Ok(LeanSeq {
                 seq: seq.clone().unbind(),
-                name: seq.getattr("name")?.unbind(),
+                name: seq.getattr(pyo3::intern!(py, "name"))?.unbind(),
                 steps: PyTuple::new(py, steps)?.unbind(),
                 own_config: PyTuple::new(py, own)?.unbind(),
                 native: PyTuple::new(py, native)?.unbind(),
@@ -502,7 +503,7 @@ impl LeanSeq {
         };
         let manager = match manager {
             Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
-            _ => return self.seq.bind(py).call_method("invoke", (input, config), kwargs),
+            _ => return self.seq.bind(py).call_method(pyo3::intern!(py, "invoke"), (input, config), kwargs),
         };
         guarded("LeanSeq.invoke", || {
             let config = config.cast::<PyDict>()?;
@@ -518,7 +519,7 @@ impl LeanSeq {
                         return Ok(out);
                     }
                 }
-                step0.call_method("invoke", (input, &first), kwargs)
+                step0.call_method(pyo3::intern!(py, "invoke"), (input, &first), kwargs)
             })?;
             let native = self.native.bind(py);
             let own = self.own_config.bind(py);
@@ -530,9 +531,9 @@ impl LeanSeq {
                 }
                 let step = steps.get_item(i)?;
                 value = if own.get_item(i)?.is_truthy()? {
-                    step.call_method1("invoke", (&value, step_config(im, n, config, &manager_cls, &p, i + 1)?))?
+                    step.call_method1(pyo3::intern!(py, "invoke"), (&value, step_config(im, n, config, &manager_cls, &p, i + 1)?))?
                 } else {
-                    step.call_method1("invoke", (&value, config))?
+                    step.call_method1(pyo3::intern!(py, "invoke"), (&value, config))?
                 };
             }
             Ok(value)
@@ -558,7 +559,7 @@ impl LeanSeq {
         };
         let manager = match manager {
             Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
-            _ => return lean.seq.bind(py).call_method("ainvoke", (input, config), kwargs),
+            _ => return lean.seq.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs),
         };
         guarded("LeanSeq.ainvoke", || {
             let config = config.cast::<PyDict>()?;
@@ -575,8 +576,8 @@ impl LeanSeq {
                 None
             };
             let (awaitable, plain) = match plain_kwargs {
-                Some(kw) => (step0.getattr("afunc")?.call((input,), Some(&kw))?, true),
-                None => (step0.call_method("ainvoke", (input, &first), kwargs)?, false),
+                Some(kw) => (step0.getattr(pyo3::intern!(py, "afunc"))?.call((input,), Some(&kw))?, true),
+                None => (step0.call_method(pyo3::intern!(py, "ainvoke"), (input, &first), kwargs)?, false),
             };
             let run = crate::node_call_async::LeanAwait::new(
                 slf, input, config, first, ctx, manager_cls, p, awaitable, plain,

@@ -67,7 +67,7 @@ impl LeanAwait {
             parent_tags: parent.tags.unbind(),
             parent_metadata: parent.metadata.unbind(),
             parent_run_id: parent.run_id.unbind(),
-            inner: Some(awaitable.call_method0("__await__")?.unbind()),
+            inner: Some(awaitable.call_method0(pyo3::intern!(awaitable.py(), "__await__"))?.unbind()),
             in_ctx: true,
             stage: 0,
             plain,
@@ -84,8 +84,8 @@ impl LeanAwait {
         if self.stage == 0 {
             if self.plain && recurses(&steps.get_item(0)?, value)? {
                 self.plain = false;
-                let next = value.call_method1("ainvoke", (self.input.bind(py), self.first.bind(py)))?;
-                return Ok(Some(next.call_method0("__await__")?));
+                let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (self.input.bind(py), self.first.bind(py)))?;
+                return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
             }
             self.in_ctx = false;
         }
@@ -99,9 +99,9 @@ impl LeanAwait {
             let plan = lean.native.bind(py).get_item(i)?;
             if !plan.is_none() {
                 *value = channel_write(plan.cast::<PyTuple>()?, value, config.as_any(), false)?;
-                if step.getattr("recurse")?.is_truthy()? && is_runnable(value)? {
-                    let next = value.call_method1("ainvoke", (&*value, config))?;
-                    return Ok(Some(next.call_method0("__await__")?));
+                if step.getattr(pyo3::intern!(py, "recurse"))?.is_truthy()? && is_runnable(value)? {
+                    let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (&*value, config))?;
+                    return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
                 }
                 continue;
             }
@@ -115,8 +115,8 @@ impl LeanAwait {
             } else {
                 config.clone()
             };
-            let next = step.call_method1("ainvoke", (&*value, cfg))?;
-            return Ok(Some(next.call_method0("__await__")?));
+            let next = step.call_method1(pyo3::intern!(py, "ainvoke"), (&*value, cfg))?;
+            return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
         }
     }
 
@@ -186,7 +186,7 @@ impl LeanAwait {
                 _ => typ,
             };
             if let Some(tb) = tb.filter(|t| !t.is_none()) {
-                exc.call_method1("with_traceback", (tb,))?;
+                exc.call_method1(pyo3::intern!(py, "with_traceback"), (tb,))?;
             }
             if self.inner.is_none() {
                 return Err(PyErr::from_value(exc));
@@ -199,9 +199,9 @@ impl LeanAwait {
         if let Some(inner) = self.inner.take() {
             let inner = inner.bind(py);
             if self.in_ctx {
-                in_context(self.ctx.bind(py), || inner.call_method0("close").map(|_| ()))?;
+                in_context(self.ctx.bind(py), || inner.call_method0(pyo3::intern!(py, "close")).map(|_| ()))?;
             } else {
-                inner.call_method0("close")?;
+                inner.call_method0(pyo3::intern!(py, "close"))?;
             }
         }
         Ok(())

@@ -61,13 +61,13 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         };
         Ok(Imports {
             retry: retry.clone().unbind(),
-            replace: py.import("dataclasses")?.getattr("replace")?.unbind(),
-            parent_command: errors.getattr("ParentCommand")?.unbind(),
-            graph_bubble_up: errors.getattr("GraphBubbleUp")?.unbind(),
-            cancelled: py.import("asyncio")?.getattr("CancelledError")?.unbind(),
-            node_cancelled: retry.getattr("NodeCancelledError")?.unbind(),
-            command_parent: py.import("langgraph.types")?.getattr("Command")?.getattr("PARENT")?.unbind(),
-            exc_notes: retry.getattr("SUPPORTS_EXC_NOTES")?.is_truthy()?,
+            replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
+            parent_command: errors.getattr(pyo3::intern!(py, "ParentCommand"))?.unbind(),
+            graph_bubble_up: errors.getattr(pyo3::intern!(py, "GraphBubbleUp"))?.unbind(),
+            cancelled: py.import("asyncio")?.getattr(pyo3::intern!(py, "CancelledError"))?.unbind(),
+            node_cancelled: retry.getattr(pyo3::intern!(py, "NodeCancelledError"))?.unbind(),
+            command_parent: py.import("langgraph.types")?.getattr(pyo3::intern!(py, "Command"))?.getattr(pyo3::intern!(py, "PARENT"))?.unbind(),
+            exc_notes: retry.getattr(pyo3::intern!(py, "SUPPORTS_EXC_NOTES"))?.is_truthy()?,
             conf: key("CONF")?,
             key_runtime: key("CONFIG_KEY_RUNTIME")?,
             key_ns: key("CONFIG_KEY_CHECKPOINT_NS")?,
@@ -145,7 +145,7 @@ pub fn run_with_retry(
 
 /// The retry policy that applies: the task's own, else the graph's.
 pub(crate) fn policy_of<'py>(task: &Bound<'py, PyAny>, retry_policy: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let own = task.getattr("retry_policy")?;
+    let own = task.getattr(pyo3::intern!(task.py(), "retry_policy"))?;
     Ok(if own.is_truthy()? { own } else { retry_policy.clone() })
 }
 
@@ -158,7 +158,7 @@ pub(crate) fn first_config<'py>(
     let py = task.py();
     let im = imports(py)?;
     let first_attempt_time = now();
-    let mut config = task.getattr("config")?;
+    let mut config = task.getattr(pyo3::intern!(py, "config"))?;
     let mut patch: Vec<(&Bound<'_, PyAny>, Bound<'_, PyAny>)> = Vec::new();
     let extra: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = match configurable {
         Some(c) => c.iter().collect(),
@@ -241,20 +241,20 @@ pub(crate) fn on_failure<'py>(
     let exc = err.value(py).clone();
     if exc.is_instance(im.parent_command.bind(py))? {
         let ns = config.get_item(im.conf.bind(py))?.get_item(im.key_ns.bind(py))?;
-        let cmd = exc.getattr("args")?.get_item(0)?;
-        let graph = cmd.getattr("graph")?;
+        let cmd = exc.getattr(pyo3::intern!(py, "args"))?.get_item(0)?;
+        let graph = cmd.getattr(pyo3::intern!(py, "graph"))?;
         let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
-        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr("name")?)? {
-            for w in task.getattr("writers")?.try_iter()? {
-                w?.call_method1("invoke", (&cmd, config))?;
+        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr(pyo3::intern!(py, "name"))?)? {
+            for w in task.getattr(pyo3::intern!(py, "writers"))?.try_iter()? {
+                w?.call_method1(pyo3::intern!(py, "invoke"), (&cmd, config))?;
             }
             return Ok(Failure::Handled);
         } else if graph.eq(im.command_parent.bind(py))? {
             let parent_ns = im.helper(py, "_checkpoint_ns_for_parent_command")?.call1((&ns,))?;
             let kwargs = PyDict::new(py);
-            kwargs.set_item("graph", parent_ns)?;
+            kwargs.set_item(pyo3::intern!(py, "graph"), parent_ns)?;
             let cmd = im.replace.bind(py).call((&cmd,), Some(&kwargs))?;
-            exc.setattr("args", PyTuple::new(py, [cmd])?)?;
+            exc.setattr(pyo3::intern!(py, "args"), PyTuple::new(py, [cmd])?)?;
         }
         return Ok(Failure::Raise(err));
     }
@@ -265,9 +265,9 @@ pub(crate) fn on_failure<'py>(
         if !user_cancelled()? {
             return Ok(Failure::Raise(err));
         }
-        let new = im.node_cancelled.bind(py).call1((task.getattr("name")?,))?;
-        new.setattr("__cause__", &exc)?;
-        new.setattr("__context__", &exc)?;
+        let new = im.node_cancelled.bind(py).call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
+        new.setattr(pyo3::intern!(py, "__cause__"), &exc)?;
+        new.setattr(pyo3::intern!(py, "__context__"), &exc)?;
         return Ok(Failure::Raise(PyErr::from_value(new)));
     }
     if !exc.is_instance_of::<PyException>() {
@@ -276,10 +276,10 @@ pub(crate) fn on_failure<'py>(
     if im.exc_notes {
         let note = format!(
             "During task with name '{}' and id '{}'",
-            task.getattr("name")?.str()?,
-            task.getattr("id")?.str()?
+            task.getattr(pyo3::intern!(py, "name"))?.str()?,
+            task.getattr(pyo3::intern!(py, "id"))?.str()?
         );
-        exc.call_method1("add_note", (note,))?;
+        exc.call_method1(pyo3::intern!(py, "add_note"), (note,))?;
     }
     if !retry_policy.is_truthy()? {
         return Ok(Failure::Raise(err));
@@ -294,15 +294,15 @@ pub(crate) fn on_failure<'py>(
     }
     let Some(policy) = matching else { return Ok(Failure::Raise(err)) };
     *attempts += 1;
-    if *attempts >= policy.getattr("max_attempts")?.extract::<u32>()? {
+    if *attempts >= policy.getattr(pyo3::intern!(py, "max_attempts"))?.extract::<u32>()? {
         return Ok(Failure::Raise(err));
     }
-    let initial: f64 = policy.getattr("initial_interval")?.extract()?;
-    let backoff: f64 = policy.getattr("backoff_factor")?.extract()?;
-    let max_interval: f64 = policy.getattr("max_interval")?.extract()?;
+    let initial: f64 = policy.getattr(pyo3::intern!(py, "initial_interval"))?.extract()?;
+    let backoff: f64 = policy.getattr(pyo3::intern!(py, "backoff_factor"))?.extract()?;
+    let max_interval: f64 = policy.getattr(pyo3::intern!(py, "max_interval"))?.extract()?;
     let interval = max_interval.min(initial * backoff.powf(f64::from(*attempts - 1)));
-    Ok(Failure::Retry(if policy.getattr("jitter")?.is_truthy()? {
-        interval + im.helper(py, "random")?.getattr("uniform")?.call1((0, 1))?.extract::<f64>()?
+    Ok(Failure::Retry(if policy.getattr(pyo3::intern!(py, "jitter"))?.is_truthy()? {
+        interval + im.helper(py, "random")?.getattr(pyo3::intern!(py, "uniform"))?.call1((0, 1))?.extract::<f64>()?
     } else {
         interval
     }))
@@ -321,15 +321,15 @@ pub(crate) fn after_sleep<'py>(
     let im = imports(py)?;
     let message = format!(
         "Retrying task {} after {:.2} seconds (attempt {}) after {} {}",
-        task.getattr("name")?.str()?,
+        task.getattr(pyo3::intern!(py, "name"))?.str()?,
         sleep_time,
         attempts,
         exc.get_type().name()?,
         exc.str()?
     );
     let kwargs = PyDict::new(py);
-    kwargs.set_item("exc_info", exc)?;
-    im.helper(py, "logger")?.call_method("info", (message,), Some(&kwargs))?;
+    kwargs.set_item(pyo3::intern!(py, "exc_info"), exc)?;
+    im.helper(py, "logger")?.call_method(pyo3::intern!(py, "info"), (message,), Some(&kwargs))?;
     let resuming = im.key_resuming.bind(py).as_any();
     let config = patch_configurable(im, config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?;
     im.helper(py, "_reset_interrupt_counter")?.call1((&config,))
@@ -348,21 +348,21 @@ fn run(
 ) -> PyResult<Py<PyAny>> {
     let im = imports(py)?;
     let retry_policy = policy_of(task, retry_policy)?;
-    if !task.getattr("timeout")?.is_none() {
-        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr("name")?,))?;
+    if !task.getattr(pyo3::intern!(py, "timeout"))?.is_none() {
+        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
         return Err(PyErr::from_value(err));
     }
     let mut attempts: u32 = 0;
     let mut config = first_config(task, configurable)?;
-    let writes = task.getattr("writes")?;
-    let proc = task.getattr("proc")?;
-    let input = task.getattr("input")?;
+    let writes = task.getattr(pyo3::intern!(py, "writes"))?;
+    let proc = task.getattr(pyo3::intern!(py, "proc"))?;
+    let input = task.getattr(pyo3::intern!(py, "input"))?;
     loop {
         if attempts > 0 {
             config = retry_config(config, attempts)?;
         }
-        writes.call_method0("clear")?;
-        let err = match proc.call_method1("invoke", (&input, &config)) {
+        writes.call_method0(pyo3::intern!(py, "clear"))?;
+        let err = match proc.call_method1(pyo3::intern!(py, "invoke"), (&input, &config)) {
             Ok(value) => return Ok(value.unbind()),
             Err(err) => err,
         };
@@ -371,7 +371,7 @@ fn run(
             Failure::Handled => return Ok(py.None()),
             Failure::Raise(err) => return Err(err),
             Failure::Retry(sleep_time) => {
-                im.helper(py, "time")?.getattr("sleep")?.call1((sleep_time,))?;
+                im.helper(py, "time")?.getattr(pyo3::intern!(py, "sleep"))?.call1((sleep_time,))?;
                 config = after_sleep(task, &config, attempts, sleep_time, &exc)?;
             }
         }

@@ -41,13 +41,13 @@ pub(crate) enum Step<'py> {
 pub(crate) fn resume<'py>(inner: &Bound<'py, PyAny>, how: Resume<'py>) -> Step<'py> {
     let py = inner.py();
     let r = match how {
-        Resume::Send(v) => inner.call_method1("send", (v,)),
-        Resume::Throw(e) => inner.call_method1("throw", (e,)),
+        Resume::Send(v) => inner.call_method1(pyo3::intern!(py, "send"), (v,)),
+        Resume::Throw(e) => inner.call_method1(pyo3::intern!(py, "throw"), (e,)),
     };
     match r {
         Ok(v) => Step::Yield(v),
         Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
-            let value = e.value(py).getattr("value").unwrap_or_else(|_| py.None().into_bound(py));
+            let value = e.value(py).getattr(pyo3::intern!(py, "value")).unwrap_or_else(|_| py.None().into_bound(py));
             Step::Return(value)
         }
         Err(e) => Step::Raise(e),
@@ -75,11 +75,11 @@ impl ARetry {
     /// The awaitable iterator of the next attempt (its writes cleared first).
     fn start_attempt<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let task = self.task.bind(py);
-        task.getattr("writes")?.call_method0("clear")?;
+        task.getattr(pyo3::intern!(py, "writes"))?.call_method0(pyo3::intern!(py, "clear"))?;
         let awaitable = task
-            .getattr("proc")?
-            .call_method1("ainvoke", (task.getattr("input")?, self.config.bind(py)))?;
-        let inner = awaitable.call_method0("__await__")?;
+            .getattr(pyo3::intern!(py, "proc"))?
+            .call_method1(pyo3::intern!(py, "ainvoke"), (task.getattr(pyo3::intern!(py, "input"))?, self.config.bind(py)))?;
+        let inner = awaitable.call_method0(pyo3::intern!(py, "__await__"))?;
         self.inner = Some(inner.clone().unbind());
         self.phase = Phase::Attempt;
         Ok(inner)
@@ -139,8 +139,8 @@ impl ARetry {
                             return Err(err);
                         }
                         Failure::Retry(sleep_time) => {
-                            let sleep = retry_helper(py, "asyncio")?.getattr("sleep")?.call1((sleep_time,))?;
-                            self.inner = Some(sleep.call_method0("__await__")?.unbind());
+                            let sleep = retry_helper(py, "asyncio")?.getattr(pyo3::intern!(py, "sleep"))?.call1((sleep_time,))?;
+                            self.inner = Some(sleep.call_method0(pyo3::intern!(py, "__await__"))?.unbind());
                             self.phase = Phase::Sleep { sleep_time, exc };
                             how = Resume::Send(py.None().into_bound(py));
                         }
@@ -194,7 +194,7 @@ impl ARetry {
                 _ => typ,
             };
             if let Some(tb) = tb.filter(|t| !t.is_none()) {
-                exc.call_method1("with_traceback", (tb,))?;
+                exc.call_method1(pyo3::intern!(py, "with_traceback"), (tb,))?;
             }
             if self.inner.is_none() {
                 self.phase = Phase::Done;
@@ -207,7 +207,7 @@ impl ARetry {
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         self.phase = Phase::Done;
         if let Some(inner) = self.inner.take() {
-            inner.bind(py).call_method0("close")?;
+            inner.bind(py).call_method0(pyo3::intern!(py, "close"))?;
         }
         Ok(())
     }

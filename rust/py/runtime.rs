@@ -27,17 +27,17 @@ pub struct Frozen {
 impl Frozen {
     pub fn load(py: Python<'_>, cls: Bound<'_, PyAny>) -> PyResult<Frozen> {
         let dataclasses = py.import("dataclasses")?;
-        let missing = dataclasses.getattr("MISSING")?;
+        let missing = dataclasses.getattr(pyo3::intern!(py, "MISSING"))?;
         let mut fields = Vec::new();
-        let mut native = !cls.hasattr("__post_init__")?;
-        for f in dataclasses.call_method1("fields", (&cls,))?.try_iter()? {
+        let mut native = !cls.hasattr(pyo3::intern!(py, "__post_init__"))?;
+        for f in dataclasses.call_method1(pyo3::intern!(py, "fields"), (&cls,))?.try_iter()? {
             let f = f?;
-            native &= f.getattr("init")?.is_truthy()?;
+            native &= f.getattr(pyo3::intern!(py, "init"))?.is_truthy()?;
             // a default_factory would have to be called per object
-            native &= f.getattr("default_factory")?.is(&missing);
-            let default = f.getattr("default")?;
+            native &= f.getattr(pyo3::intern!(py, "default_factory"))?.is(&missing);
+            let default = f.getattr(pyo3::intern!(py, "default"))?;
             let default = if default.is(&missing) { None } else { Some(default.unbind()) };
-            let name = PyString::intern(py, &f.getattr("name")?.extract::<String>()?).unbind();
+            let name = PyString::intern(py, &f.getattr(pyo3::intern!(py, "name"))?.extract::<String>()?).unbind();
             fields.push((name, default));
         }
         Ok(Frozen { cls: cls.unbind(), fields, native })
@@ -112,9 +112,11 @@ fn find<'a, 'py>(
     pairs: &'a [(&Bound<'py, PyString>, Bound<'py, PyAny>)],
     name: &Bound<'py, PyString>,
 ) -> Option<&'a Bound<'py, PyAny>> {
+    // names are interned: identity answers, string equality only if it fails
     pairs
         .iter()
-        .find(|(k, _)| k.is(name) || k.as_any().eq(name).unwrap_or(false))
+        .find(|(k, _)| k.is(name))
+        .or_else(|| pairs.iter().find(|(k, _)| k.as_any().eq(name).unwrap_or(false)))
         .map(|(_, v)| v)
 }
 
@@ -131,10 +133,10 @@ pub fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
     CLASSES.get_or_try_init(py, || {
         let runtime = py.import("langgraph.runtime")?;
         Ok(Classes {
-            runtime: Frozen::load(py, runtime.getattr("Runtime")?)?,
-            execution_info: Frozen::load(py, runtime.getattr("ExecutionInfo")?)?,
-            replace: py.import("dataclasses")?.getattr("replace")?.unbind(),
-            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            runtime: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "Runtime"))?)?,
+            execution_info: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "ExecutionInfo"))?)?,
+            replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
+            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
         })
     })
 }

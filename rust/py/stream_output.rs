@@ -30,8 +30,8 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         let main = py.import("langgraph.pregel.main")?;
         let s = |v: &str| PyString::intern(py, v).unbind();
         Ok(Imports {
-            output: main.getattr("_output")?.unbind(),
-            coerce: main.getattr("_coerce_checkpoint_values")?.unbind(),
+            output: main.getattr(pyo3::intern!(py, "_output"))?.unbind(),
+            coerce: main.getattr(pyo3::intern!(py, "_coerce_checkpoint_values"))?.unbind(),
             interrupt: s("__interrupt__"),
             values: s("values"),
             checkpoints: s("checkpoints"),

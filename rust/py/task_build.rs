@@ -40,19 +40,19 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let algo = py.import("langgraph.pregel._algo")?;
         Ok(Imports {
-            task: Frozen::load(py, py.import("langgraph.types")?.getattr("PregelExecutableTask")?)?,
+            task: Frozen::load(py, py.import("langgraph.types")?.getattr(pyo3::intern!(py, "PregelExecutableTask"))?)?,
             scratchpad: Frozen::load(
                 py,
-                py.import("langgraph._internal._scratchpad")?.getattr("PregelScratchpad")?,
+                py.import("langgraph._internal._scratchpad")?.getattr(pyo3::intern!(py, "PregelScratchpad"))?,
             )?,
-            counter: algo.getattr("LazyAtomicCounter")?.unbind(),
-            object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
-            python_scratchpad: algo.getattr("_scratchpad")?.unbind(),
-            runnable_seq: py.import("langgraph._internal._runnable")?.getattr("RunnableSeq")?.unbind(),
-            deque: py.import("collections")?.getattr("deque")?.unbind(),
-            partial: py.import("functools")?.getattr("partial")?.unbind(),
-            copy: py.import("copy")?.getattr("copy")?.unbind(),
-            default_runtime: py.import("langgraph.runtime")?.getattr("DEFAULT_RUNTIME")?.unbind(),
+            counter: algo.getattr(pyo3::intern!(py, "LazyAtomicCounter"))?.unbind(),
+            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
+            python_scratchpad: algo.getattr(pyo3::intern!(py, "_scratchpad"))?.unbind(),
+            runnable_seq: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableSeq"))?.unbind(),
+            deque: py.import("collections")?.getattr(pyo3::intern!(py, "deque"))?.unbind(),
+            partial: py.import("functools")?.getattr(pyo3::intern!(py, "partial"))?.unbind(),
+            copy: py.import("copy")?.getattr(pyo3::intern!(py, "copy"))?.unbind(),
+            default_runtime: py.import("langgraph.runtime")?.getattr(pyo3::intern!(py, "DEFAULT_RUNTIME"))?.unbind(),
             empty_map: PyDict::new(py).into_any().unbind(),
         })
     })
@@ -175,7 +175,7 @@ impl NullResume {
     #[pyo3(signature = (consume=false))]
     fn __call__(&self, py: Python<'_>, consume: bool) -> PyResult<Py<PyAny>> {
         match &self.parent {
-            Some(p) => Ok(p.bind(py).getattr("get_null_resume")?.call1((consume,))?.unbind()),
+            Some(p) => Ok(p.bind(py).getattr(pyo3::intern!(py, "get_null_resume"))?.call1((consume,))?.unbind()),
             None => Ok(py.None()),
         }
     }
@@ -243,19 +243,19 @@ fn or_none<'py>(d: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<
 impl<'py> Step<'py> {
     fn read(loop_: &Bound<'py, PyAny>, n: &Names, im: &Imports) -> PyResult<Step<'py>> {
         let py = loop_.py();
-        let config = loop_.getattr("config")?.cast_into::<PyDict>()?;
+        let config = loop_.getattr(pyo3::intern!(py, "config"))?.cast_into::<PyDict>()?;
         let configurable = config
             .get_item(n.configurable.bind(py))?
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("configurable"))?
             .cast_into::<PyDict>()?;
-        let pending = loop_.getattr("checkpoint_pending_writes")?;
+        let pending = loop_.getattr(pyo3::intern!(py, "checkpoint_pending_writes"))?;
         let has_pending = pending.len()? > 0;
         let previous = if loop_
-            .getattr("channel_names")?
+            .getattr(pyo3::intern!(py, "channel_names"))?
             .cast_into::<PyFrozenSet>()?
             .contains(n.previous.bind(py))?
         {
-            loop_.call_method0("_previous")?
+            loop_.call_method0(pyo3::intern!(py, "_previous"))?
         } else {
             py.None().into_bound(py)
         };
@@ -263,23 +263,23 @@ impl<'py> Step<'py> {
             Some(r) if r.is_truthy()? => r.str()?.into_any(),
             _ => py.None().into_bound(py),
         };
-        let step = loop_.getattr("step")?;
+        let step = loop_.getattr(pyo3::intern!(py, "step"))?;
         let step_tag = PyString::new(py, &format!("graph:step:{}", step.str()?)).into_any();
-        let checkpointer = loop_.getattr("checkpointer")?;
+        let checkpointer = loop_.getattr(pyo3::intern!(py, "checkpointer"))?;
         let checkpointer = if checkpointer.is_truthy()? {
             checkpointer
         } else {
             or_none(&configurable, n.checkpointer.bind(py))?
         };
-        let spec = loop_.getattr("spec")?;
-        let stop = loop_.getattr("stop")?;
+        let spec = loop_.getattr(pyo3::intern!(py, "spec"))?;
+        let stop = loop_.getattr(pyo3::intern!(py, "stop"))?;
         Ok(Step {
-            nodes: loop_.getattr("nodes")?,
-            lean: loop_.getattr("_lean")?.is_truthy()?,
-            lean_nodes: loop_.getattr("_lean_nodes")?.cast_into::<PyDict>()?,
+            nodes: loop_.getattr(pyo3::intern!(py, "nodes"))?,
+            lean: loop_.getattr(pyo3::intern!(py, "_lean"))?.is_truthy()?,
+            lean_nodes: loop_.getattr(pyo3::intern!(py, "_lean_nodes"))?.cast_into::<PyDict>()?,
             step,
             stop,
-            checkpoint_id: loop_.getattr("checkpoint")?.get_item(n.id.bind(py))?,
+            checkpoint_id: loop_.getattr(pyo3::intern!(py, "checkpoint"))?.get_item(n.id.bind(py))?,
             has_pending,
             pending,
             parent_scratchpad: or_none(&configurable, n.scratchpad.bind(py))?,
@@ -289,7 +289,7 @@ impl<'py> Step<'py> {
                 None => im.default_runtime.bind(py).clone(),
             },
             previous,
-            store: loop_.getattr("store")?,
+            store: loop_.getattr(pyo3::intern!(py, "store"))?,
             thread_id: or_none(&configurable, n.thread_id.bind(py))?,
             run_id,
             parent_ns: match configurable.get_item(n.checkpoint_ns.bind(py))? {
@@ -301,13 +301,13 @@ impl<'py> Step<'py> {
                 None => im.empty_map.bind(py).clone(),
             },
             checkpointer,
-            manager: loop_.getattr("manager")?,
+            manager: loop_.getattr(pyo3::intern!(py, "manager"))?,
             step_tag,
-            local_read: loop_.getattr("_local_read")?,
-            channels: loop_.getattr("channels")?,
-            managed: spec.getattr("managed")?,
-            retry_policy: loop_.getattr("retry_policy")?,
-            cache_policy: loop_.getattr("cache_policy")?,
+            local_read: loop_.getattr(pyo3::intern!(py, "_local_read"))?,
+            channels: loop_.getattr(pyo3::intern!(py, "channels"))?,
+            managed: spec.getattr(pyo3::intern!(py, "managed"))?,
+            retry_policy: loop_.getattr(pyo3::intern!(py, "retry_policy"))?,
+            cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?,
             config,
             loop_: loop_.clone(),
         })
@@ -383,23 +383,23 @@ impl<'py> Step<'py> {
         let lean = self.lean && timeout.is_none();
         let mut node = if lean { self.lean_nodes.get_item(&name)? } else { None };
         if node.is_none() {
-            let plain = proc.getattr("node")?;
+            let plain = proc.getattr(pyo3::intern!(py, "node"))?;
             if plain.is_none() {
                 return Ok(None);
             }
             node = Some(if lean && plain.is_instance(im.runnable_seq.bind(py))? {
-                self.loop_.call_method1("_lean_node", (&name, &plain))?
+                self.loop_.call_method1(pyo3::intern!(py, "_lean_node"), (&name, &plain))?
             } else {
                 plain
             });
         }
         let node = node.expect("set above");
         if packet.is_none() {
-            let key = proc.getattr("input_cache_key")?;
+            let key = proc.getattr(pyo3::intern!(py, "input_cache_key"))?;
             if let Some(first) = inputs.get_item(&key)? {
                 val = im.copy.bind(py).call1((first,))?;
             } else {
-                let mapper = proc.getattr("mapper")?;
+                let mapper = proc.getattr(pyo3::intern!(py, "mapper"))?;
                 if !mapper.is_none() {
                     val = mapper.call1((&val,))?;
                 }
@@ -412,19 +412,19 @@ impl<'py> Step<'py> {
         metadata.set_item(n.langgraph_triggers.bind(py), &triggers)?;
         metadata.set_item(n.langgraph_path.bind(py), &path)?;
         metadata.set_item(n.langgraph_checkpoint_ns.bind(py), &task_ns)?;
-        let extra = proc.getattr("metadata")?;
+        let extra = proc.getattr(pyo3::intern!(py, "metadata"))?;
         if extra.is_truthy()? {
-            metadata.call_method1("update", (extra,))?;
+            metadata.call_method1(pyo3::intern!(py, "update"), (extra,))?;
         }
         let writes = im.deque.bind(py).call0()?;
-        let own_cache = proc.getattr("cache_policy")?;
+        let own_cache = proc.getattr(pyo3::intern!(py, "cache_policy"))?;
         let cache_policy = if own_cache.is_truthy()? { own_cache } else { self.cache_policy.clone() };
         let cache_key = if cache_policy.is_truthy()? {
-            self.loop_.call_method1("_task_cache_key", (&proc, &name, &val, &cache_policy))?
+            self.loop_.call_method1(pyo3::intern!(py, "_task_cache_key"), (&proc, &name, &val, &cache_policy))?
         } else {
             py.None().into_bound(py)
         };
-        let config = self.config(im, n, &task_id, &task_ns, &writes, &metadata, &proc.getattr("tags")?, &name)?;
+        let config = self.config(im, n, &task_id, &task_ns, &writes, &metadata, &proc.getattr(pyo3::intern!(py, "tags"))?, &name)?;
         let own_retry = proc.getattr(n.retry_policy.bind(py))?;
         let retry = if own_retry.is_truthy()? { own_retry } else { self.retry_policy.clone() };
         let task = im.task.build(
@@ -440,7 +440,7 @@ impl<'py> Step<'py> {
                 (n.cache_key.bind(py), cache_key),
                 (n.id.bind(py), task_id),
                 (n.path.bind(py), path),
-                (n.writers.bind(py), proc.getattr("flat_writers")?),
+                (n.writers.bind(py), proc.getattr(pyo3::intern!(py, "flat_writers"))?),
                 (n.subgraphs.bind(py), proc.getattr(n.subgraphs.bind(py))?),
                 (n.timeout.bind(py), timeout),
             ],
@@ -499,7 +499,7 @@ impl<'py> Step<'py> {
         ))?;
         let conf = PyDict::new(py);
         conf.set_item(n.task_id.bind(py), task_id)?;
-        conf.set_item(n.send.bind(py), writes.getattr("extend")?)?;
+        conf.set_item(n.send.bind(py), writes.getattr(pyo3::intern!(py, "extend"))?)?;
         conf.set_item(n.read.bind(py), read)?;
         conf.set_item(n.checkpointer.bind(py), &self.checkpointer)?;
         conf.set_item(n.checkpoint_map.bind(py), map)?;

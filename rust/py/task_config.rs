@@ -42,9 +42,9 @@ fn keys(py: Python<'_>) -> PyResult<&'static Keys> {
             run_id: s("run_id"),
             configurable: s("configurable"),
             lc_versions: s("lc_versions"),
-            mapping: py.import("collections.abc")?.getattr("Mapping")?.unbind(),
-            default_recursion_limit: config.getattr("_DefaultRecursionLimit")?.unbind(),
-            merge_callbacks: config.getattr("_merge_callbacks")?.unbind(),
+            mapping: py.import("collections.abc")?.getattr(pyo3::intern!(py, "Mapping"))?.unbind(),
+            default_recursion_limit: config.getattr(pyo3::intern!(py, "_DefaultRecursionLimit"))?.unbind(),
+            merge_callbacks: config.getattr(pyo3::intern!(py, "_merge_callbacks"))?.unbind(),
         })
     })
 }
@@ -82,7 +82,7 @@ fn items<'py>(v: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'
     if let Ok(d) = v.cast::<PyDict>() {
         return Ok(d.iter().collect());
     }
-    v.call_method0("items")?
+    v.call_method0(pyo3::intern!(v.py(), "items"))?
         .try_iter()?
         .map(|kv| kv.and_then(|kv| kv.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()))
         .collect()

@@ -41,18 +41,34 @@ pub fn task_id_with<S: AsRef<str>>(scheme: IdScheme, namespace: &[u8], parts: &[
     for p in parts {
         buf.extend_from_slice(p.as_ref().as_bytes());
     }
-    let hex = match scheme {
-        IdScheme::Xxh3 => format!("{:032x}", xxh3_128(&buf)),
-        IdScheme::Sha1 => sha1_smol::Sha1::from(&buf).digest().to_string(),
-    };
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    match scheme {
+        IdScheme::Xxh3 => uuid_string(xxh3_128(&buf)),
+        IdScheme::Sha1 => {
+            let d = sha1_smol::Sha1::from(&buf).digest().bytes();
+            let mut v = 0u128;
+            for b in &d[..16] {
+                v = v << 8 | u128::from(*b);
+            }
+            uuid_string(v)
+        }
+    }
+}
+
+/// `str(uuid.UUID(int=v))`: 32 lowercase hex digits in 8-4-4-4-12 groups.
+pub fn uuid_string(v: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut j = 0;
+    for i in 0..32 {
+        if i == 8 || i == 12 || i == 16 || i == 20 {
+            out[j] = b'-';
+            j += 1;
+        }
+        out[j] = HEX[((v >> (124 - 4 * i)) & 0xF) as usize];
+        j += 1;
+    }
+    // ASCII only: always valid UTF-8
+    String::from_utf8(out.to_vec()).expect("hex digits and dashes are ASCII")
 }
 
 #[cfg(test)]
@@ -73,6 +89,16 @@ mod tests {
         let ns = checkpoint_id_bytes("1ef4f797-8335-6428-8001-8a1503f9b875").unwrap();
         let id = task_id_with(IdScheme::Sha1, &ns, &["a", "1", "a", "__pregel_pull", "branch:to:a"]);
         assert_eq!(id, EXPECTED_V1);
+    }
+
+    #[test]
+    fn uuid_string_is_python_str_of_uuid() {
+        // str(uuid.UUID(int=0x0123456789abcdef0011223344556677))
+        assert_eq!(
+            uuid_string(0x0123_4567_89ab_cdef_0011_2233_4455_6677),
+            "01234567-89ab-cdef-0011-223344556677"
+        );
+        assert_eq!(uuid_string(0), "00000000-0000-0000-0000-000000000000");
     }
 
     const EXPECTED: &str = include_str!("../testdata/task_id.txt");
