@@ -16,17 +16,14 @@ from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINT_ID,
     CONFIG_KEY_CHECKPOINT_NS,
-    CONFIG_KEY_NODE_FINISHED,
     CONFIG_KEY_RESUMING,
     ERROR,
     ERROR_SOURCE_NODE,
     INTERRUPT,
-    NO_WRITES,
     NS_END,
     NULL_TASK_ID,
     RESUME,
 )
-from langgraph.constants import TAG_HIDDEN
 from langgraph.errors import (
     GraphBubbleUp,
     GraphInterrupt,
@@ -38,7 +35,7 @@ from langgraph.pregel._checkpoint import (
     exit_delta_late_task_id,
     exit_delta_task_id,
 )
-from langgraph.pregel._task_status import CONTROL_WRITES, read_task_statuses
+from langgraph.pregel._task_status import read_task_statuses
 from langgraph.pregel.debug import (
     map_debug_tasks,
 )
@@ -86,6 +83,9 @@ class _Steps:
         return True
 
     def _apply_step(self) -> None:
+        if not self._delta_names:
+            _native.apply_step(self)  # rust/py/step_commit.rs
+            return
         tasks = self.tasks.values()
         writes = [w for t in tasks for w in t.writes]
         delta = self._delta_names
@@ -193,35 +193,31 @@ class _Steps:
         self.config[CONF].pop(CONFIG_KEY_RESUMING, None)
 
     def _commit(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
+        if exc is None:
+            # PregelRunner.commit and put_writes for a task that succeeded
+            # (rust/py/step_commit.rs; the uncommon cases call back put_writes)
+            _native.commit_ok(self, task)
+            return
         writes = self._commit_writes(task, exc)
         if writes is not None:
             self.put_writes(task.id, writes)
 
-    def _commit_writes(self, task: PregelExecutableTask, exc: BaseException | None) -> list | None:
-        """``PregelRunner.commit``: the writes to put for a finished task, or None."""
+    def _commit_writes(self, task: PregelExecutableTask, exc: BaseException) -> list | None:
+        """``PregelRunner.commit`` for a task that failed: the writes to put, or None."""
         if isinstance(exc, asyncio.CancelledError):
             task.writes.append((ERROR, exc))
             return task.writes
-        if exc is not None:
-            if isinstance(exc, GraphInterrupt):
-                if exc.args[0]:
-                    writes = [(INTERRUPT, exc.args[0])]
-                    writes.extend(w for w in task.writes if w[0] == RESUME)
-                    return writes
-                return None
-            if isinstance(exc, GraphBubbleUp):
-                return None
-            task.writes.append((ERROR, exc))
-            if self._routes_to_handler(task, exc):
-                task.writes.append((ERROR_SOURCE_NODE, task.name))
-            return task.writes
-        node_finished = self.config[CONF].get(CONFIG_KEY_NODE_FINISHED)
-        if node_finished and (
-            task.config is None or TAG_HIDDEN not in task.config.get("tags", [])
-        ):
-            node_finished(task.name)
-        if _native.all_written_in(task.writes, CONTROL_WRITES):
-            task.writes.append((NO_WRITES, None))
+        if isinstance(exc, GraphInterrupt):
+            if exc.args[0]:
+                writes = [(INTERRUPT, exc.args[0])]
+                writes.extend(w for w in task.writes if w[0] == RESUME)
+                return writes
+            return None
+        if isinstance(exc, GraphBubbleUp):
+            return None
+        task.writes.append((ERROR, exc))
+        if self._routes_to_handler(task, exc):
+            task.writes.append((ERROR_SOURCE_NODE, task.name))
         return task.writes
 
     def _exit_values(self, exc_value: BaseException | None) -> bool:

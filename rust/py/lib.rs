@@ -12,6 +12,7 @@ mod node_call;
 mod node_call_async;
 mod retry;
 mod retry_async;
+mod step_commit;
 mod stream_output;
 mod runtime;
 mod task_build;
@@ -931,7 +932,7 @@ fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
 /// task that is not hidden and did not fail or interrupt).
 #[pyfunction]
 #[pyo3(signature = (output_keys, name, writes, cached=false))]
-fn updates_chunk(
+pub(crate) fn updates_chunk(
     py: Python<'_>,
     output_keys: Bound<'_, PyAny>,
     name: &str,
@@ -1022,6 +1023,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
     m.add_function(wrap_pyfunction!(ids::now_iso, m)?)?;
     m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
+    m.add_function(wrap_pyfunction!(step_commit::commit_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(step_commit::apply_step, m)?)?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
     m.add_class::<node_call_async::LeanAwait>()?;

@@ -1,0 +1,246 @@
+//! The end of a task and of a superstep, natively, on the run's `_Loop`:
+//! - [`commit_ok`]: LangGraph's `PregelRunner.commit` for a task that
+//!   finished without an error, then `PregelLoop.put_writes` — the pending
+//!   writes, the saver call (the loop's), the `updates` chunk;
+//! - [`apply_step`]: `apply_writes` on the native state, then the `values`
+//!   chunk when an output channel changed.
+//!
+//! What is not the common case goes to the loop's Python methods, which hold
+//! the whole logic: delta channels, untracked values, a cache, special writes
+//! (`__error__`, `__interrupt__`, ...), `tasks`/`debug` streaming.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
+
+use crate::boundary::guarded;
+use crate::writes::{all_written_in, any_in, any_written_in};
+
+struct Imports {
+    node_finished_key: Py<PyAny>,
+    no_writes: Py<PyAny>,
+    hidden: Py<PyAny>,
+    control_writes: Py<PyAny>,
+    idx_map: Py<PyAny>,
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        let constants = py.import("langgraph._internal._constants")?;
+        Ok(Imports {
+            node_finished_key: constants.getattr("CONFIG_KEY_NODE_FINISHED")?.unbind(),
+            no_writes: constants.getattr("NO_WRITES")?.unbind(),
+            hidden: py.import("langgraph.constants")?.getattr("TAG_HIDDEN")?.unbind(),
+            control_writes: py.import("langgraph.pregel._task_status")?.getattr("CONTROL_WRITES")?.unbind(),
+            idx_map: py.import("langgraph.checkpoint.base")?.getattr("WRITES_IDX_MAP")?.unbind(),
+        })
+    })
+}
+
+/// Whether a task's config carries LangGraph's hidden tag.
+fn is_hidden(im: &Imports, task: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = task.py();
+    let tconfig = task.getattr(intern!(py, "config"))?;
+    if tconfig.is_none() {
+        return Ok(false);
+    }
+    match tconfig.cast::<PyDict>()?.get_item(intern!(py, "tags"))? {
+        Some(tags) => tags.contains(im.hidden.bind(py)),
+        None => Ok(false),
+    }
+}
+
+fn truthy(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    v.is_truthy()
+}
+
+/// Whether `writes` touch a channel of `names`.
+fn touches(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
+    any_written_in(writes, names)
+}
+
+/// `_Loop._commit(task, None)`.
+#[pyfunction]
+pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+    guarded("commit_ok", || {
+        let py = loop_.py();
+        let im = imports(py)?;
+        let conf = loop_
+            .getattr(intern!(py, "config"))?
+            .get_item(intern!(py, "configurable"))?
+            .cast_into::<PyDict>()?;
+        // the runner's node_finished callback (a parent's stream of "tasks")
+        if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
+            if truthy(&node_finished)? && !is_hidden(im, task)? {
+                node_finished.call1((task.getattr(intern!(py, "name"))?,))?;
+            }
+        }
+        let writes = task.getattr(intern!(py, "writes"))?;
+        if all_written_in(&writes, im.control_writes.bind(py))? {
+            let none = py.None().into_bound(py);
+            writes.call_method1(intern!(py, "append"), (PyTuple::new(py, [im.no_writes.bind(py), &none])?,))?;
+        }
+        put_writes(loop_, task, &writes)
+    })
+}
+
+/// `put_writes(task.id, writes)` on the loop, natively in the common case.
+fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let task_id = task.getattr(intern!(py, "id"))?;
+    if writes.len()? == 0 {
+        return Ok(());
+    }
+    let idx_map = imports(py)?.idx_map.bind(py);
+    let spec = loop_.getattr(intern!(py, "spec"))?;
+    if truthy(&loop_.getattr(intern!(py, "_delta_names"))?)?
+        || truthy(&spec.getattr(intern!(py, "untracked"))?)?
+        || !loop_.getattr(intern!(py, "cache"))?.is_none()
+        || touches(writes, idx_map)?
+    {
+        loop_.call_method1(intern!(py, "put_writes"), (&task_id, writes))?;
+        return Ok(());
+    }
+    // _prepare_put_writes
+    loop_
+        .getattr(intern!(py, "_written_task_ids"))?
+        .cast_into::<PySet>()?
+        .add(&task_id)?;
+    let pending = PyList::empty(py);
+    for w in loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.try_iter()? {
+        let w = w?;
+        if !w.get_item(0)?.eq(&task_id)? {
+            pending.append(w)?;
+        }
+    }
+    for w in writes.try_iter()? {
+        let w = w?;
+        pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
+    }
+    loop_.setattr(intern!(py, "checkpoint_pending_writes"), pending)?;
+    loop_.setattr(intern!(py, "_last_writes"), writes)?;
+    let durability = loop_.getattr(intern!(py, "durability"))?;
+    if !durability.eq(intern!(py, "exit"))? && !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+        let config = loop_.call_method0(intern!(py, "_writes_config"))?;
+        let args = loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, &task_id))?;
+        loop_.call_method1(intern!(py, "_save_writes"), (args,))?;
+    }
+    if truthy(&loop_.getattr(intern!(py, "tasks"))?)? {
+        output_writes(loop_, &task_id, writes)?;
+    }
+    Ok(())
+}
+
+/// `output_writes(task_id, writes)`: the `updates` chunk of a task's writes.
+fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let stream = loop_.getattr(intern!(py, "stream"))?;
+    let Some(task) = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.get_item(task_id)? else {
+        return Ok(());
+    };
+    if stream.is_none() {
+        return Ok(());
+    }
+    let modes = stream.getattr(intern!(py, "modes"))?;
+    let first = writes.get_item(0)?.get_item(0)?;
+    let special = first.eq(intern!(py, "__interrupt__"))? || first.eq(intern!(py, "__error__"))?;
+    if special || modes.contains(intern!(py, "tasks"))? || modes.contains(intern!(py, "debug"))? {
+        loop_.call_method1(intern!(py, "output_writes"), (task_id, writes))?;
+        return Ok(());
+    }
+    if is_hidden(imports(py)?, &task)? {
+        return Ok(());
+    }
+    if modes.contains(intern!(py, "updates"))? {
+        let name = task.getattr(intern!(py, "name"))?;
+        let chunk = crate::updates_chunk(
+            py,
+            loop_.getattr(intern!(py, "output_keys"))?,
+            &name.extract::<String>()?,
+            writes.clone(),
+            false,
+        )?;
+        let item = PyTuple::new(
+            py,
+            [
+                loop_.getattr(intern!(py, "checkpoint_ns"))?,
+                PyString::new(py, "updates").into_any(),
+                chunk.into_bound(py).into_any(),
+            ],
+        )?;
+        stream.call1((item,))?;
+    }
+    Ok(())
+}
+
+/// `_Loop._apply_step()` for a run without delta channels.
+#[pyfunction]
+pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    guarded("apply_step", || {
+        let py = loop_.py();
+        let tasks = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?;
+        let entries = PyList::empty(py);
+        for t in tasks.values().iter() {
+            entries.append(PyTuple::new(
+                py,
+                [
+                    t.getattr(intern!(py, "name"))?,
+                    t.getattr(intern!(py, "path"))?,
+                    t.getattr(intern!(py, "triggers"))?,
+                    t.getattr(intern!(py, "writes"))?,
+                ],
+            )?)?;
+        }
+        let updated = loop_
+            .getattr(intern!(py, "state"))?
+            .call_method1(intern!(py, "apply_writes"), (entries,))?;
+        loop_.setattr(intern!(py, "updated_channels"), &updated)?;
+        let keys = loop_.getattr(intern!(py, "output_keys"))?;
+        if any_in(&updated, &keys)? {
+            emit_values(loop_, &tasks, &keys)?;
+        }
+        loop_
+            .getattr(intern!(py, "checkpoint_pending_writes"))?
+            .call_method0(intern!(py, "clear"))?;
+        loop_.setattr(intern!(py, "is_replaying"), false)?;
+        Ok(())
+    })
+}
+
+/// `_emit_values(writes)`: the `values` chunk, when a task wrote an output key.
+fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let stream = loop_.getattr(intern!(py, "stream"))?;
+    if stream.is_none() || !stream.getattr(intern!(py, "modes"))?.contains(intern!(py, "values"))? {
+        return Ok(());
+    }
+    let mut written = false;
+    for t in tasks.values().iter() {
+        if touches(&t.getattr(intern!(py, "writes"))?, keys)? {
+            written = true;
+            break;
+        }
+    }
+    if !written {
+        return Ok(());
+    }
+    let state = loop_.getattr(intern!(py, "state"))?;
+    let value = if keys.is_instance_of::<PyString>() {
+        if state.call_method1(intern!(py, "is_available"), (keys,))?.is_truthy()? {
+            state.call_method1(intern!(py, "get"), (keys,))?
+        } else {
+            py.None().into_bound(py)
+        }
+    } else {
+        state.call_method1(intern!(py, "read"), (keys,))?
+    };
+    let item = PyTuple::new(
+        py,
+        [loop_.getattr(intern!(py, "checkpoint_ns"))?, PyString::new(py, "values").into_any(), value],
+    )?;
+    stream.call1((item,))?;
+    Ok(())
+}
