@@ -306,10 +306,11 @@ class _AsyncLoop(_Loop):
             t = tasks[0]
             exc = await self._arun_one(t)
             self._commit(t, exc)
-            await self._await_calls()
+            if self._call_futs:
+                await self._await_calls()
             if self.pending_put or self.pending_cache:
                 await self.flush_writes()
-            if self._routes_to_handler(t, exc):
+            if exc is not None and self._routes_to_handler(t, exc):
                 await self._handler_writes_saved()
                 handler = self._add_handler_task(t, exc)
                 if handler is None:

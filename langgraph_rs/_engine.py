@@ -148,15 +148,17 @@ def stream(
                     pass
             notify = put if run.eager else None
             while loop.tick():
-                for task in loop.match_cached_writes():
-                    loop.put_writes(task.id, task.writes, cached=True)
+                if loop.cache is not None:
+                    for task in loop.match_cached_writes():
+                        loop.put_writes(task.id, task.writes, cached=True)
                 for _ in loop.run_tasks(self.step_timeout, notify):
                     yield from run.output(q.popleft, IndexError)
                 loop.after_tick()
                 if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                     for _ in _lifecycle_calls(loop, graph_callbacks):
                         pass
-                loop.raise_put_error()
+                if loop.durability == "sync":
+                    loop.raise_put_error()
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             for _ in _lifecycle_calls(loop, graph_callbacks):
                 pass
@@ -241,8 +243,9 @@ async def astream(
                     await call
             notify = put if run.eager else None
             while await loop.tick():
-                for task in await loop.amatch_cached_writes():
-                    loop.put_writes(task.id, task.writes, cached=True)
+                if loop.cache is not None:
+                    for task in await loop.amatch_cached_writes():
+                        loop.put_writes(task.id, task.writes, cached=True)
                 if loop.pending_put or loop.pending_cache:
                     await loop.flush_writes()
                 async for _ in loop.run_tasks(self.step_timeout, notify):
@@ -257,7 +260,8 @@ async def astream(
                 if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                     for call in _lifecycle_calls(loop, graph_callbacks):
                         await call
-                loop.raise_put_error()
+                if loop.durability == "sync":
+                    loop.raise_put_error()
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             for call in _lifecycle_calls(loop, graph_callbacks):
                 await call

@@ -114,6 +114,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
                 outer(chunk)
 
             self.stream = StreamProtocol(duplex, inner.modes | outer.modes)
+        # whether "tasks" events are streamed (as such or as "debug" ones)
+        self.streams_tasks = self.stream is not None and bool({"tasks", "debug"} & self.stream.modes)
         scratchpad = config[CONF].get(CONFIG_KEY_SCRATCHPAD)
         if isinstance(scratchpad, PregelScratchpad):
             if cnt := scratchpad.subgraph_counter():

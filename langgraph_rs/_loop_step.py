@@ -57,7 +57,8 @@ class _Steps:
             self._emit_checkpoint()
             return False
         self._prepare_tasks()
-        self._emit_checkpoint()
+        if self.checkpointer is not None:
+            self._emit_checkpoint()
         if not self.tasks:
             self.status = "done"
             return False
@@ -76,7 +77,8 @@ class _Steps:
         if self.control is not None and self.control.drain_requested:
             self.status = "draining"
             return False
-        self._emit("tasks", map_debug_tasks, self.tasks.values())
+        if self.streams_tasks:
+            self._emit("tasks", map_debug_tasks, self.tasks.values())
         for task in self.tasks.values():
             if task.writes:
                 self.output_writes(task.id, task.writes, cached=True)

@@ -151,8 +151,8 @@ class _SyncLoop(_Loop):
                 matched.append(task)
         return matched
 
-    def tick(self) -> bool:
-        return self._tick_prelude()
+    # a sync tick is the prelude (the tasks then run in run_tasks)
+    tick = _Loop._tick_prelude
 
     def after_tick(self) -> None:
         self._apply_step()
@@ -251,8 +251,9 @@ class _SyncLoop(_Loop):
             t = tasks[0]
             exc = self._run_one(t, timeout)
             self._commit(t, exc)
-            self._wait_calls()
-            if self._routes_to_handler(t, exc):
+            if self._call_futs:
+                self._wait_calls()
+            if exc is not None and self._routes_to_handler(t, exc):
                 handler = self._add_handler_task(t, exc)
                 if handler is None:
                     return
