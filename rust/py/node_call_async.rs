@@ -19,7 +19,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::boundary::guarded;
 use crate::channel_write::channel_write;
 use crate::node_call::{imports, in_context, is_runnable, names, recurses, step_config, LeanSeq, Parent};
-use crate::retry_async::{resume, returning, Resume, Step};
+use crate::retry_async::{resume, returning, thrown, Resume, Step};
 
 /// The awaitable of `LeanSeq.ainvoke(input, config)`.
 #[pyclass(module = "langgraph_rs._native")]
@@ -180,14 +180,7 @@ impl LeanAwait {
         tb: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guarded("LeanSeq.ainvoke", || {
-            let exc = match val {
-                Some(v) if !v.is_none() => v,
-                _ if typ.is_instance_of::<pyo3::types::PyType>() => typ.call0()?,
-                _ => typ,
-            };
-            if let Some(tb) = tb.filter(|t| !t.is_none()) {
-                exc.call_method1(pyo3::intern!(py, "with_traceback"), (tb,))?;
-            }
+            let exc = thrown(typ, val, tb)?;
             if self.inner.is_none() {
                 return Err(PyErr::from_value(exc));
             }

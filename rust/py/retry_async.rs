@@ -54,6 +54,25 @@ pub(crate) fn resume<'py>(inner: &Bound<'py, PyAny>, how: Resume<'py>) -> Step<'
     }
 }
 
+/// The exception `throw(typ, val, tb)` raises into an awaitable: `val`, or
+/// `typ` (instantiated when it is a class), with `tb` as its traceback.
+pub(crate) fn thrown<'py>(
+    typ: Bound<'py, PyAny>,
+    val: Option<Bound<'py, PyAny>>,
+    tb: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = typ.py();
+    let exc = match val {
+        Some(v) if !v.is_none() => v,
+        _ if typ.is_instance_of::<pyo3::types::PyType>() => typ.call0()?,
+        _ => typ,
+    };
+    if let Some(tb) = tb.filter(|t| !t.is_none()) {
+        exc.call_method1(pyo3::intern!(py, "with_traceback"), (tb,))?;
+    }
+    Ok(exc)
+}
+
 /// `StopIteration(value)`: how an awaitable returns `value`.
 pub(crate) fn returning(value: Bound<'_, PyAny>) -> PyErr {
     PyStopIteration::new_err((value.unbind(),))
@@ -188,14 +207,7 @@ impl ARetry {
         tb: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guarded("arun_with_retry", || {
-            let exc = match val {
-                Some(v) if !v.is_none() => v,
-                _ if typ.is_instance_of::<pyo3::types::PyType>() => typ.call0()?,
-                _ => typ,
-            };
-            if let Some(tb) = tb.filter(|t| !t.is_none()) {
-                exc.call_method1(pyo3::intern!(py, "with_traceback"), (tb,))?;
-            }
+            let exc = thrown(typ, val, tb)?;
             if self.inner.is_none() {
                 self.phase = Phase::Done;
                 return Err(PyErr::from_value(exc));
