@@ -10,6 +10,7 @@ mod channel_write;
 mod ids;
 mod node_call;
 mod node_call_async;
+mod node_config;
 mod retry;
 mod retry_async;
 mod step_commit;

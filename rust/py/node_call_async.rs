@@ -18,13 +18,17 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
 use crate::channel_write::channel_write;
-use crate::node_call::{imports, in_context, is_runnable, names, recurses, step_config, LeanSeq, Parent};
+use crate::node_config::{imports, in_context, is_runnable, names, recurses, step_config, Parent};
 use crate::retry_async::{resume, returning, thrown, Resume, Step};
 
 /// The awaitable of `LeanSeq.ainvoke(input, config)`.
 #[pyclass(module = "langgraph_rs._native")]
 pub struct LeanAwait {
-    lean: Py<LeanSeq>,
+    /// the node's steps, their native writer plans, and which take a config
+    /// of their own (see `LeanSeq`)
+    steps: Py<PyTuple>,
+    native: Py<PyTuple>,
+    own_config: Py<PyTuple>,
     input: Py<PyAny>,
     config: Py<PyDict>,
     first: Py<PyDict>,
@@ -47,7 +51,7 @@ pub struct LeanAwait {
 impl LeanAwait {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<'py>(
-        lean: &Bound<'py, LeanSeq>,
+        (steps, native, own_config): (&Bound<'py, PyTuple>, &Bound<'py, PyTuple>, &Bound<'py, PyTuple>),
         input: &Bound<'py, PyAny>,
         config: &Bound<'py, PyDict>,
         first: Bound<'py, PyDict>,
@@ -58,7 +62,9 @@ impl LeanAwait {
         plain: bool,
     ) -> PyResult<LeanAwait> {
         Ok(LeanAwait {
-            lean: lean.clone().unbind(),
+            steps: steps.clone().unbind(),
+            native: native.clone().unbind(),
+            own_config: own_config.clone().unbind(),
             input: input.clone().unbind(),
             config: config.clone().unbind(),
             first: first.unbind(),
@@ -78,8 +84,7 @@ impl LeanAwait {
     /// awaiting; returns the next awaitable's iterator, or None when the
     /// steps are done (the result is then in `value`).
     fn advance<'py>(&mut self, py: Python<'py>, value: &mut Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let lean = self.lean.bind(py).get();
-        let steps = lean.steps.bind(py);
+        let steps = self.steps.bind(py);
         let config = self.config.bind(py);
         if self.stage == 0 {
             if self.plain && recurses(&steps.get_item(0)?, value)? {
@@ -96,7 +101,7 @@ impl LeanAwait {
                 return Ok(None);
             }
             let step = steps.get_item(i)?;
-            let plan = lean.native.bind(py).get_item(i)?;
+            let plan = self.native.bind(py).get_item(i)?;
             if !plan.is_none() {
                 *value = channel_write(plan.cast::<PyTuple>()?, value, config.as_any(), false)?;
                 if step.getattr(pyo3::intern!(py, "recurse"))?.is_truthy()? && is_runnable(value)? {
@@ -105,7 +110,7 @@ impl LeanAwait {
                 }
                 continue;
             }
-            let cfg = if lean.own_config.bind(py).get_item(i)?.is_truthy()? {
+            let cfg = if self.own_config.bind(py).get_item(i)?.is_truthy()? {
                 let parent = Parent {
                     tags: self.parent_tags.bind(py).clone(),
                     metadata: self.parent_metadata.bind(py).clone(),
@@ -201,7 +206,9 @@ impl LeanAwait {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.lean)?;
+        visit.call(&self.steps)?;
+        visit.call(&self.native)?;
+        visit.call(&self.own_config)?;
         visit.call(&self.input)?;
         visit.call(&self.config)?;
         visit.call(&self.first)?;

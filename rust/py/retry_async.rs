@@ -144,7 +144,7 @@ impl ARetry {
                         self.retry_policy.bind(py),
                         &mut self.attempts,
                         err,
-                        || Ok(retry_helper(py, "_is_user_raised_cancelled")?.call0()?.is_truthy()?),
+                        || retry_helper(py, "_is_user_raised_cancelled")?.call0()?.is_truthy(),
                     )?;
                     match outcome {
                         Failure::Handled => {
