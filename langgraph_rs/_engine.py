@@ -37,11 +37,6 @@ from langgraph_rs._sync_loop import _SyncLoop
 from langgraph_rs._run_setup import _Run
 from langgraph_rs._spec import GraphSpec, spec_for
 
-try:  # LangGraph >= 1.2 run control
-    from langgraph.runtime import RunControl
-except ImportError:  # pragma: no cover
-    RunControl = None  # type: ignore[assignment,misc]
-
 _global_fallback: str | None = None
 
 

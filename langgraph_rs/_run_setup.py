@@ -3,7 +3,6 @@ sets it up: config defaults, stream modes and handlers, the callback run, the
 runtime and context, the output mappers, and how a run's status ends it.
 """
 
-
 from __future__ import annotations
 
 import warnings
@@ -48,9 +47,6 @@ try:  # LangGraph >= 1.2 run control
     from langgraph.runtime import RunControl
 except ImportError:  # pragma: no cover
     RunControl = None  # type: ignore[assignment,misc]
-
-_global_fallback: str | None = None
-
 
 def _recursion_error(config: dict) -> GraphRecursionError:
     return GraphRecursionError(
