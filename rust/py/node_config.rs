@@ -5,6 +5,8 @@
 //! plain `RunnableCallable` injects into its function.
 
 use pyo3::ffi;
+
+use crate::runtime::generic_setattr;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -88,22 +90,14 @@ pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
     })
 }
 
-fn set_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: live objects; the generic setter is `object.__setattr__`.
-    let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
-    if rc != 0 {
-        return Err(PyErr::fetch(obj.py()));
-    }
-    Ok(())
-}
 
 /// `langchain_core.utils.uuid.uuid7()`: uuid_utils' generator, made into a
 /// stdlib `UUID` as `uuid_utils.compat` makes it (no `__init__`).
 fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let value = im.uuid7_int.bind(py).call1((py.None(), py.None()))?;
     let u = im.object_new.bind(py).call1((im.uuid_cls.bind(py),))?;
-    set_attr(&u, n.int.bind(py), &value)?;
-    set_attr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
+    generic_setattr(&u, n.int.bind(py), &value)?;
+    generic_setattr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
     Ok(u)
 }
 

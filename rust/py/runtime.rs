@@ -56,11 +56,7 @@ impl Frozen {
         for (name, default) in &self.fields {
             let name = name.bind(py);
             let value = value_of(name, default.as_ref())?;
-            // SAFETY: `new`, `name` and `value` are live objects for the call.
-            let rc = unsafe { ffi::PyObject_GenericSetAttr(new.as_ptr(), name.as_ptr(), value.as_ptr()) };
-            if rc != 0 {
-                return Err(PyErr::fetch(py));
-            }
+            generic_setattr(&new, name, &value)?;
         }
         Ok(new)
     }
@@ -106,6 +102,17 @@ impl Frozen {
             ))),
         })
     }
+}
+
+/// `object.__setattr__(obj, name, value)`: the generic setter, which works on
+/// frozen and slotted classes (what a frozen dataclass's `__init__` uses).
+pub(crate) fn generic_setattr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: the three objects are live for the call.
+    let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
+    if rc != 0 {
+        return Err(PyErr::fetch(obj.py()));
+    }
+    Ok(())
 }
 
 fn find<'a, 'py>(

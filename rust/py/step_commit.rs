@@ -53,15 +53,6 @@ fn is_hidden(im: &Imports, task: &Bound<'_, PyAny>) -> PyResult<bool> {
     }
 }
 
-fn truthy(v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    v.is_truthy()
-}
-
-/// Whether `writes` touch a channel of `names`.
-fn touches(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
-    any_written_in(writes, names)
-}
-
 /// `_Loop._commit(task, None)`.
 #[pyfunction]
 pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -74,7 +65,7 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
             .cast_into::<PyDict>()?;
         // the runner's node_finished callback (a parent's stream of "tasks")
         if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
-            if truthy(&node_finished)? && !is_hidden(im, task)? {
+            if node_finished.is_truthy()? && !is_hidden(im, task)? {
                 node_finished.call1((task.getattr(intern!(py, "name"))?,))?;
             }
         }
@@ -96,10 +87,10 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
     }
     let idx_map = imports(py)?.idx_map.bind(py);
     let spec = loop_.getattr(intern!(py, "spec"))?;
-    if truthy(&loop_.getattr(intern!(py, "_delta_names"))?)?
-        || truthy(&spec.getattr(intern!(py, "untracked"))?)?
+    if loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?
+        || spec.getattr(intern!(py, "untracked"))?.is_truthy()?
         || !loop_.getattr(intern!(py, "cache"))?.is_none()
-        || touches(writes, idx_map)?
+        || any_written_in(writes, idx_map)?
     {
         loop_.call_method1(intern!(py, "put_writes"), (&task_id, writes))?;
         return Ok(());
@@ -128,7 +119,7 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         let args = loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, &task_id))?;
         loop_.call_method1(intern!(py, "_save_writes"), (args,))?;
     }
-    if truthy(&loop_.getattr(intern!(py, "tasks"))?)? {
+    if loop_.getattr(intern!(py, "tasks"))?.is_truthy()? {
         output_writes(loop_, &task_id, writes)?;
     }
     Ok(())
@@ -219,7 +210,7 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     }
     let mut written = false;
     for t in tasks.values().iter() {
-        if touches(&t.getattr(intern!(py, "writes"))?, keys)? {
+        if any_written_in(&t.getattr(intern!(py, "writes"))?, keys)? {
             written = true;
             break;
         }

@@ -9,13 +9,13 @@
 //! with a cache policy), the scratchpad of a task when writes are pending (a
 //! resume), and wrapping a node for lean runs (once per node).
 
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
+use crate::runtime::generic_setattr;
 use crate::callbacks::callback_child;
 use crate::runtime::{classes, Frozen};
 use crate::task_config::task_config;
@@ -188,20 +188,11 @@ impl NullResume {
     }
 }
 
-fn set_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: the three objects are live for the call; the generic setter is
-    // what `object.__setattr__` does, so it works on frozen, slotted classes.
-    let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
-    if rc != 0 {
-        return Err(PyErr::fetch(obj.py()));
-    }
-    Ok(())
-}
 
 /// `LazyAtomicCounter()` without entering its `__init__`.
 fn lazy_counter<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let c = im.object_new.bind(py).call1((im.counter.bind(py),))?;
-    set_attr(&c, n.counter.bind(py), &py.None().into_bound(py))?;
+    generic_setattr(&c, n.counter.bind(py), &py.None().into_bound(py))?;
     Ok(c)
 }
 
