@@ -167,7 +167,7 @@ class _AsyncLoop(_Loop):
         return matched
 
     async def tick(self) -> bool:
-        return self._tick_prelude()
+        return _native.tick_prelude(self)
 
     async def after_tick(self) -> None:
         if self.pending_put or self.pending_cache:

@@ -29,6 +29,7 @@ from langgraph.callbacks import GraphResumeEvent
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._tools import StreamToolCallHandler
 
+from langgraph_rs import _native
 from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._async_loop import _AsyncLoop
 from langgraph_rs._loop import _Loop
@@ -88,6 +89,11 @@ def _lifecycle_calls(loop: _Loop, manager: Any) -> Iterator[Any]:
             yield manager.on_interrupt(event)
 
 
+def _run_lifecycle(loop: _Loop, graph_callbacks: Any) -> None:
+    for _ in _lifecycle_calls(loop, graph_callbacks):
+        pass
+
+
 def stream(
     self: Any,
     input: Any,
@@ -135,25 +141,18 @@ def stream(
             run.config, run_id=run_manager.run_id
         )
         run.started(run_manager, put)
-        loop = run.make_loop(_SyncLoop, put)
+        # a stream that is not eager wakes no one: its put is the queue's
+        loop = run.make_loop(_SyncLoop, put if run.eager else q.append)
         with loop:
             run.entered(loop)
             if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                 for _ in _lifecycle_calls(loop, graph_callbacks):
                     pass
-            notify = put if run.eager else None
-            while loop.tick():
-                if loop.cache is not None:
-                    for task in loop.match_cached_writes():
-                        loop.put_writes(task.id, task.writes, cached=True)
-                for _ in loop.run_tasks(self.step_timeout, notify):
-                    yield from run.output(q.popleft, IndexError)
-                loop.after_tick()
-                if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
-                    for _ in _lifecycle_calls(loop, graph_callbacks):
-                        pass
-                if loop.durability == "sync":
-                    loop.raise_put_error()
+            # the superstep loop (rust/py/sync_driver.rs), yielding the chunks
+            yield from _native.SyncSteps(
+                loop, q, run.output_factory(q.popleft, IndexError), self.step_timeout,
+                put if run.eager else None, partial(_run_lifecycle, loop, graph_callbacks),
+            )
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             for _ in _lifecycle_calls(loop, graph_callbacks):
                 pass

@@ -49,40 +49,28 @@ from langgraph_rs._loop_checkpoint import new_empty_checkpoint
 class _Steps:
     """Mixin of ``_Loop``: the superstep."""
 
-    def _tick_prelude(self) -> bool:
-        """``tick()`` up to running tasks; True if tasks should run."""
-        if self.step > self.stop:
-            self.status = "out_of_steps"
-            self._prepare_tasks()
-            self._emit_checkpoint()
-            return False
+    # tick() itself is native (rust/py/tick.rs); these are its uncommon cases
+
+    def _tick_out_of_steps(self) -> bool:
+        """``tick()`` past the recursion limit."""
+        self.status = "out_of_steps"
         self._prepare_tasks()
-        if self.checkpointer is not None:
-            self._emit_checkpoint()
-        if not self.tasks:
-            self.status = "done"
-            return False
-        if not self.is_replaying and self.checkpoint_pending_writes:
-            statuses = read_task_statuses(
-                w for w in self.checkpoint_pending_writes if w[0] in self.tasks
-            )
-            for tid, st in statuses.items():
-                self.tasks[tid].writes.extend(st.output)
-                self._reapplied_task_ids.add(tid)
-            if self._handler_map:
-                self._resume_error_handlers()
-        if self.interrupt_before and self._should_interrupt(self.interrupt_before):
-            self.status = "interrupt_before"
-            raise GraphInterrupt()
-        if self.control is not None and self.control.drain_requested:
-            self.status = "draining"
-            return False
-        if self.streams_tasks:
-            self._emit("tasks", map_debug_tasks, self.tasks.values())
-        for task in self.tasks.values():
-            if task.writes:
-                self.output_writes(task.id, task.writes, cached=True)
-        return True
+        self._emit_checkpoint()
+        return False
+
+    def _reapply_pending_writes(self) -> None:
+        """``tick()`` resuming a step: the saved writes of its tasks done before."""
+        statuses = read_task_statuses(
+            w for w in self.checkpoint_pending_writes if w[0] in self.tasks
+        )
+        for tid, st in statuses.items():
+            self.tasks[tid].writes.extend(st.output)
+            self._reapplied_task_ids.add(tid)
+        if self._handler_map:
+            self._resume_error_handlers()
+
+    def _emit_tasks(self) -> None:
+        self._emit("tasks", map_debug_tasks, self.tasks.values())
 
     def _apply_step(self) -> None:
         if not self._delta_names:

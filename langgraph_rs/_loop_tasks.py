@@ -83,11 +83,7 @@ class _Tasks:
     # -- tasks --------------------------------------------------------------
 
     def _prepare_tasks(self) -> None:
-        plans = self.state.prepare(
-            self.checkpoint["id"], self.parent_ns, self.step, int(self.stop), self.updated_channels,
-            self.sha1_ids,
-        )
-        self.tasks = _native.build_tasks(self, plans)
+        _native.prepare_tasks(self)  # rust/py/tick.rs: the core's plans, built
 
     def _lean_node(self, name: str, node: RunnableSeq) -> Any:
         """The lean form of a node (``LeanSeq``, rust/py/node_call.rs): its steps

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from langgraph._internal._config import (
@@ -240,6 +241,13 @@ class _Run:
         return _native.stream_output(
             self.stream_mode, self.print_mode, self.subgraphs, getter, empty_exc,
             self.version, self.output_mapper, self.state_mapper,
+        )
+
+    def output_factory(self, getter: Any, empty_exc: type) -> Any:
+        """``() -> output(getter, empty_exc)``, made without a Python frame."""
+        return partial(
+            _native.stream_output, self.stream_mode, self.print_mode, self.subgraphs, getter,
+            empty_exc, self.version, self.output_mapper, self.state_mapper,
         )
 
     def finish(self, loop: _Loop) -> None:

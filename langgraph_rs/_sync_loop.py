@@ -151,13 +151,9 @@ class _SyncLoop(_Loop):
                 matched.append(task)
         return matched
 
-    # a sync tick is the prelude (the tasks then run in run_tasks)
-    tick = _Loop._tick_prelude
-
-    def after_tick(self) -> None:
-        self._apply_step()
-        self._put_checkpoint({"source": "loop"})
-        self._after_checkpoint()
+    def _put_cached_writes(self) -> None:
+        for task in self.match_cached_writes():
+            self.put_writes(task.id, task.writes, cached=True)
 
     def _run_one(self, task: PregelExecutableTask, timeout: float | None) -> BaseException | None:
         try:
@@ -236,37 +232,32 @@ class _SyncLoop(_Loop):
                 return
             concurrent.futures.wait(futs)
 
-    def run_tasks(
-        self, timeout: float | None, notify: _Notify | None = None
+    # The superstep loop itself is native (rust/py/sync_driver.rs): it runs a
+    # step's one task; these generators run the rest, their yields being the
+    # points where the stream hands out chunks.
+
+    def _single_failed(
+        self, t: PregelExecutableTask, exc: BaseException, timeout: float | None,
+        notify: _Notify | None,
     ) -> Iterator[None]:
-        tasks = [t for t in self.tasks.values() if not t.writes]
-        # As LangGraph's runner: hand control back (stream what the tick emitted)
-        # before any task runs, so a consumer that stops here runs no node; the
-        # single-task path then yields only before raising, so a step that fails
-        # in apply_writes streams none of its tasks' results.
-        yield
-        if not tasks:
-            return
-        if len(tasks) == 1 and timeout is None and notify is None:
-            t = tasks[0]
-            exc = self._run_one(t, timeout)
-            self._commit(t, exc)
-            if self._call_futs:
-                self._wait_calls()
-            if exc is not None and self._routes_to_handler(t, exc):
-                handler = self._add_handler_task(t, exc)
-                if handler is None:
-                    return
-                if handler.writes:
-                    yield
-                    return
-                tasks = [handler]
-            elif exc is not None:
-                yield
-                _trim_traceback(exc)
-                raise exc
-            else:
+        """What follows a step's one task that failed (committed already)."""
+        if self._routes_to_handler(t, exc):
+            handler = self._add_handler_task(t, exc)
+            if handler is None:
                 return
+            if handler.writes:
+                yield
+                return
+            yield from self._run_pool([handler], timeout, notify)
+            return
+        yield
+        _trim_traceback(exc)
+        raise exc
+
+    def _run_pool(
+        self, tasks: list[PregelExecutableTask], timeout: float | None, notify: _Notify | None
+    ) -> Iterator[None]:
+        """The step's tasks on the task pool, committed as they finish."""
         if self._executor is None:
             self._executor = self._executor_cm.__enter__()
         if notify is not None and getattr(self._executor, "_max_workers", 2) > 1:

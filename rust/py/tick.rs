@@ -1,0 +1,206 @@
+//! The two ends of a superstep on the run's `_Loop`, natively:
+//! - [`tick_prelude`]: LangGraph's `tick()` up to running the tasks — the
+//!   recursion limit, planning and building the step's tasks, the checkpoint
+//!   event, `interrupt_before`, a drain request, the `tasks` events, the
+//!   writes of tasks already done;
+//! - [`after_tick`] (sync runs): apply the step's writes, make the step's
+//!   checkpoint, `interrupt_after`.
+//!
+//! What is not the common case calls the loop's Python methods, which hold
+//! that logic: the recursion limit reached, pending writes to reapply, an
+//! interrupt check, `tasks`/`debug` events, delta channels, a checkpointer.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList};
+
+use crate::boundary::guarded;
+
+struct Imports {
+    graph_interrupt: Py<PyAny>,
+    run_control: Py<PyAny>,
+    key_resuming: Py<PyAny>,
+    key_checkpoint_map: Py<PyAny>,
+    latest_version: Py<PyAny>,
+    loop_checkpoint: Py<PyAny>,
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        let constants = py.import("langgraph._internal._constants")?;
+        Ok(Imports {
+            graph_interrupt: py.import("langgraph.errors")?.getattr("GraphInterrupt")?.unbind(),
+            run_control: py.import("langgraph.runtime")?.getattr("RunControl")?.unbind(),
+            key_resuming: constants.getattr("CONFIG_KEY_RESUMING")?.unbind(),
+            key_checkpoint_map: constants.getattr("CONFIG_KEY_CHECKPOINT_MAP")?.unbind(),
+            latest_version: py.import("langgraph.pregel._checkpoint")?.getattr("LATEST_VERSION")?.unbind(),
+            // its `checkpoint_id` is read at each use: tests replace it
+            loop_checkpoint: py.import("langgraph_rs._loop_checkpoint")?.unbind().into_any(),
+        })
+    })
+}
+
+/// The run's `configurable` dict.
+fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = loop_.py();
+    Ok(loop_
+        .getattr(intern!(py, "config"))?
+        .get_item(intern!(py, "configurable"))?
+        .cast_into::<PyDict>()?)
+}
+
+/// `_Loop._prepare_tasks()`: plan the step in the core, build its tasks.
+#[pyfunction]
+pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    guarded("prepare_tasks", || {
+        let py = loop_.py();
+        let stop = loop_.getattr(intern!(py, "stop"))?;
+        let stop: i64 = match stop.extract() {
+            Ok(s) => s,
+            Err(_) => py.import("builtins")?.getattr("int")?.call1((stop,))?.extract()?,
+        };
+        let plans = loop_.getattr(intern!(py, "state"))?.call_method1(
+            intern!(py, "prepare"),
+            (
+                loop_.getattr(intern!(py, "checkpoint"))?.get_item(intern!(py, "id"))?,
+                loop_.getattr(intern!(py, "parent_ns"))?,
+                loop_.getattr(intern!(py, "step"))?,
+                stop,
+                loop_.getattr(intern!(py, "updated_channels"))?,
+                loop_.getattr(intern!(py, "sha1_ids"))?,
+            ),
+        )?;
+        let tasks = crate::task_build::build_tasks(loop_, &plans)?;
+        loop_.setattr(intern!(py, "tasks"), tasks)
+    })
+}
+
+/// Whether the run's `RunControl` asks to drain (read without entering
+/// LangGraph's property for its own class).
+fn drain_requested(im: &Imports, control: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = control.py();
+    if control.get_type().is(im.run_control.bind(py)) {
+        return Ok(!control.getattr(intern!(py, "_drain_reason"))?.is_none());
+    }
+    control.getattr(intern!(py, "drain_requested"))?.is_truthy()
+}
+
+/// `tick()` up to running the step's tasks; true if they should run.
+#[pyfunction]
+pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
+    guarded("tick", || {
+        let py = loop_.py();
+        let im = imports(py)?;
+        if loop_.getattr(intern!(py, "step"))?.gt(loop_.getattr(intern!(py, "stop"))?)? {
+            return loop_.call_method0(intern!(py, "_tick_out_of_steps"))?.is_truthy();
+        }
+        prepare_tasks(loop_)?;
+        if !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+            loop_.call_method0(intern!(py, "_emit_checkpoint"))?;
+        }
+        let tasks = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?;
+        if tasks.is_empty() {
+            loop_.setattr(intern!(py, "status"), intern!(py, "done"))?;
+            return Ok(false);
+        }
+        if !loop_.getattr(intern!(py, "is_replaying"))?.is_truthy()?
+            && loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.is_truthy()?
+        {
+            loop_.call_method0(intern!(py, "_reapply_pending_writes"))?;
+        }
+        let before = loop_.getattr(intern!(py, "interrupt_before"))?;
+        if before.is_truthy()? && loop_.call_method1(intern!(py, "_should_interrupt"), (&before,))?.is_truthy()? {
+            loop_.setattr(intern!(py, "status"), intern!(py, "interrupt_before"))?;
+            return Err(PyErr::from_value(im.graph_interrupt.bind(py).call0()?));
+        }
+        let control = loop_.getattr(intern!(py, "control"))?;
+        if !control.is_none() && drain_requested(im, &control)? {
+            loop_.setattr(intern!(py, "status"), intern!(py, "draining"))?;
+            return Ok(false);
+        }
+        if loop_.getattr(intern!(py, "streams_tasks"))?.is_truthy()? {
+            loop_.call_method0(intern!(py, "_emit_tasks"))?;
+        }
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(intern!(py, "cached"), true)?;
+        for task in tasks.values().iter() {
+            let writes = task.getattr(intern!(py, "writes"))?;
+            if writes.is_truthy()? {
+                loop_.call_method(
+                    intern!(py, "output_writes"),
+                    (task.getattr(intern!(py, "id"))?, writes),
+                    Some(&kwargs),
+                )?;
+            }
+        }
+        Ok(true)
+    })
+}
+
+/// The tasks of the step that have no writes yet (those to run).
+pub(crate) fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let py = loop_.py();
+    let out = PyList::empty(py);
+    for task in loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.values().iter() {
+        if !task.getattr(intern!(py, "writes"))?.is_truthy()? {
+            out.append(task)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `_put_checkpoint({"source": "loop"})` of a run that saves nothing and has
+/// no delta channel: the metadata and the id (it seeds the next task ids)
+/// move on, the step advances.
+fn next_checkpoint_unsaved(im: &Imports, loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let step = loop_.getattr(intern!(py, "step"))?;
+    let metadata = PyDict::new(py);
+    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+    metadata.set_item(intern!(py, "step"), &step)?;
+    let parents = match configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
+        Some(map) => map,
+        None => PyDict::new(py).into_any(),
+    };
+    metadata.set_item(intern!(py, "parents"), parents)?;
+    loop_.setattr(intern!(py, "checkpoint_metadata"), metadata)?;
+    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
+    checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
+    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
+    checkpoint.set_item(intern!(py, "id"), id)?;
+    loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
+    loop_.setattr(intern!(py, "step"), step.add(1)?)
+}
+
+/// A sync run's `after_tick()`: apply the step's writes, the step's
+/// checkpoint, `interrupt_after`.
+#[pyfunction]
+pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    guarded("after_tick", || {
+        let py = loop_.py();
+        let im = imports(py)?;
+        let delta = loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?;
+        if delta {
+            loop_.call_method0(intern!(py, "_apply_step"))?;
+        } else {
+            crate::step_commit::apply_step(loop_)?;
+        }
+        if delta || !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+            let metadata = PyDict::new(py);
+            metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+            loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
+        } else {
+            next_checkpoint_unsaved(im, loop_)?;
+        }
+        if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
+            loop_.call_method0(intern!(py, "_after_checkpoint"))?;
+        } else {
+            configurable(loop_)?.call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
+        }
+        Ok(())
+    })
+}
