@@ -94,6 +94,37 @@ def _run_lifecycle(loop: _Loop, graph_callbacks: Any) -> None:
         pass
 
 
+def _start_sync(run: _Run, q: deque, put: _Notify) -> tuple[Any, Any, _SyncLoop]:
+    """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
+    ``run.run_manager`` is set as soon as the chain run started."""
+    from langgraph.callbacks import get_sync_graph_callback_manager_for_config
+
+    run.defaults()
+    callback_manager = get_callback_manager_for_config(run.config)
+    run.filter_handlers(callback_manager)
+    args, kw = run.chain_start_args()
+    run.run_manager = run_manager = callback_manager.on_chain_start(*args, **kw)
+    graph_callbacks = get_sync_graph_callback_manager_for_config(
+        run.config, run_id=run_manager.run_id
+    )
+    run.started(run_manager, put)
+    # a stream that is not eager wakes no one: its put is the queue's
+    loop = run.make_loop(_SyncLoop, put if run.eager else q.append)
+    return run_manager, graph_callbacks, loop
+
+
+def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, put: _Notify, callbacks: Any) -> Any:
+    """Inside the loop: the superstep loop (rust/py/sync_driver.rs), iterated
+    for the chunks it streams."""
+    run.entered(loop)
+    if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+        _run_lifecycle(loop, callbacks)
+    return _native.SyncSteps(
+        loop, q, run.output_factory(q.popleft, IndexError), graph.step_timeout,
+        put if run.eager else None, partial(_run_lifecycle, loop, callbacks),
+    )
+
+
 def stream(
     self: Any,
     input: Any,
@@ -123,46 +154,90 @@ def stream(
     if spec is None:
         yield from _stock("stream")(self, input, config, **opts, **kwargs)
         return
-    from langgraph.callbacks import get_sync_graph_callback_manager_for_config
-
     run = _Run(self, spec, input, config, opts, kwargs)
     # the chunks the run streams (from worker threads too: deque appends and
     # pops are atomic), read by ``run.output`` as LangGraph's ``_output`` reads its queue
     q: deque = deque()
     put = _Notify(q.append, partial(operator.not_, q))
-    run_manager = None
     try:
-        run.defaults()
-        callback_manager = get_callback_manager_for_config(run.config)
-        run.filter_handlers(callback_manager)
-        args, kw = run.chain_start_args()
-        run_manager = callback_manager.on_chain_start(*args, **kw)
-        graph_callbacks = get_sync_graph_callback_manager_for_config(
-            run.config, run_id=run_manager.run_id
-        )
-        run.started(run_manager, put)
-        # a stream that is not eager wakes no one: its put is the queue's
-        loop = run.make_loop(_SyncLoop, put if run.eager else q.append)
+        run_manager, graph_callbacks, loop = _start_sync(run, q, put)
         with loop:
-            run.entered(loop)
-            if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
-                for _ in _lifecycle_calls(loop, graph_callbacks):
-                    pass
-            # the superstep loop (rust/py/sync_driver.rs), yielding the chunks
-            yield from _native.SyncSteps(
-                loop, q, run.output_factory(q.popleft, IndexError), self.step_timeout,
-                put if run.eager else None, partial(_run_lifecycle, loop, graph_callbacks),
-            )
+            yield from _steps(self, run, loop, q, put, graph_callbacks)
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
-            for _ in _lifecycle_calls(loop, graph_callbacks):
-                pass
+            _run_lifecycle(loop, graph_callbacks)
         yield from run.output(q.popleft, IndexError)
         run.finish(loop)
         run_manager.on_chain_end(loop.output)
     except BaseException as e:
-        if run_manager is not None:
-            run_manager.on_chain_error(e)
+        if run.run_manager is not None:
+            run.run_manager.on_chain_error(e)
         raise
+
+
+def invoke(
+    self: Any,
+    input: Any,
+    config: Any = None,
+    *,
+    context: Any = None,
+    stream_mode: Any = "values",
+    print_mode: Any = (),
+    output_keys: Any = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    durability: Any = None,
+    control: Any = None,
+    version: str = "v1",
+    **kwargs: Any,
+) -> Any:
+    """``Pregel.invoke`` on the Rust engine: as LangGraph's, which collects what
+    ``stream`` yields, with the chunks collected natively as the steps make them
+    (no generator between)."""
+    output_keys = output_keys if output_keys is not None else self.output_channels
+    if version == "v2":
+        mode = "values" if stream_mode == "values" else stream_mode
+    else:
+        mode = ["updates", "values"] if stream_mode == "values" else stream_mode
+    out = _native.InvokeOutput(stream_mode, version)
+    opts = {
+        "context": context, "stream_mode": mode, "print_mode": print_mode,
+        "output_keys": output_keys, "interrupt_before": interrupt_before,
+        "interrupt_after": interrupt_after, "durability": durability, "control": control,
+    }
+    if version == "v2":
+        opts["version"] = version
+    spec = _spec_or_fallback(self) if type(self).stream is stream else None
+    if spec is None:  # LangGraph's executor, or a subclass's own stream
+        chunks = (
+            self.stream(input, config, **opts, **kwargs)
+            if type(self).stream is not stream
+            else _stock("stream")(self, input, config, **opts, **kwargs)
+        )
+        for chunk in chunks:
+            out(chunk)
+        return out.result()
+    opts["subgraphs"] = kwargs.pop("subgraphs", False)
+    opts["debug"] = kwargs.pop("debug", None)
+    opts["version"] = "v2" if version == "v2" else "v1"
+    run = _Run(self, spec, input, config, opts, kwargs)
+    q: deque = deque()
+    put = _Notify(q.append, partial(operator.not_, q))
+    try:
+        run_manager, graph_callbacks, loop = _start_sync(run, q, put)
+        with loop:
+            for chunk in _steps(self, run, loop, q, put, graph_callbacks):
+                out(chunk)
+        if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
+            _run_lifecycle(loop, graph_callbacks)
+        for chunk in run.output(q.popleft, IndexError):
+            out(chunk)
+        run.finish(loop)
+        run_manager.on_chain_end(loop.output)
+    except BaseException as e:
+        if run.run_manager is not None:
+            run.run_manager.on_chain_error(e)
+        raise
+    return out.result()
 
 
 async def astream(

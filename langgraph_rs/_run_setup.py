@@ -72,6 +72,7 @@ class _Run:
 
         self.graph = graph
         self.spec = spec
+        self.run_manager: Any = None  # the chain run, once started
         self.input = input
         self.context = opts["context"]
         self.control = opts["control"]

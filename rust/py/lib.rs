@@ -8,6 +8,7 @@ mod boundary;
 mod callbacks;
 mod channel_write;
 mod ids;
+mod invoke_output;
 mod node_call;
 mod node_call_async;
 mod node_config;
@@ -1032,6 +1033,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tick::tick_prelude, m)?)?;
     m.add_function(wrap_pyfunction!(tick::after_tick, m)?)?;
     m.add_class::<sync_driver::SyncSteps>()?;
+    m.add_class::<invoke_output::InvokeOutput>()?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
     m.add_class::<node_call_async::LeanAwait>()?;
