@@ -166,12 +166,12 @@ class _AsyncLoop(_Loop):
                 matched.append(task)
         return matched
 
-    async def tick(self) -> bool:
-        return _native.tick_prelude(self)
-
     async def after_tick(self) -> None:
         if self.pending_put or self.pending_cache:
             await self.flush_writes()
+        if self.checkpointer is None and not self._delta_names:
+            _native.after_tick(self)  # nothing to save: as a sync run's (rust/py/tick.rs)
+            return
         self._apply_step()
         await self._aput_checkpoint({"source": "loop"})
         self._after_checkpoint()
@@ -298,14 +298,17 @@ class _AsyncLoop(_Loop):
     async def run_tasks(
         self, timeout: float | None, notify: _Notify | None = None
     ) -> AsyncIterator[None]:
-        tasks = [t for t in self.tasks.values() if not t.writes]
-        yield  # as the sync run_tasks
+        tasks = _native.tasks_to_run(self)
+        yield  # as the sync driver (rust/py/sync_driver.rs)
         if not tasks:
             return
         if len(tasks) == 1 and timeout is None and notify is None:
             t = tasks[0]
             exc = await self._arun_one(t)
-            self._commit(t, exc)
+            if exc is None:
+                _native.commit_ok(self, t)  # rust/py/step_commit.rs
+            else:
+                self._commit(t, exc)
             if self._call_futs:
                 await self._await_calls()
             if self.pending_put or self.pending_cache:

@@ -276,17 +276,8 @@ async def astream(
     q = AsyncQueue()
     aioloop = asyncio.get_running_loop()
 
-    def put_chunk(chunk: Any) -> None:
-        # chunks may come from worker threads running sync nodes
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is aioloop:
-            q.put_nowait(chunk)
-        else:
-            aioloop.call_soon_threadsafe(q.put_nowait, chunk)
-
+    # chunks may come from worker threads running sync nodes (rust/py/stream_put.rs)
+    put_chunk = _native.LoopPut(q.put_nowait, aioloop)
     put = _Notify(put_chunk, q.empty, aioloop)
     run_manager = None
     try:
@@ -299,7 +290,8 @@ async def astream(
             run.config, run_id=run_manager.run_id
         )
         run.started(run_manager, put)
-        loop = run.make_loop(_AsyncLoop, put)
+        # a stream that is not eager wakes no one: its put is the queue's
+        loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk)
         loop.use_astream = any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))
@@ -311,7 +303,8 @@ async def astream(
                 for call in _lifecycle_calls(loop, graph_callbacks):
                     await call
             notify = put if run.eager else None
-            while await loop.tick():
+            output = run.output_factory(q.get_nowait, asyncio.QueueEmpty)
+            while _native.tick_prelude(loop):  # rust/py/tick.rs
                 if loop.cache is not None:
                     for task in await loop.amatch_cached_writes():
                         loop.put_writes(task.id, task.writes, cached=True)
@@ -323,7 +316,7 @@ async def astream(
                     # subgraphs running beside it (which ids its checkpoints get)
                     if not loop.is_nested:
                         await asyncio.sleep(0)
-                    for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
+                    for chunk in output():
                         yield chunk
                 await loop.after_tick()
                 if loop.lifecycle:  # graph callbacks queued (resume/interrupt)

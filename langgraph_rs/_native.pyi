@@ -291,6 +291,54 @@ def stream_output(
     """LangGraph's ``_output``: a native iterator, or LangGraph's generator when
     ``print_mode`` prints chunks."""
 
+def commit_ok(loop: Any, task: Any) -> None:
+    """``_Loop._commit(task, None)``: LangGraph's ``PregelRunner.commit`` and
+    ``put_writes`` for a task that succeeded (the uncommon cases call back the loop)."""
+
+def apply_step(loop: Any) -> None:
+    """``_Loop._apply_step()`` for a run without delta channels."""
+
+def prepare_tasks(loop: Any) -> None:
+    """``_Loop._prepare_tasks()``: the core plans the step, its tasks are built."""
+
+def tick_prelude(loop: Any) -> bool:
+    """LangGraph's ``tick()`` up to running the tasks; True if they should run."""
+
+def after_tick(loop: Any) -> None:
+    """A sync run's ``after_tick()``: apply the writes, the step's checkpoint,
+    ``interrupt_after``."""
+
+def tasks_to_run(loop: Any) -> list[Any]:
+    """The step's tasks that have no writes yet."""
+
+class SyncSteps(Iterator[Any]):
+    """A sync run's superstep loop; iterating it runs the steps and yields the
+    chunks the stream hands out."""
+
+    def __init__(
+        self,
+        loop: Any,
+        queue: Any,
+        output: Callable[[], Iterator[Any]],
+        timeout: float | None,
+        notify: Any,
+        lifecycle: Callable[[], None],
+    ) -> None: ...
+    def __next__(self) -> Any: ...
+
+class InvokeOutput:
+    """What ``Pregel.invoke`` makes of its stream's chunks."""
+
+    def __init__(self, stream_mode: Any, version: str) -> None: ...
+    def __call__(self, chunk: Any) -> None: ...
+    def result(self) -> Any: ...
+
+class LoopPut:
+    """An async run's stream ``put``: onto its queue, thread-safely."""
+
+    def __init__(self, put_nowait: Callable[[Any], None], aioloop: Any) -> None: ...
+    def __call__(self, chunk: Any) -> None: ...
+
 def _debug_panic_next(op: EngineOp | None) -> EngineOp | None:
     """Test hook, not an API: arm a one-shot Rust panic at the next ``op``.
 

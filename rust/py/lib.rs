@@ -16,6 +16,7 @@ mod retry;
 mod retry_async;
 mod step_commit;
 mod stream_output;
+mod stream_put;
 mod sync_driver;
 mod tick;
 mod runtime;
@@ -1032,8 +1033,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tick::prepare_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(tick::tick_prelude, m)?)?;
     m.add_function(wrap_pyfunction!(tick::after_tick, m)?)?;
+    m.add_function(wrap_pyfunction!(tick::tasks_to_run, m)?)?;
     m.add_class::<sync_driver::SyncSteps>()?;
     m.add_class::<invoke_output::InvokeOutput>()?;
+    m.add_class::<stream_put::LoopPut>()?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
     m.add_class::<node_call_async::LeanAwait>()?;

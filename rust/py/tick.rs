@@ -141,7 +141,8 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 /// The tasks of the step that have no writes yet (those to run).
-pub(crate) fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+#[pyfunction]
+pub fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let py = loop_.py();
     let out = PyList::empty(py);
     for task in loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.values().iter() {
