@@ -7,6 +7,7 @@
 mod boundary;
 mod callbacks;
 mod channel_write;
+mod checkpoint_put;
 mod ids;
 mod invoke_output;
 mod node_call;
@@ -415,7 +416,7 @@ fn pair(w: &Bound<'_, PyAny>) -> PyResult<(String, Py<PyAny>)> {
 }
 
 /// `_algo.task_path_str`.
-fn task_path_str(p: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn task_path_str(p: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(t) = p.downcast::<PyTuple>() {
         let parts: PyResult<Vec<String>> = t.iter().map(|x| task_path_str(&x)).collect();
         return Ok(format!("~{}", parts?.join(", ")));

@@ -115,9 +115,7 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
     loop_.setattr(intern!(py, "_last_writes"), writes)?;
     let durability = loop_.getattr(intern!(py, "durability"))?;
     if !durability.eq(intern!(py, "exit"))? && !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-        let config = loop_.call_method0(intern!(py, "_writes_config"))?;
-        let args = loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, &task_id))?;
-        loop_.call_method1(intern!(py, "_save_writes"), (args,))?;
+        crate::checkpoint_put::save_writes(loop_, &task_id, writes)?;
     }
     if loop_.getattr(intern!(py, "tasks"))?.is_truthy()? {
         output_writes(loop_, &task_id, writes)?;

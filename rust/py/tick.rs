@@ -3,8 +3,8 @@
 //!   recursion limit, planning and building the step's tasks, the checkpoint
 //!   event, `interrupt_before`, a drain request, the `tasks` events, the
 //!   writes of tasks already done;
-//! - [`after_tick`] (sync runs): apply the step's writes, make the step's
-//!   checkpoint, `interrupt_after`.
+//! - [`after_tick`] (sync runs, and async runs that save nothing): apply the
+//!   step's writes, the step's checkpoint (`checkpoint_put.rs`), `interrupt_after`.
 //!
 //! What is not the common case calls the loop's Python methods, which hold
 //! that logic: the recursion limit reached, pending writes to reapply, an
@@ -88,6 +88,17 @@ fn drain_requested(im: &Imports, control: &Bound<'_, PyAny>) -> PyResult<bool> {
     control.getattr(intern!(py, "drain_requested"))?.is_truthy()
 }
 
+/// Whether the run streams checkpoint events (`checkpoints`, or `debug`).
+fn streams_checkpoints(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = loop_.py();
+    let stream = loop_.getattr(intern!(py, "stream"))?;
+    if stream.is_none() {
+        return Ok(false);
+    }
+    let modes = stream.getattr(intern!(py, "modes"))?;
+    Ok(modes.contains(intern!(py, "checkpoints"))? || modes.contains(intern!(py, "debug"))?)
+}
+
 /// `tick()` up to running the step's tasks; true if they should run.
 #[pyfunction]
 pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -98,7 +109,7 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
             return loop_.call_method0(intern!(py, "_tick_out_of_steps"))?.is_truthy();
         }
         prepare_tasks(loop_)?;
-        if !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+        if !loop_.getattr(intern!(py, "checkpointer"))?.is_none() && streams_checkpoints(loop_)? {
             loop_.call_method0(intern!(py, "_emit_checkpoint"))?;
         }
         let tasks = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?;
@@ -190,12 +201,14 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         } else {
             crate::step_commit::apply_step(loop_)?;
         }
-        if delta || !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+        if delta {
             let metadata = PyDict::new(py);
             metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
             loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
-        } else {
+        } else if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
             next_checkpoint_unsaved(im, loop_)?;
+        } else {
+            crate::checkpoint_put::put_step_checkpoint(loop_)?;
         }
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;

@@ -1,0 +1,223 @@
+//! A sync run's saver calls, natively in the common case (no delta channel,
+//! no untracked value in a `Send`):
+//! - [`save_writes`]: `put_writes` of a task's writes (LangGraph's
+//!   `PregelLoop.put_writes` → `checkpointer.put_writes`);
+//! - [`put_step_checkpoint`]: the step's `source="loop"` checkpoint
+//!   (`_put_checkpoint`: the checkpoint, its metadata, the new versions, then
+//!   `checkpointer.put`).
+//!
+//! A saver call that fails is recorded as LangGraph's background save records
+//! it (the loop's `_saver_failed`): raised at exit, or after the step with
+//! `durability="sync"`; a failed checkpoint fails every later one.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+struct Imports {
+    exception: Py<PyAny>,
+    key_checkpoint_ns: Py<PyAny>,
+    key_checkpoint_id: Py<PyAny>,
+    key_checkpoint_map: Py<PyAny>,
+    latest_version: Py<PyAny>,
+    loop_checkpoint: Py<PyAny>,
+}
+
+static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
+
+fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
+    IMPORTS.get_or_try_init(py, || {
+        let constants = py.import("langgraph._internal._constants")?;
+        Ok(Imports {
+            exception: py.import("builtins")?.getattr("Exception")?.unbind(),
+            key_checkpoint_ns: constants.getattr("CONFIG_KEY_CHECKPOINT_NS")?.unbind(),
+            key_checkpoint_id: constants.getattr("CONFIG_KEY_CHECKPOINT_ID")?.unbind(),
+            key_checkpoint_map: constants.getattr("CONFIG_KEY_CHECKPOINT_MAP")?.unbind(),
+            latest_version: py.import("langgraph.pregel._checkpoint")?.getattr("LATEST_VERSION")?.unbind(),
+            // its `checkpoint_id` is read at each use: tests replace it
+            loop_checkpoint: py.import("langgraph_rs._loop_checkpoint")?.unbind().into_any(),
+        })
+    })
+}
+
+/// `{**config, "configurable": {**config["configurable"], **patch}}`
+/// (`patch_configurable` for a config that has its `configurable`).
+fn patched<'py>(
+    config: &Bound<'py, PyAny>,
+    patch: &[(&Bound<'py, PyAny>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = config.py();
+    let out = config.cast::<PyDict>()?.copy()?;
+    let conf = intern!(py, "configurable");
+    let inner = match out.get_item(conf)? {
+        Some(c) => c.cast_into::<PyDict>()?.copy()?,
+        None => PyDict::new(py),
+    };
+    for (k, v) in patch {
+        inner.set_item(k, v)?;
+    }
+    out.set_item(conf, inner)?;
+    Ok(out)
+}
+
+/// The run's `checkpoint_ns` (`config["configurable"].get(CONFIG_KEY_CHECKPOINT_NS, "")`).
+fn run_ns<'py>(im: &Imports, loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = loop_.py();
+    let conf = loop_.getattr(intern!(py, "config"))?.get_item(intern!(py, "configurable"))?;
+    Ok(match conf.cast::<PyDict>()?.get_item(im.key_checkpoint_ns.bind(py))? {
+        Some(ns) => ns,
+        None => intern!(py, "").clone().into_any(),
+    })
+}
+
+/// `_save(fn, args, put=...)` of a sync run: a saver call whose failure is
+/// recorded, not raised.
+fn save(loop_: &Bound<'_, PyAny>, call: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, put: bool) -> PyResult<()> {
+    let py = loop_.py();
+    loop_.setattr(intern!(py, "_saved"), true)?;
+    if put && !loop_.getattr(intern!(py, "_put_checkpoint_exc"))?.is_none() {
+        return Ok(());
+    }
+    match call.call1(args) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_instance(py, imports(py)?.exception.bind(py)) => {
+            let exc = e.into_value(py);
+            let fails = if put {
+                true
+            } else {
+                loop_
+                    .call_method1(intern!(py, "_fails_checkpoints"), (false, args))?
+                    .is_truthy()?
+            };
+            loop_.call_method1(intern!(py, "_saver_failed"), (exc, fails))?;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A sync run's `put_writes` saver call for a task's writes (the run has a
+/// checkpointer, durability is not "exit").
+pub(crate) fn save_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    if loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
+        let config = loop_.call_method0(intern!(py, "_writes_config"))?;
+        let args = loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, task_id))?;
+        loop_.call_method1(intern!(py, "_save_writes"), (args,))?;
+        return Ok(());
+    }
+    let im = imports(py)?;
+    let id = loop_.getattr(intern!(py, "checkpoint"))?.get_item(intern!(py, "id"))?;
+    let config = patched(
+        &loop_.getattr(intern!(py, "checkpoint_config"))?,
+        &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?), (im.key_checkpoint_id.bind(py), id)],
+    )?;
+    let args = if loop_.getattr(intern!(py, "_put_writes_path"))?.is_truthy()? {
+        let task = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.get_item(task_id)?;
+        let path = match task {
+            Some(t) => crate::task_path_str(&t.getattr(intern!(py, "path"))?)?,
+            None => String::new(),
+        };
+        PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone(), path.into_pyobject(py)?.into_any()])?
+    } else {
+        PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone()])?
+    };
+    let saver = loop_.getattr(intern!(py, "checkpointer"))?;
+    save(loop_, &saver.getattr(intern!(py, "put_writes"))?, &args, false)
+}
+
+/// `get_new_channel_versions(previous, current)`.
+fn new_channel_versions<'py>(previous: &Bound<'py, PyAny>, current: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+    if !previous.is_truthy()? {
+        return Ok(current.clone().into_any());
+    }
+    let py = current.py();
+    let null = match current.values().iter().next() {
+        Some(v) => v.get_type().call0()?,
+        None => py.None().into_bound(py),
+    };
+    let out = PyDict::new(py);
+    let previous = previous.cast::<PyDict>()?;
+    for (k, v) in current.iter() {
+        let before = previous.get_item(&k)?.unwrap_or_else(|| null.clone());
+        if v.gt(before)? {
+            out.set_item(k, v)?;
+        }
+    }
+    Ok(out.into_any())
+}
+
+/// A sync run's `_put_checkpoint({"source": "loop"})` with no delta channel;
+/// the saved-nothing case is [`crate::tick`]'s.
+pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let im = imports(py)?;
+    let durability_exit = loop_.getattr(intern!(py, "durability"))?.eq(intern!(py, "exit"))?;
+    let untracked = loop_.getattr(intern!(py, "spec"))?.getattr(intern!(py, "untracked"))?.is_truthy()?;
+    if durability_exit || untracked || loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
+        let metadata = PyDict::new(py);
+        metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+        loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
+        return Ok(());
+    }
+    let step = loop_.getattr(intern!(py, "step"))?;
+    let config = loop_.getattr(intern!(py, "config"))?;
+    let conf = config.get_item(intern!(py, "configurable"))?.cast_into::<PyDict>()?;
+    let metadata = PyDict::new(py);
+    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+    metadata.set_item(intern!(py, "step"), &step)?;
+    let parents = match conf.get_item(im.key_checkpoint_map.bind(py))? {
+        Some(map) => map,
+        None => PyDict::new(py).into_any(),
+    };
+    metadata.set_item(intern!(py, "parents"), parents)?;
+    loop_.setattr(intern!(py, "checkpoint_metadata"), &metadata)?;
+    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
+        loop_.getattr(intern!(py, "state"))?.call_method0(intern!(py, "checkpoint"))?.extract()?;
+    let checkpoint = PyDict::new(py);
+    checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
+    checkpoint.set_item(intern!(py, "ts"), crate::ids::now_iso()?)?;
+    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
+    checkpoint.set_item(intern!(py, "id"), &id)?;
+    checkpoint.set_item(intern!(py, "channel_values"), &values)?;
+    checkpoint.set_item(intern!(py, "channel_versions"), &versions)?;
+    checkpoint.set_item(intern!(py, "versions_seen"), seen)?;
+    let updated = loop_.getattr(intern!(py, "updated_channels"))?;
+    let updated = if updated.is_none() {
+        updated
+    } else {
+        let sorted = PyList::new(py, updated.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+        sorted.sort()?;
+        sorted.into_any()
+    };
+    checkpoint.set_item(intern!(py, "updated_channels"), updated)?;
+    loop_.setattr(intern!(py, "checkpoint"), &checkpoint)?;
+    let saved_config = loop_.getattr(intern!(py, "checkpoint_config"))?;
+    let has_id = saved_config
+        .get_item(intern!(py, "configurable"))?
+        .cast_into::<PyDict>()?
+        .get_item(im.key_checkpoint_id.bind(py))?
+        .map(|v| v.is_truthy())
+        .transpose()?
+        .unwrap_or(false);
+    loop_.setattr(
+        intern!(py, "prev_checkpoint_config"),
+        if has_id { saved_config.clone() } else { py.None().into_bound(py) },
+    )?;
+    let put_config = patched(&saved_config, &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?)])?;
+    let previous = loop_.getattr(intern!(py, "checkpoint_previous_versions"))?;
+    let new_versions = new_channel_versions(&previous, &versions)?;
+    loop_.setattr(intern!(py, "checkpoint_previous_versions"), versions.copy()?)?;
+    let saved = checkpoint.copy()?;
+    saved.set_item(intern!(py, "channel_values"), values.copy()?)?;
+    let args = PyTuple::new(py, [put_config.clone().into_any(), saved.into_any(), metadata.into_any(), new_versions])?;
+    loop_.setattr(
+        intern!(py, "checkpoint_config"),
+        patched(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
+    )?;
+    loop_.setattr(intern!(py, "step"), step.add(1)?)?;
+    let saver = loop_.getattr(intern!(py, "checkpointer"))?;
+    save(loop_, &saver.getattr(intern!(py, "put"))?, &args, true)
+}
