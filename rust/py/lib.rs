@@ -1040,6 +1040,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream_put::LoopPut>()?;
     m.add_class::<task_build::NullResume>()?;
     m.add_class::<node_call::LeanSeq>()?;
+    m.add_class::<node_call::LeanWrite>()?;
     m.add_class::<node_call_async::LeanAwait>()?;
     m.add_function(wrap_pyfunction!(writes::all_written_in, m)?)?;
     m.add_function(wrap_pyfunction!(writes::any_written_in, m)?)?;

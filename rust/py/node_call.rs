@@ -260,3 +260,67 @@ impl LeanSeq {
         Ok(())
     }
 }
+
+/// A node that is a `ChannelWrite` alone (StateGraph's `__start__`, a node
+/// whose bound is the identity), for lean runs: `invoke` is the writer's
+/// native plan, as `RunnableCallable.invoke` runs an untraced `_write`.
+#[pyclass(frozen, module = "langgraph_rs._native")]
+pub struct LeanWrite {
+    writer: Py<PyAny>,
+    plan: Py<PyTuple>,
+}
+
+impl LeanWrite {
+    /// The lean form of `writer`, if it is an exact `ChannelWrite` whose
+    /// writes run natively.
+    pub(crate) fn of<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, LeanWrite>>> {
+        let py = writer.py();
+        if !writer.get_type().is(imports(py)?.channel_write.bind(py)) {
+            return Ok(None);
+        }
+        match writer_plan(writer)? {
+            Some(plan) => Ok(Some(Bound::new(py, LeanWrite { writer: writer.clone().unbind(), plan: plan.unbind() })?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[pymethods]
+impl LeanWrite {
+    #[getter]
+    fn writer(&self, py: Python<'_>) -> Py<PyAny> {
+        self.writer.clone_ref(py)
+    }
+
+    #[pyo3(signature = (input, config=None, **kwargs))]
+    fn invoke<'py>(
+        &self,
+        input: &Bound<'py, PyAny>,
+        config: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = input.py();
+        match config {
+            Some(config) if !config.is_none() && kwargs.is_none_or(|k| k.is_empty()) => {
+                guarded("LeanWrite.invoke", || channel_write(self.plan.bind(py), input, config, true))
+            }
+            _ => self.writer.bind(py).call_method(pyo3::intern!(py, "invoke"), (input, config), kwargs),
+        }
+    }
+
+    #[pyo3(signature = (input, config=None, **kwargs))]
+    fn ainvoke<'py>(
+        &self,
+        input: &Bound<'py, PyAny>,
+        config: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = input.py();
+        self.writer.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.writer)?;
+        visit.call(&self.plan)
+    }
+}

@@ -380,6 +380,9 @@ impl<'py> Step<'py> {
             }
             node = Some(if lean && plain.is_instance(im.runnable_seq.bind(py))? {
                 self.loop_.call_method1(pyo3::intern!(py, "_lean_node"), (&name, &plain))?
+            } else if let Some(write) = if lean { crate::node_call::LeanWrite::of(&plain)? } else { None } {
+                self.lean_nodes.set_item(&name, &write)?;
+                write.into_any()
             } else {
                 plain
             });
