@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import itertools
-import inspect
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +21,11 @@ from langgraph._internal._constants import (
     CONFIG_KEY_CHECKPOINT_NS,
     CONFIG_KEY_REPLAY_STATE,
     CONFIG_KEY_RESUMING,
-    CONFIG_KEY_SCRATCHPAD,
 )
 from langgraph.errors import (
     GraphBubbleUp,
     GraphInterrupt,
 )
-from langgraph.pregel._algo import Call
 from langgraph.pregel._checkpoint import (
     checkpoint_superseded,
 )
@@ -37,18 +34,16 @@ from langgraph.types import PregelExecutableTask
 from langgraph_rs import _native
 
 from langgraph_rs._loop import _Loop
+from langgraph_rs._sync_calls import _SyncCalls
 from langgraph_rs._notify import (
     _Notify,
-    _chain,
     _finish_order,
-    _next_tick,
-    _resolve_from_writes,
     _stops_others,
     _trim_traceback,
 )
 
 
-class _SyncLoop(_Loop):
+class _SyncLoop(_SyncCalls, _Loop):
     _notify: _Notify | None = None  # a stream waiting in a job of the task pool
     _saved = False  # a save was made (LangGraph makes it in the task pool)
     # the run stopped on an error: @task calls finishing now commit at exit
@@ -134,7 +129,11 @@ class _SyncLoop(_Loop):
         self._save(self.checkpointer.put_writes, args)
 
     def _save_cache(self, entry: dict) -> None:
-        self.cache.set(entry)
+        # LangGraph stores cached writes in the background: a failure is raised at exit
+        try:
+            self.cache.set(entry)
+        except Exception as exc:  # noqa: BLE001  (raised at exit)
+            self._saver_failed(exc, False)
 
     def _put_pending_writes(self) -> None:
         for args in self._pending_writes_args():
@@ -165,72 +164,6 @@ class _SyncLoop(_Loop):
         except Exception as exc:
             return exc
         return None
-
-    def _call_impl(
-        self,
-        parent: PregelExecutableTask,
-        func: Any,
-        input: Any,
-        *,
-        retry_policy: Any = None,
-        cache_policy: Any = None,
-        timeout: Any = None,
-        callbacks: Any = None,
-    ) -> concurrent.futures.Future:
-        """``CONFIG_KEY_CALL`` of a sync run: schedule a ``@task`` call."""
-        if inspect.iscoroutinefunction(func):
-            raise RuntimeError("In an sync context async tasks cannot be called")
-        scratchpad = parent.config[CONF][CONFIG_KEY_SCRATCHPAD]
-        call = Call(
-            func, input, retry_policy=retry_policy, cache_policy=cache_policy,
-            callbacks=callbacks, timeout=timeout,
-        )
-        with self._call_lock:
-            task = self.accept_push(parent, scratchpad.call_counter(), call)
-            for t in self.match_cached_writes():
-                self.put_writes(t.id, t.writes, cached=True)
-            out: concurrent.futures.Future = concurrent.futures.Future()
-            if (running := self._call_futs.get(task.id)) is not None:
-                _chain(running, out)
-                return out
-            if task.writes:
-                _resolve_from_writes(out, task.writes)
-                return out
-            if self._executor is None:
-                self._executor = self._executor_cm.__enter__()
-            ctx = contextvars.copy_context()
-            fut = self._executor.submit(_next_tick, ctx.run, self._run_call, task, retry_policy)
-            self._call_futs[task.id] = fut
-        _chain(fut, out)
-        return out
-
-    def _run_call(self, task: PregelExecutableTask, retry_policy: Any) -> Any:
-        try:
-            result = _native.run_with_retry(
-                task, retry_policy, configurable={CONFIG_KEY_CALL: partial(self._call_impl, task)}
-            )
-        except BaseException as exc:
-            self._commit_call(task, exc)
-            raise
-        self._commit_call(task, None)
-        return result
-
-    def _commit_call(self, task: PregelExecutableTask, exc: BaseException | None) -> None:
-        with self._call_lock:
-            if self._calls_stopped is None:
-                self._commit(task, exc)
-                return
-            done: concurrent.futures.Future = concurrent.futures.Future()
-            done.set_result((next(self._calls_stopped), exc))
-            self._late.append((done, task))
-
-    def _wait_calls(self) -> None:
-        while True:
-            with self._call_lock:
-                futs = [f for f in self._call_futs.values() if not f.done()]
-            if not futs:
-                return
-            concurrent.futures.wait(futs)
 
     # The superstep loop itself is native (rust/py/sync_driver.rs): it runs a
     # step's one task; these generators run the rest, their yields being the
