@@ -4,7 +4,7 @@
 //!   `PregelLoop.put_writes` → `checkpointer.put_writes`);
 //! - [`put_step_checkpoint`]: the step's `source="loop"` checkpoint
 //!   (`_put_checkpoint`: the checkpoint, its metadata, the new versions, then
-//!   `checkpointer.put`).
+//!   `checkpointer.put`); [`next_checkpoint_unsaved`] when nothing is saved.
 //!
 //! A saver call that fails is recorded as LangGraph's background save records
 //! it (the loop's `_saver_failed`): raised at exit, or after the step with
@@ -146,6 +146,31 @@ fn new_channel_versions<'py>(previous: &Bound<'py, PyAny>, current: &Bound<'py, 
         }
     }
     Ok(out.into_any())
+}
+
+/// `_put_checkpoint({"source": "loop"})` of a run that saves nothing and has
+/// no delta channel: the metadata and the id (it seeds the next task ids)
+/// move on, the step advances.
+pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = loop_.py();
+    let im = imports(py)?;
+    let step = loop_.getattr(intern!(py, "step"))?;
+    let metadata = PyDict::new(py);
+    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+    metadata.set_item(intern!(py, "step"), &step)?;
+    let parents = match crate::tick::configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
+        Some(map) => map,
+        None => PyDict::new(py).into_any(),
+    };
+    metadata.set_item(intern!(py, "parents"), parents)?;
+    loop_.setattr(intern!(py, "checkpoint_metadata"), metadata)?;
+    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
+    checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
+    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
+    checkpoint.set_item(intern!(py, "id"), id)?;
+    loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
+    loop_.setattr(intern!(py, "step"), step.add(1)?)
 }
 
 /// A sync run's `_put_checkpoint({"source": "loop"})` with no delta channel;

@@ -21,9 +21,6 @@ struct Imports {
     graph_interrupt: Py<PyAny>,
     run_control: Py<PyAny>,
     key_resuming: Py<PyAny>,
-    key_checkpoint_map: Py<PyAny>,
-    latest_version: Py<PyAny>,
-    loop_checkpoint: Py<PyAny>,
 }
 
 static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
@@ -35,16 +32,12 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             graph_interrupt: py.import("langgraph.errors")?.getattr("GraphInterrupt")?.unbind(),
             run_control: py.import("langgraph.runtime")?.getattr("RunControl")?.unbind(),
             key_resuming: constants.getattr("CONFIG_KEY_RESUMING")?.unbind(),
-            key_checkpoint_map: constants.getattr("CONFIG_KEY_CHECKPOINT_MAP")?.unbind(),
-            latest_version: py.import("langgraph.pregel._checkpoint")?.getattr("LATEST_VERSION")?.unbind(),
-            // its `checkpoint_id` is read at each use: tests replace it
-            loop_checkpoint: py.import("langgraph_rs._loop_checkpoint")?.unbind().into_any(),
         })
     })
 }
 
 /// The run's `configurable` dict.
-fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let py = loop_.py();
     Ok(loop_
         .getattr(intern!(py, "config"))?
@@ -164,30 +157,6 @@ pub fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyLis
     Ok(out)
 }
 
-/// `_put_checkpoint({"source": "loop"})` of a run that saves nothing and has
-/// no delta channel: the metadata and the id (it seeds the next task ids)
-/// move on, the step advances.
-fn next_checkpoint_unsaved(im: &Imports, loop_: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = loop_.py();
-    let step = loop_.getattr(intern!(py, "step"))?;
-    let metadata = PyDict::new(py);
-    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
-    metadata.set_item(intern!(py, "step"), &step)?;
-    let parents = match configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
-        Some(map) => map,
-        None => PyDict::new(py).into_any(),
-    };
-    metadata.set_item(intern!(py, "parents"), parents)?;
-    loop_.setattr(intern!(py, "checkpoint_metadata"), metadata)?;
-    loop_.setattr(intern!(py, "sha1_ids"), false)?;
-    let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
-    checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
-    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
-    checkpoint.set_item(intern!(py, "id"), id)?;
-    loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
-    loop_.setattr(intern!(py, "step"), step.add(1)?)
-}
-
 /// A sync run's `after_tick()`: apply the step's writes, the step's
 /// checkpoint, `interrupt_after`.
 #[pyfunction]
@@ -206,7 +175,7 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
             loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         } else if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-            next_checkpoint_unsaved(im, loop_)?;
+            crate::checkpoint_put::next_checkpoint_unsaved(loop_)?;
         } else {
             crate::checkpoint_put::put_step_checkpoint(loop_)?;
         }
