@@ -1,5 +1,5 @@
-"""``astream``'s loop: the saver calls, asyncio tasks and ``@task`` calls of
-an async run.
+"""``astream``'s loop: the saver calls and asyncio tasks of an async run
+(its ``@task`` calls are :mod:`langgraph_rs._async_calls`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""``Pregel.stream``/``Pregel.astream`` on the Rust engine.
+"""``Pregel.invoke``/``stream``/``astream`` on the Rust engine.
 
 The run setup (defaults, callbacks, stream handlers, runtime) mirrors
-LangGraph's (:mod:`langgraph_rs._run_setup`); the loop itself is
-:mod:`langgraph_rs._loop`: per superstep the
-native ``State`` plans the tasks (ids, triggers, inputs), Python runs the node
-callables, and the native ``State`` applies their writes and assembles the
-checkpoint.
+LangGraph's (:mod:`langgraph_rs._run_setup`). A sync run's superstep loop is
+native (``_native.SyncSteps``, rust/py/sync_driver.rs) and ``invoke`` collects
+its chunks natively; an async run's driver is ``astream`` with
+:mod:`langgraph_rs._async_loop`. The run's state lives in the native
+``State`` (planning, writes, checkpoints), its bookkeeping in
+:mod:`langgraph_rs._loop`.
 """
 
 from __future__ import annotations

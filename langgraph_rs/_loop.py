@@ -95,8 +95,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self.retry_policy = graph.retry_policy
         self.cache_policy = graph.cache_policy
         self.trigger_to_nodes = spec.trigger_to_nodes
-        self.channel_order = tuple(spec.graph.channel_names)
-        self.channel_names = frozenset(self.channel_order)
+        self.channel_order = spec.channel_order
+        self.channel_names = spec.channel_names
         self.step = 0
         self.stop = 0
         self.status = "input"

@@ -77,6 +77,9 @@ class GraphSpec:
     trigger_to_nodes: dict[str, list[str]] = field(default_factory=dict)
     #: per node, its steps run without a callback run (for runs with no handlers)
     lean_nodes: dict[str, Any] = field(default_factory=dict)
+    #: the native graph's channel names, in its order (read by every run)
+    channel_order: tuple[str, ...] = ()
+    channel_names: frozenset[str] = frozenset()
 
 
 def spec_for(pregel: Any) -> GraphSpec:
@@ -145,6 +148,8 @@ def spec_for(pregel: Any) -> GraphSpec:
         delta=frozenset(delta),
         binop=frozenset(binop),
         trigger_to_nodes=graph.trigger_to_nodes(),
+        channel_order=tuple(graph.channel_names),
+        channel_names=frozenset(graph.channel_names),
     )
     d["_langgraph_rs_spec"] = spec
     return spec

@@ -1,5 +1,7 @@
-"""``stream``'s loop: the saver calls, task pool and ``@task`` calls of a
-sync run.
+"""A sync run's loop object: entering and leaving it (loading, the exit
+save), its saver calls, and what the native superstep loop
+(rust/py/sync_driver.rs) hands back to it: a step's tasks on the task pool,
+a failed task.
 """
 
 from __future__ import annotations
