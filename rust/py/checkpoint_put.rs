@@ -61,11 +61,19 @@ fn patched<'py>(
     Ok(out)
 }
 
+/// The run's `configurable` dict.
+pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = loop_.py();
+    Ok(loop_
+        .getattr(intern!(py, "config"))?
+        .get_item(intern!(py, "configurable"))?
+        .cast_into::<PyDict>()?)
+}
+
 /// The run's `checkpoint_ns` (`config["configurable"].get(CONFIG_KEY_CHECKPOINT_NS, "")`).
 fn run_ns<'py>(im: &Imports, loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = loop_.py();
-    let conf = loop_.getattr(intern!(py, "config"))?.get_item(intern!(py, "configurable"))?;
-    Ok(match conf.cast::<PyDict>()?.get_item(im.key_checkpoint_ns.bind(py))? {
+    Ok(match configurable(loop_)?.get_item(im.key_checkpoint_ns.bind(py))? {
         Some(ns) => ns,
         None => intern!(py, "").clone().into_any(),
     })
@@ -148,6 +156,23 @@ fn new_channel_versions<'py>(previous: &Bound<'py, PyAny>, current: &Bound<'py, 
     Ok(out.into_any())
 }
 
+/// The step checkpoint's metadata (`source="loop"`, the step, the parents),
+/// set as the loop's; a new checkpoint's task ids are xxh3 ones.
+fn step_metadata<'py>(im: &Imports, loop_: &Bound<'py, PyAny>, step: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = loop_.py();
+    let metadata = PyDict::new(py);
+    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+    metadata.set_item(intern!(py, "step"), step)?;
+    let parents = match configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
+        Some(map) => map,
+        None => PyDict::new(py).into_any(),
+    };
+    metadata.set_item(intern!(py, "parents"), parents)?;
+    loop_.setattr(intern!(py, "checkpoint_metadata"), &metadata)?;
+    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    Ok(metadata)
+}
+
 /// `_put_checkpoint({"source": "loop"})` of a run that saves nothing and has
 /// no delta channel: the metadata and the id (it seeds the next task ids)
 /// move on, the step advances.
@@ -155,16 +180,7 @@ pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>) -> PyResult<()> 
     let py = loop_.py();
     let im = imports(py)?;
     let step = loop_.getattr(intern!(py, "step"))?;
-    let metadata = PyDict::new(py);
-    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
-    metadata.set_item(intern!(py, "step"), &step)?;
-    let parents = match crate::tick::configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
-        Some(map) => map,
-        None => PyDict::new(py).into_any(),
-    };
-    metadata.set_item(intern!(py, "parents"), parents)?;
-    loop_.setattr(intern!(py, "checkpoint_metadata"), metadata)?;
-    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    step_metadata(im, loop_, &step)?;
     let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
@@ -174,7 +190,7 @@ pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>) -> PyResult<()> 
 }
 
 /// A sync run's `_put_checkpoint({"source": "loop"})` with no delta channel;
-/// the saved-nothing case is [`crate::tick`]'s.
+/// the saved-nothing case is [`next_checkpoint_unsaved`].
 pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
@@ -187,18 +203,7 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         return Ok(());
     }
     let step = loop_.getattr(intern!(py, "step"))?;
-    let config = loop_.getattr(intern!(py, "config"))?;
-    let conf = config.get_item(intern!(py, "configurable"))?.cast_into::<PyDict>()?;
-    let metadata = PyDict::new(py);
-    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
-    metadata.set_item(intern!(py, "step"), &step)?;
-    let parents = match conf.get_item(im.key_checkpoint_map.bind(py))? {
-        Some(map) => map,
-        None => PyDict::new(py).into_any(),
-    };
-    metadata.set_item(intern!(py, "parents"), parents)?;
-    loop_.setattr(intern!(py, "checkpoint_metadata"), &metadata)?;
-    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    let metadata = step_metadata(im, loop_, &step)?;
     let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
         loop_.getattr(intern!(py, "state"))?.call_method0(intern!(py, "checkpoint"))?.extract()?;
     let checkpoint = PyDict::new(py);

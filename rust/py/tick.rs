@@ -36,15 +36,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     })
 }
 
-/// The run's `configurable` dict.
-pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-    let py = loop_.py();
-    Ok(loop_
-        .getattr(intern!(py, "config"))?
-        .get_item(intern!(py, "configurable"))?
-        .cast_into::<PyDict>()?)
-}
-
 /// `_Loop._prepare_tasks()`: plan the step in the core, build its tasks.
 #[pyfunction]
 pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -182,7 +173,7 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;
         } else {
-            configurable(loop_)?.call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
+            crate::checkpoint_put::configurable(loop_)?.call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
         }
         Ok(())
     })
