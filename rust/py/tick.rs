@@ -157,18 +157,18 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         let im = imports(py)?;
         let delta = loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?;
         if delta {
+            // delta channels: the loop's Python (snapshot cadence, exit writes)
             loop_.call_method0(intern!(py, "_apply_step"))?;
-        } else {
-            crate::step_commit::apply_step(loop_)?;
-        }
-        if delta {
             let metadata = PyDict::new(py);
             metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
             loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
-        } else if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-            crate::checkpoint_put::next_checkpoint_unsaved(loop_)?;
         } else {
-            crate::checkpoint_put::put_step_checkpoint(loop_)?;
+            crate::step_commit::apply_step(loop_)?;
+            if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+                crate::checkpoint_put::next_checkpoint_unsaved(loop_)?;
+            } else {
+                crate::checkpoint_put::put_step_checkpoint(loop_)?;
+            }
         }
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;
