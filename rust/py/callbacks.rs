@@ -18,7 +18,6 @@ struct Imports {
     async_callback_manager: Py<PyAny>,
     parent_get_child: Py<PyAny>,
     async_parent_get_child: Py<PyAny>,
-    object_new: Py<PyAny>,
     mapping: Py<PyAny>,
 }
 
@@ -32,7 +31,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             async_callback_manager: manager.getattr(pyo3::intern!(py, "AsyncCallbackManager"))?.unbind(),
             parent_get_child: manager.getattr(pyo3::intern!(py, "ParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
             async_parent_get_child: manager.getattr(pyo3::intern!(py, "AsyncParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
-            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
             mapping: py.import("collections.abc")?.getattr(pyo3::intern!(py, "Mapping"))?.unbind(),
         })
     })
@@ -74,7 +72,7 @@ pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyA
         if inheritable_handlers.is_truthy()? || !metadata.is_instance_of::<PyDict>() {
             return run_manager.call_method1(pyo3::intern!(py, "get_child"), (tag,));
         }
-        let child = im.object_new.bind(py).call1((cls,))?;
+        let child = crate::runtime::object_new(&cls)?;
         let tags = PyList::empty(py);
         let inheritable_tags = PyList::empty(py);
         for t in run_manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {

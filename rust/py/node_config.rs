@@ -19,7 +19,6 @@ pub(crate) struct Imports {
     pub(crate) runnable_callable: Py<PyAny>,
     pub(crate) var_child_config: Py<PyAny>,
     pub(crate) merge_metadata: Py<PyAny>,
-    pub(crate) object_new: Py<PyAny>,
     pub(crate) uuid_cls: Py<PyAny>,
     pub(crate) safe_unknown: Py<PyAny>,
     pub(crate) uuid7_int: Py<PyAny>,
@@ -43,7 +42,6 @@ pub(crate) fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
                 .getattr(pyo3::intern!(py, "var_child_runnable_config"))?
                 .unbind(),
             merge_metadata: py.import("langchain_core.runnables.config")?.getattr(pyo3::intern!(py, "_merge_metadata_dicts"))?.unbind(),
-            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
             uuid_cls: uuid.getattr(pyo3::intern!(py, "UUID"))?.unbind(),
             safe_unknown: uuid.getattr(pyo3::intern!(py, "SafeUUID"))?.getattr(pyo3::intern!(py, "unknown"))?.unbind(),
             uuid7_int: py.import("uuid_utils")?.getattr(pyo3::intern!(py, "_uuid7_int"))?.unbind(),
@@ -95,7 +93,7 @@ pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
 /// stdlib `UUID` as `uuid_utils.compat` makes it (no `__init__`).
 fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let value = im.uuid7_int.bind(py).call1((py.None(), py.None()))?;
-    let u = im.object_new.bind(py).call1((im.uuid_cls.bind(py),))?;
+    let u = crate::runtime::object_new(im.uuid_cls.bind(py))?;
     generic_setattr(&u, n.int.bind(py), &value)?;
     generic_setattr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
     Ok(u)
@@ -188,7 +186,7 @@ pub(crate) fn step_config<'py>(
     let inheritable_metadata = metadata.copy()?;
     let child = if manager_cls.is(im.callback_manager.bind(py)) {
         // attributes in the order BaseCallbackManager.__init__ sets them
-        let child = im.object_new.bind(py).call1((manager_cls,))?;
+        let child = crate::runtime::object_new(&manager_cls)?;
         child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
         child.setattr(pyo3::intern!(py, "inheritable_handlers"), PyList::empty(py))?;
         child.setattr(pyo3::intern!(py, "parent_run_id"), &p.run_id)?;

@@ -52,7 +52,7 @@ impl Frozen {
         py: Python<'py>,
         value_of: impl Fn(&Bound<'py, PyString>, Option<&Py<PyAny>>) -> PyResult<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let new = classes(py)?.object_new.bind(py).call1((self.cls.bind(py),))?;
+        let new = object_new(self.cls.bind(py))?;
         for (name, default) in &self.fields {
             let name = name.bind(py);
             let value = value_of(name, default.as_ref())?;
@@ -104,6 +104,25 @@ impl Frozen {
     }
 }
 
+/// `object.__new__(cls)`: what the Python call does (its checks included),
+/// without the call — `object`'s `tp_new` with no arguments.
+pub(crate) fn object_new<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let cls = cls.cast::<pyo3::types::PyType>()?;
+    let args = pyo3::types::PyTuple::empty(py);
+    // SAFETY: `PyBaseObject_Type` is the static `object` type, whose `tp_new`
+    // is always set; `cls` and `args` are live for the call, and the result
+    // is a new reference or NULL with an exception set.
+    unsafe {
+        let base = &raw const ffi::PyBaseObject_Type;
+        let Some(new) = (*base).tp_new else {
+            return Err(pyo3::exceptions::PySystemError::new_err("object has no tp_new"));
+        };
+        let obj = new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut());
+        Bound::from_owned_ptr_or_err(py, obj)
+    }
+}
+
 /// `object.__setattr__(obj, name, value)`: the generic setter, which works on
 /// frozen and slotted classes (what a frozen dataclass's `__init__` uses).
 pub(crate) fn generic_setattr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -119,19 +138,15 @@ fn find<'a, 'py>(
     pairs: &'a [(&Bound<'py, PyString>, Bound<'py, PyAny>)],
     name: &Bound<'py, PyString>,
 ) -> Option<&'a Bound<'py, PyAny>> {
-    // names are interned: identity answers, string equality only if it fails
-    pairs
-        .iter()
-        .find(|(k, _)| k.is(name))
-        .or_else(|| pairs.iter().find(|(k, _)| k.as_any().eq(name).unwrap_or(false)))
-        .map(|(_, v)| v)
+    // every name is interned (the fields', the engine's, and keyword names
+    // through `pairs`): identity answers
+    pairs.iter().find(|(k, _)| k.is(name)).map(|(_, v)| v)
 }
 
 pub struct Classes {
     pub runtime: Frozen,
     pub execution_info: Frozen,
     replace: Py<PyAny>,
-    object_new: Py<PyAny>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -143,7 +158,6 @@ pub fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
             runtime: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "Runtime"))?)?,
             execution_info: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "ExecutionInfo"))?)?,
             replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
-            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
         })
     })
 }
@@ -152,7 +166,9 @@ fn pairs<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Vec<(Bound<'py, P
     let mut out = Vec::new();
     if let Some(kwargs) = kwargs {
         for (k, v) in kwargs.iter() {
-            out.push((k.cast_into::<PyString>()?, v));
+            // interned, so that fields are found by identity
+            let k = k.cast_into::<PyString>()?;
+            out.push((PyString::intern(k.py(), &k.to_cow()?), v));
         }
     }
     Ok(out)
