@@ -7,6 +7,7 @@ use petgraph::graph::DiGraph;
 use petgraph::Direction;
 
 use crate::channel::Kind;
+use crate::fast_hash::FastMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Managed {
@@ -68,9 +69,9 @@ pub struct Graph {
     /// The key a channel names in its errors (LangGraph's `BaseChannel.key`):
     /// the channel's name unless set otherwise (a raw `Pregel`'s channels keep "").
     pub error_keys: Vec<String>,
-    pub channel_index: HashMap<String, usize>,
+    pub channel_index: FastMap<String, usize>,
     pub nodes: Vec<NodeSpec>,
-    pub node_index: HashMap<String, usize>,
+    pub node_index: FastMap<String, usize>,
     /// channel -> nodes it triggers, sorted by node name (`Pregel.trigger_to_nodes`).
     pub trigger_to_nodes: Vec<Vec<usize>>,
     pub tasks_channel: Option<usize>,
@@ -92,7 +93,7 @@ impl Graph {
         nodes: Vec<(String, Vec<String>, Result<String, Vec<String>>)>,
         managed: &HashMap<String, Managed>,
     ) -> Result<Graph, GraphError> {
-        let mut channel_index = HashMap::with_capacity(channels.len());
+        let mut channel_index = FastMap::with_capacity_and_hasher(channels.len(), Default::default());
         let mut topology = DiGraph::new();
         let mut channel_vertex = Vec::with_capacity(channels.len());
         for (i, (name, _)) in channels.iter().enumerate() {
@@ -102,7 +103,7 @@ impl Graph {
             channel_vertex.push(topology.add_node(Vertex::Channel(i)));
         }
         let mut specs = Vec::with_capacity(nodes.len());
-        let mut node_index = HashMap::with_capacity(nodes.len());
+        let mut node_index = FastMap::with_capacity_and_hasher(nodes.len(), Default::default());
         for (n, (name, triggers, read)) in nodes.into_iter().enumerate() {
             let v = topology.add_node(Vertex::Node(n));
             let mut trig = Vec::with_capacity(triggers.len());

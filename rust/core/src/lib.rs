@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod error;
+pub mod fast_hash;
 pub mod fault;
 pub mod graph;
 pub mod host;

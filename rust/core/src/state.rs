@@ -1,7 +1,7 @@
 //! The Pregel state of one run and the superstep algorithm of
 //! `langgraph.pregel._algo`: `apply_writes`, task planning, reads.
 
-use std::collections::HashMap;
+use crate::fast_hash::FastMap;
 
 use crate::channel::{Channel, Got};
 use crate::error::PregelError;
@@ -38,7 +38,7 @@ pub struct TaskWrites<V> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Versions {
     pub entries: Vec<(String, Version)>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
 }
 
 impl Versions {
@@ -69,7 +69,7 @@ pub struct State<V> {
     max_version: Option<Version>,
     /// `checkpoint["versions_seen"]`.
     pub seen: Vec<(String, Versions)>,
-    seen_index: HashMap<String, usize>,
+    seen_index: FastMap<String, usize>,
     /// Channels a new superstep (`update([])`) or `finish()` can change right
     /// now: the per-step notifications visit only these, not every channel.
     live: LiveSet,
@@ -143,7 +143,7 @@ impl<V: Clone> State<V> {
             ordered: Versions::default(),
             max_version: None,
             seen: Vec::new(),
-            seen_index: HashMap::new(),
+            seen_index: FastMap::default(),
             live: LiveSet::with_capacity(graph.channels.len()),
             marks: vec![0; graph.channels.len()],
             marked: Vec::new(),
@@ -324,7 +324,7 @@ impl<V: Clone> State<V> {
         }
         // group writes by channel, in first-write order
         let mut pending: Vec<(usize, Vec<V>)> = Vec::new();
-        let mut slot: HashMap<usize, usize> = HashMap::new();
+        let mut slot: FastMap<usize, usize> = FastMap::default();
         let mut tasks = tasks;
         for &i in &order {
             let writes = std::mem::take(&mut tasks[i].writes);
