@@ -24,6 +24,7 @@ from langgraph._internal._config import (
     get_async_callback_manager_for_config,
     get_callback_manager_for_config,
 )
+from langgraph._internal._constants import CONF, CONFIG_KEY_STREAM
 from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
 from langgraph.callbacks import GraphResumeEvent
@@ -225,6 +226,9 @@ def invoke(
     put = _Notify(q.append, partial(operator.not_, q))
     try:
         run_manager, graph_callbacks, loop = _start_sync(run, q, put)
+        if mode == ["updates", "values"] and CONFIG_KEY_STREAM not in run.config[CONF]:
+            # the updates go nowhere but here (no parent stream, not printed)
+            loop._updates_for_interrupts = "updates" not in run.print_mode
         with loop:
             for chunk in _steps(self, run, loop, q, put, graph_callbacks):
                 out(chunk)

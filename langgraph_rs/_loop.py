@@ -58,6 +58,9 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     provide ``put_writes``."""
 
     _is_async = False
+    # set by ``invoke`` when its stream's "updates" are read for interrupts
+    # only: a task's ordinary updates chunk is then not made
+    _updates_for_interrupts = False
 
     def __init__(
         self,

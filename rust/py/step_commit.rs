@@ -140,7 +140,8 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
         loop_.call_method1(intern!(py, "output_writes"), (task_id, writes))?;
         return Ok(());
     }
-    if is_hidden(imports(py)?, &task)? {
+    // invoke reads its "updates" for interrupts only (`_Loop._updates_for_interrupts`)
+    if is_hidden(imports(py)?, &task)? || loop_.getattr(intern!(py, "_updates_for_interrupts"))?.is_truthy()? {
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
