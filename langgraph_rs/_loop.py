@@ -61,6 +61,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     # set by ``invoke`` when its stream's "updates" are read for interrupts
     # only: a task's ordinary updates chunk is then not made
     _updates_for_interrupts = False
+    # what the native task builder reads once per run (rust/py/task_build.rs)
+    _step_consts = None
 
     def __init__(
         self,

@@ -240,6 +240,9 @@ class NullResume:
 
     def __call__(self, consume: bool = False) -> Any: ...
 
+class StepConsts:
+    """What the native task builder reads off a run's loop once per run."""
+
 class LeanSeq:
     """A node's ``RunnableSeq`` run without a callback run (for runs with no
     handler): the node function is called directly in its config context, the

@@ -1039,6 +1039,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<invoke_output::InvokeOutput>()?;
     m.add_class::<stream_put::LoopPut>()?;
     m.add_class::<task_build::NullResume>()?;
+    m.add_class::<task_build::StepConsts>()?;
     m.add_class::<node_call::LeanSeq>()?;
     m.add_class::<node_call::LeanWrite>()?;
     m.add_class::<node_call_async::LeanAwait>()?;

@@ -18,13 +18,12 @@ use crate::boundary::guarded;
 use crate::runtime::generic_setattr;
 use crate::callbacks::callback_child;
 use crate::runtime::{classes, Frozen};
-use crate::task_config::task_config;
+use crate::task_config::{task_config, ConfigTemplate};
 
 struct Imports {
     task: Frozen,
     scratchpad: Frozen,
     counter: Py<PyAny>,
-    object_new: Py<PyAny>,
     python_scratchpad: Py<PyAny>,
     runnable_seq: Py<PyAny>,
     deque: Py<PyAny>,
@@ -46,7 +45,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
                 py.import("langgraph._internal._scratchpad")?.getattr(pyo3::intern!(py, "PregelScratchpad"))?,
             )?,
             counter: algo.getattr(pyo3::intern!(py, "LazyAtomicCounter"))?.unbind(),
-            object_new: py.import("builtins")?.getattr(pyo3::intern!(py, "object"))?.getattr(pyo3::intern!(py, "__new__"))?.unbind(),
             python_scratchpad: algo.getattr(pyo3::intern!(py, "_scratchpad"))?.unbind(),
             runnable_seq: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableSeq"))?.unbind(),
             deque: py.import("collections")?.getattr(pyo3::intern!(py, "deque"))?.unbind(),
@@ -191,9 +189,73 @@ impl NullResume {
 
 /// `LazyAtomicCounter()` without entering its `__init__`.
 fn lazy_counter<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
-    let c = im.object_new.bind(py).call1((im.counter.bind(py),))?;
+    let c = crate::runtime::object_new(im.counter.bind(py))?;
     generic_setattr(&c, n.counter.bind(py), &py.None().into_bound(py))?;
     Ok(c)
+}
+
+/// What `Step::read` takes from the loop that stays the same for a whole
+/// run: read once per run, kept on the loop as `_Loop._step_consts`.
+#[pyclass(frozen, module = "langgraph_rs._native")]
+pub struct StepConsts {
+    nodes: Py<PyAny>,
+    lean: bool,
+    lean_nodes: Py<PyDict>,
+    store: Py<PyAny>,
+    manager: Py<PyAny>,
+    managed: Py<PyAny>,
+    retry_policy: Py<PyAny>,
+    cache_policy: Py<PyAny>,
+    has_previous: bool,
+    /// Per node name, its [`ConfigTemplate`] for this run.
+    templates: Py<PyDict>,
+}
+
+#[pymethods]
+impl StepConsts {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.nodes)?;
+        visit.call(&self.lean_nodes)?;
+        visit.call(&self.store)?;
+        visit.call(&self.manager)?;
+        visit.call(&self.managed)?;
+        visit.call(&self.retry_policy)?;
+        visit.call(&self.cache_policy)?;
+        visit.call(&self.templates)
+    }
+}
+
+impl StepConsts {
+    /// The loop's, made on the run's first step. Every attribute read here is
+    /// set in `_Loop.__init__` and never reassigned.
+    fn of<'py>(loop_: &Bound<'py, PyAny>, n: &Names) -> PyResult<Bound<'py, StepConsts>> {
+        let py = loop_.py();
+        let key = pyo3::intern!(py, "_step_consts");
+        let have = loop_.getattr(key)?;
+        if let Ok(c) = have.cast_into::<StepConsts>() {
+            return Ok(c);
+        }
+        let consts = Bound::new(
+            py,
+            StepConsts {
+                nodes: loop_.getattr(pyo3::intern!(py, "nodes"))?.unbind(),
+                lean: loop_.getattr(pyo3::intern!(py, "_lean"))?.is_truthy()?,
+                lean_nodes: loop_.getattr(pyo3::intern!(py, "_lean_nodes"))?.cast_into::<PyDict>()?.unbind(),
+                store: loop_.getattr(pyo3::intern!(py, "store"))?.unbind(),
+                manager: loop_.getattr(pyo3::intern!(py, "manager"))?.unbind(),
+                managed: loop_.getattr(pyo3::intern!(py, "spec"))?.getattr(pyo3::intern!(py, "managed"))?.unbind(),
+                retry_policy: loop_.getattr(pyo3::intern!(py, "retry_policy"))?.unbind(),
+                cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?.unbind(),
+                has_previous: loop_
+                    .getattr(pyo3::intern!(py, "channel_names"))?
+                    .cast_into::<PyFrozenSet>()?
+                    .contains(n.previous.bind(py))?,
+                templates: PyDict::new(py).unbind(),
+            },
+        )?;
+        loop_.setattr(key, &consts)?;
+        Ok(consts)
+    }
 }
 
 /// What is the same for every task of one step.
@@ -203,6 +265,8 @@ struct Step<'py> {
     lean: bool,
     lean_nodes: Bound<'py, PyDict>,
     config: Bound<'py, PyDict>,
+    configurable: Bound<'py, PyDict>,
+    templates: Bound<'py, PyDict>,
     step: Bound<'py, PyAny>,
     stop: Bound<'py, PyAny>,
     checkpoint_id: Bound<'py, PyAny>,
@@ -239,13 +303,11 @@ impl<'py> Step<'py> {
             .get_item(n.configurable.bind(py))?
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("configurable"))?
             .cast_into::<PyDict>()?;
+        let consts = StepConsts::of(loop_, n)?;
+        let consts = consts.get();
         let pending = loop_.getattr(pyo3::intern!(py, "checkpoint_pending_writes"))?;
         let has_pending = pending.len()? > 0;
-        let previous = if loop_
-            .getattr(pyo3::intern!(py, "channel_names"))?
-            .cast_into::<PyFrozenSet>()?
-            .contains(n.previous.bind(py))?
-        {
+        let previous = if consts.has_previous {
             loop_.call_method0(pyo3::intern!(py, "_previous"))?
         } else {
             py.None().into_bound(py)
@@ -262,12 +324,11 @@ impl<'py> Step<'py> {
         } else {
             or_none(&configurable, n.checkpointer.bind(py))?
         };
-        let spec = loop_.getattr(pyo3::intern!(py, "spec"))?;
         let stop = loop_.getattr(pyo3::intern!(py, "stop"))?;
         Ok(Step {
-            nodes: loop_.getattr(pyo3::intern!(py, "nodes"))?,
-            lean: loop_.getattr(pyo3::intern!(py, "_lean"))?.is_truthy()?,
-            lean_nodes: loop_.getattr(pyo3::intern!(py, "_lean_nodes"))?.cast_into::<PyDict>()?,
+            nodes: consts.nodes.bind(py).clone(),
+            lean: consts.lean,
+            lean_nodes: consts.lean_nodes.bind(py).clone(),
             step,
             stop,
             checkpoint_id: loop_.getattr(pyo3::intern!(py, "checkpoint"))?.get_item(n.id.bind(py))?,
@@ -280,7 +341,7 @@ impl<'py> Step<'py> {
                 None => im.default_runtime.bind(py).clone(),
             },
             previous,
-            store: loop_.getattr(pyo3::intern!(py, "store"))?,
+            store: consts.store.bind(py).clone(),
             thread_id: or_none(&configurable, n.thread_id.bind(py))?,
             run_id,
             parent_ns: match configurable.get_item(n.checkpoint_ns.bind(py))? {
@@ -292,13 +353,15 @@ impl<'py> Step<'py> {
                 None => im.empty_map.bind(py).clone(),
             },
             checkpointer,
-            manager: loop_.getattr(pyo3::intern!(py, "manager"))?,
+            manager: consts.manager.bind(py).clone(),
             step_tag,
             local_read: loop_.getattr(pyo3::intern!(py, "_local_read"))?,
             channels: loop_.getattr(pyo3::intern!(py, "channels"))?,
-            managed: spec.getattr(pyo3::intern!(py, "managed"))?,
-            retry_policy: loop_.getattr(pyo3::intern!(py, "retry_policy"))?,
-            cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?,
+            managed: consts.managed.bind(py).clone(),
+            retry_policy: consts.retry_policy.bind(py).clone(),
+            cache_policy: consts.cache_policy.bind(py).clone(),
+            templates: consts.templates.bind(py).clone(),
+            configurable,
             config,
             loop_: loop_.clone(),
         })
@@ -400,16 +463,7 @@ impl<'py> Step<'py> {
                 inputs.set_item(key, &val)?;
             }
         }
-        let metadata = PyDict::new(py);
-        metadata.set_item(n.langgraph_step.bind(py), &self.step)?;
-        metadata.set_item(n.langgraph_node.bind(py), &name)?;
-        metadata.set_item(n.langgraph_triggers.bind(py), &triggers)?;
-        metadata.set_item(n.langgraph_path.bind(py), &path)?;
-        metadata.set_item(n.langgraph_checkpoint_ns.bind(py), &task_ns)?;
-        let extra = proc.getattr(pyo3::intern!(py, "metadata"))?;
-        if extra.is_truthy()? {
-            metadata.call_method1(pyo3::intern!(py, "update"), (extra,))?;
-        }
+        let meta_values = [&self.step, &name, &triggers, &path, &task_ns];
         let writes = im.deque.bind(py).call0()?;
         let own_cache = proc.getattr(pyo3::intern!(py, "cache_policy"))?;
         let cache_policy = if own_cache.is_truthy()? { own_cache } else { self.cache_policy.clone() };
@@ -418,7 +472,7 @@ impl<'py> Step<'py> {
         } else {
             py.None().into_bound(py)
         };
-        let config = self.config(im, n, &task_id, &task_ns, &writes, &metadata, &proc.getattr(pyo3::intern!(py, "tags"))?, &name)?;
+        let config = self.config(im, n, &task_id, &task_ns, &writes, &proc, &meta_values, &name)?;
         let own_retry = proc.getattr(n.retry_policy.bind(py))?;
         let retry = if own_retry.is_truthy()? { own_retry } else { self.retry_policy.clone() };
         let task = im.task.build(
@@ -451,8 +505,8 @@ impl<'py> Step<'py> {
         task_id: &Bound<'py, PyAny>,
         task_ns: &Bound<'py, PyAny>,
         writes: &Bound<'py, PyAny>,
-        metadata: &Bound<'py, PyDict>,
-        tags: &Bound<'py, PyAny>,
+        proc: &Bound<'py, PyAny>,
+        meta_values: &[&Bound<'py, PyAny>; 5],
         name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let py = task_id.py();
@@ -491,17 +545,61 @@ impl<'py> Step<'py> {
             &self.managed,
             writes,
         ))?;
-        let conf = PyDict::new(py);
-        conf.set_item(n.task_id.bind(py), task_id)?;
-        conf.set_item(n.send.bind(py), writes.getattr(pyo3::intern!(py, "extend"))?)?;
-        conf.set_item(n.read.bind(py), read)?;
-        conf.set_item(n.checkpointer.bind(py), &self.checkpointer)?;
-        conf.set_item(n.checkpoint_map.bind(py), map)?;
-        conf.set_item(n.checkpoint_id.bind(py), py.None())?;
-        conf.set_item(n.checkpoint_ns.bind(py), task_ns)?;
-        conf.set_item(n.scratchpad.bind(py), scratchpad)?;
-        conf.set_item(n.runtime.bind(py), runtime)?;
-        task_config(py, &self.config, Some(metadata.as_any()), Some(tags), name, &callbacks, &conf)
+        let conf = [
+            (n.task_id.bind(py), task_id.clone()),
+            (n.send.bind(py), writes.getattr(pyo3::intern!(py, "extend"))?),
+            (n.read.bind(py), read),
+            (n.checkpointer.bind(py), self.checkpointer.clone()),
+            (n.checkpoint_map.bind(py), map.into_any()),
+            (n.checkpoint_id.bind(py), py.None().into_bound(py)),
+            (n.checkpoint_ns.bind(py), task_ns.clone()),
+            (n.scratchpad.bind(py), scratchpad),
+            (n.runtime.bind(py), runtime),
+        ];
+        let meta_keys = [
+            n.langgraph_step.bind(py),
+            n.langgraph_node.bind(py),
+            n.langgraph_triggers.bind(py),
+            n.langgraph_path.bind(py),
+            n.langgraph_checkpoint_ns.bind(py),
+        ];
+        // the config template for this run: one for every node that adds no
+        // tags or metadata of its own, one per node for the others
+        let (extra, tags) = (proc.getattr(pyo3::intern!(py, "metadata"))?, proc.getattr(pyo3::intern!(py, "tags"))?);
+        let key = if extra.is_truthy()? || tags.is_truthy()? { name.clone() } else { py.None().into_bound(py) };
+        let template = match self.templates.get_item(&key)? {
+            Some(t) => {
+                let t = t.cast_into::<ConfigTemplate>()?;
+                if t.get().fits(&self.config) { Some(t) } else { None }
+            }
+            None => None,
+        };
+        let template = match template {
+            Some(t) => Some(t),
+            None => match ConfigTemplate::make(&self.config, &meta_keys, &extra, &tags, name, &callbacks)? {
+                Some(t) => {
+                    let t = Bound::new(py, t)?;
+                    self.templates.set_item(&key, &t)?;
+                    Some(t)
+                }
+                None => None,
+            },
+        };
+        if let Some(t) = template {
+            return t.get().config(&meta_keys, meta_values, name, &callbacks, &self.configurable, &conf);
+        }
+        let metadata = PyDict::new(py);
+        for (k, v) in meta_keys.iter().zip(meta_values) {
+            metadata.set_item(k, v)?;
+        }
+        if extra.is_truthy()? {
+            metadata.call_method1(pyo3::intern!(py, "update"), (extra,))?;
+        }
+        let confd = PyDict::new(py);
+        for (k, v) in &conf {
+            confd.set_item(k, v)?;
+        }
+        task_config(py, &self.config, Some(metadata.as_any()), Some(&tags), name, &callbacks, &confd)
     }
 }
 

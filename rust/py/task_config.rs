@@ -192,12 +192,19 @@ pub fn task_config<'py>(
             }
         }
         let key_conf = k.configurable.bind(py);
-        let conf = PyDict::new(py);
-        if let Some(old) = out.get_item(key_conf)? {
-            for (kk, vv) in items(&old)? {
-                conf.set_item(kk, vv)?;
-            }
-        }
+        let conf = match out.get_item(key_conf)? {
+            Some(old) => match old.cast::<PyDict>() {
+                Ok(d) => d.copy()?,
+                Err(_) => {
+                    let conf = PyDict::new(py);
+                    for (kk, vv) in items(&old)? {
+                        conf.set_item(kk, vv)?;
+                    }
+                    conf
+                }
+            },
+            None => PyDict::new(py),
+        };
         if !out.contains(key_conf)? {
             out.set_item(key_conf, PyDict::new(py))?;
         }
@@ -217,4 +224,145 @@ pub fn task_config<'py>(
         out.set_item(key_conf, conf)?;
         Ok(out)
     })
+}
+
+/// The config of the tasks of one run, made once: the run's config as
+/// [`task_config`] merges it, with the parts that differ per task (the task's
+/// metadata values, run name, callbacks and configurable) filled in by
+/// [`ConfigTemplate::config`]. One template serves every node that adds no
+/// tags or metadata of its own (the run name's key is last in any case);
+/// a node that adds some gets one of its own. Key order and values are those
+/// [`task_config`] gives; a run whose config needs per-task work beyond that
+/// (metadata values that are mappings, `lc_versions`, callbacks merged with
+/// no run manager) gets no template.
+#[pyclass(frozen, module = "langgraph_rs._native")]
+pub struct ConfigTemplate {
+    /// The run config it was made from, and its length then.
+    run_config: Py<PyDict>,
+    run_len: usize,
+    config: Py<PyDict>,
+    metadata: Py<PyDict>,
+    /// The joined tags list, when the task adds tags to the run's.
+    tags: Option<Py<PyList>>,
+    /// Which of the task's metadata keys the node's own metadata leaves to
+    /// the task.
+    task_keys: Vec<bool>,
+}
+
+#[pymethods]
+impl ConfigTemplate {
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.run_config)?;
+        visit.call(&self.config)?;
+        visit.call(&self.metadata)?;
+        if let Some(t) = &self.tags {
+            visit.call(t)?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigTemplate {
+    /// The template for tasks of a node with `extra` metadata and `tags`,
+    /// named `run_name`, whose metadata keys are `task_keys`; None when the
+    /// run's config needs the full merge per task.
+    pub fn make<'py>(
+        config: &Bound<'py, PyDict>,
+        task_keys: &[&Bound<'py, PyString>],
+        extra: &Bound<'py, PyAny>,
+        tags: &Bound<'py, PyAny>,
+        run_name: &Bound<'py, PyAny>,
+        callbacks: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<ConfigTemplate>> {
+        let py = config.py();
+        let k = keys(py)?;
+        if callbacks.is_none() {
+            return Ok(None);
+        }
+        let extra = if extra.is_truthy()? {
+            match extra.cast::<PyDict>() {
+                Ok(d) => Some(d),
+                Err(_) => return Ok(None),
+            }
+        } else {
+            None
+        };
+        let placeholder = PyDict::new(py);
+        for key in task_keys {
+            placeholder.set_item(key, py.None())?;
+        }
+        if let Some(extra) = extra {
+            if extra.contains(k.lc_versions.bind(py))? {
+                return Ok(None);
+            }
+            placeholder.update(extra.as_mapping())?;
+        }
+        let out = task_config(py, config, Some(placeholder.as_any()), Some(tags), run_name, callbacks, &PyDict::new(py))?;
+        let metadata = match out.get_item(k.metadata.bind(py))? {
+            Some(m) => m.cast_into::<PyDict>()?,
+            None => return Ok(None),
+        };
+        for (_, v) in metadata.iter() {
+            if is_mapping(k, &v)? {
+                return Ok(None);
+            }
+        }
+        let run_tags = config.get_item(k.tags.bind(py))?;
+        let joined = match (&run_tags, tags.is_truthy()?) {
+            (Some(t), true) if t.is_truthy()? => Some(out.get_item(k.tags.bind(py))?.expect("joined").cast_into::<PyList>()?.unbind()),
+            _ => None,
+        };
+        let task_keys = task_keys
+            .iter()
+            .map(|key| Ok(!extra.map(|e| e.contains(key)).transpose()?.unwrap_or(false)))
+            .collect::<PyResult<Vec<bool>>>()?;
+        Ok(Some(ConfigTemplate {
+            run_config: config.clone().unbind(),
+            run_len: config.len(),
+            config: out.unbind(),
+            metadata: metadata.unbind(),
+            tags: joined,
+            task_keys,
+        }))
+    }
+
+    /// Whether it was made from this run config (as it is now).
+    pub fn fits(&self, config: &Bound<'_, PyDict>) -> bool {
+        self.run_config.bind(config.py()).is(config) && config.len() == self.run_len
+    }
+
+    /// The config of one task: its metadata values (in the order of the
+    /// `task_keys` the template was made with), its callbacks, and the
+    /// run's configurable (as it is now) with the task's keys.
+    pub fn config<'py>(
+        &self,
+        task_keys: &[&Bound<'py, PyString>],
+        values: &[&Bound<'py, PyAny>],
+        run_name: &Bound<'py, PyAny>,
+        callbacks: &Bound<'py, PyAny>,
+        run_configurable: &Bound<'py, PyDict>,
+        configurable: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let py = callbacks.py();
+        let k = keys(py)?;
+        let out = self.config.bind(py).copy()?;
+        let metadata = self.metadata.bind(py).copy()?;
+        for ((key, value), own) in task_keys.iter().zip(values).zip(&self.task_keys) {
+            if *own {
+                metadata.set_item(key, value)?;
+            }
+        }
+        out.set_item(k.metadata.bind(py), metadata)?;
+        if let Some(tags) = &self.tags {
+            out.set_item(k.tags.bind(py), PyList::new(py, tags.bind(py).iter())?)?;
+        }
+        out.set_item(k.callbacks.bind(py), callbacks)?;
+        out.set_item(k.run_name.bind(py), run_name)?;
+        let conf = run_configurable.copy()?;
+        for (key, value) in configurable {
+            conf.set_item(key, value)?;
+        }
+        out.set_item(k.configurable.bind(py), conf)?;
+        Ok(out)
+    }
 }
