@@ -196,3 +196,42 @@ def test_invoke_output_collects_as_langgraph(chunks: list, mode: str, version: s
         assert (result.value, result.interrupts) == ({"x": 1}, ("i",))
     else:
         assert result == expected
+
+
+def _nested(ask: bool = False) -> tuple[Any, Any]:
+    """A parent whose node invokes a subgraph (the chain above)."""
+    sub = _chain(ask=ask)
+
+    def call(s: S) -> dict:
+        out = sub.invoke({"x": s["x"], "log": []})
+        return {"x": out["x"], "log": out["log"]}
+
+    g = StateGraph(S)
+    g.add_node("call", call)
+    g.add_edge(START, "call")
+    saver = InMemorySaver()
+    return g.compile(checkpointer=saver), saver
+
+
+def test_nested_invoke_updates_reach_a_parent_stream() -> None:
+    # invoke reads its updates only for interrupts, unless a parent streams them
+    out = assert_same(
+        _nested, lambda g: list(g.stream({"x": 1, "log": []}, CFG, stream_mode="updates", subgraphs=True))
+    )
+    namespaces = {ns for ns, _ in out.value}
+    assert len(namespaces) > 1, out.value  # the subgraph's own updates came through
+
+
+def test_nested_invoke_interrupt_reaches_the_parent() -> None:
+    out = assert_same(lambda: _nested(ask=True), lambda g: g.invoke({"x": 1, "log": []}, CFG))
+    assert "__interrupt__" in out.value
+
+
+def test_invoke_prints_its_updates(capsys: pytest.CaptureFixture[str]) -> None:
+    printed = {}
+    for name in ("stock", "rs"):
+        with engine(name):
+            _chain().invoke({"x": 1, "log": []}, print_mode="updates")
+        printed[name] = capsys.readouterr().out
+    assert printed["rs"] == printed["stock"]
+    assert "[updates]" in printed["rs"]
