@@ -149,6 +149,29 @@ pub(crate) fn policy_of<'py>(task: &Bound<'py, PyAny>, retry_policy: &Bound<'py,
     Ok(if own.is_truthy()? { own } else { retry_policy.clone() })
 }
 
+/// The execution info of a task the engine built (rust/py/task_build.rs makes
+/// one per task) that no attempt has used yet: attempt 1, no first-attempt
+/// time, this task's id. Setting its first-attempt time in place is what
+/// LangGraph's copy of the config for attempt 1 amounts to — no one else
+/// holds the object.
+fn fresh_execution_info<'py>(
+    im: &Imports,
+    task: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = task.py();
+    let Ok(config) = config.cast::<PyDict>() else { return Ok(None) };
+    let Some(rt) = runtime_of(im, config)? else { return Ok(None) };
+    let info = rt.getattr(im.execution_info_name.bind(py))?;
+    if !info.get_type().is(runtime::classes(py)?.execution_info.class(py)) {
+        return Ok(None);
+    }
+    let fresh = info.getattr(im.node_first_attempt_time.bind(py))?.is_none()
+        && info.getattr(im.node_attempt.bind(py))?.eq(1)?
+        && info.getattr(pyo3::intern!(py, "task_id"))?.eq(task.getattr(pyo3::intern!(py, "id"))?)?;
+    Ok(if fresh { Some(info) } else { None })
+}
+
 /// The config of a task's first attempt: the engine's keys, then the runtime
 /// with its execution info (first-attempt time, attempt 1), in one copy.
 pub(crate) fn first_config<'py>(
@@ -167,8 +190,24 @@ pub(crate) fn first_config<'py>(
     for (k, v) in &extra {
         patch.push((k, v.clone()));
     }
-    // the runtime as LangGraph's first patch leaves it: the engine's keys win
     let key_runtime = im.key_runtime.bind(py).as_any();
+    if !extra.iter().any(|(k, _)| k.eq(key_runtime).unwrap_or(false)) {
+        if let Some(info) = fresh_execution_info(im, task, &config)? {
+            // the task's own execution info, not yet run: its first-attempt
+            // time is set where it is, and the engine's keys (the @task call)
+            // go into a copy of the config, as LangGraph's patch puts them
+            runtime::generic_setattr(
+                &info,
+                im.node_first_attempt_time.bind(py),
+                &first_attempt_time.into_pyobject(py)?.into_any(),
+            )?;
+            if !patch.is_empty() {
+                config = patch_configurable(im, &config, &patch)?.into_any();
+            }
+            return Ok(config);
+        }
+    }
+    // the runtime as LangGraph's first patch leaves it: the engine's keys win
     let runtime = match extra.iter().find(|(k, _)| k.eq(key_runtime).unwrap_or(false)) {
         Some((_, rt)) if runtime::classes(py)?.runtime.is_instance(rt)? => Some(rt.clone()),
         Some(_) => None,

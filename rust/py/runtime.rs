@@ -43,6 +43,10 @@ impl Frozen {
         Ok(Frozen { cls: cls.unbind(), fields, native })
     }
 
+    pub fn class<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.cls.bind(py)
+    }
+
     pub fn is_instance(&self, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
         obj.is_instance(self.cls.bind(obj.py()))
     }
