@@ -27,7 +27,11 @@ from langgraph._internal._config import (
 from langgraph._internal._constants import CONF, CONFIG_KEY_STREAM
 from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
-from langgraph.callbacks import GraphResumeEvent
+from langgraph.callbacks import (
+    GraphResumeEvent,
+    get_async_graph_callback_manager_for_config,
+    get_sync_graph_callback_manager_for_config,
+)
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._tools import StreamToolCallHandler
 
@@ -99,8 +103,6 @@ def _run_lifecycle(loop: _Loop, graph_callbacks: Any) -> None:
 def _start_sync(run: _Run, q: deque, put: _Notify) -> tuple[Any, Any, _SyncLoop]:
     """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
     ``run.run_manager`` is set as soon as the chain run started."""
-    from langgraph.callbacks import get_sync_graph_callback_manager_for_config
-
     run.defaults()
     callback_manager = get_callback_manager_for_config(run.config)
     run.filter_handlers(callback_manager)
@@ -275,8 +277,6 @@ async def astream(
         async for chunk in _stock("astream")(self, input, config, **opts, **kwargs):
             yield chunk
         return
-    from langgraph.callbacks import get_async_graph_callback_manager_for_config
-
     run = _Run(self, spec, input, config, opts, kwargs)
     q = AsyncQueue()
     aioloop = asyncio.get_running_loop()

@@ -19,16 +19,18 @@ from langgraph._internal._constants import (
     CONFIG_KEY_DURABILITY,
     CONFIG_KEY_RUNTIME,
     CONFIG_KEY_STREAM,
+    CONFIG_KEY_STREAM_MESSAGES_V2,
     CONFIG_KEY_TASK_ID,
     NS_SEP,
 )
 from langgraph.config import get_config
 from langgraph.errors import (
-    GraphRecursionError,
     ErrorCode,
+    GraphRecursionError,
+    LangGraphDeprecatedSinceV10,
     create_error_message,
 )
-from langgraph.pregel._messages import StreamMessagesHandler
+from langgraph.pregel._messages import StreamMessagesHandler, StreamMessagesHandlerV2
 from langgraph.pregel._tools import StreamToolCallHandler
 from langgraph.pregel.main import (
     _build_server_info,
@@ -68,8 +70,6 @@ class _Run:
     def __init__(
         self, graph: Any, spec: GraphSpec, input: Any, config: Any, opts: dict, kwargs: dict
     ) -> None:
-        from langgraph.errors import LangGraphDeprecatedSinceV10
-
         self.graph = graph
         self.spec = spec
         self.run_manager: Any = None  # the chain run, once started
@@ -127,8 +127,6 @@ class _Run:
         )
 
     def filter_handlers(self, callback_manager: Any) -> None:
-        from langgraph.pregel._messages import StreamMessagesHandlerV2
-
         if "messages" in self.stream_modes and self.version != "v2":
             callback_manager.handlers = [
                 h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
@@ -158,9 +156,6 @@ class _Run:
 
     def started(self, run_manager: Any, put: _Notify) -> None:
         """After ``on_chain_start``: stream handlers, runtime, mappers."""
-        from langgraph._internal._constants import CONFIG_KEY_STREAM_MESSAGES_V2
-        from langgraph.pregel._messages import StreamMessagesHandlerV2
-
         self.run_manager = run_manager
         if self.checkpointer is None and self.durability is not None:
             warnings.warn("`durability` has no effect when no checkpointer is present.")
