@@ -14,6 +14,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 pub(crate) struct Imports {
     pub(crate) base_manager: Py<PyAny>,
     pub(crate) callback_manager: Py<PyAny>,
+    async_callback_manager: Py<PyAny>,
     pub(crate) channel_write: Py<PyAny>,
     pub(crate) runnable: Py<PyAny>,
     pub(crate) runnable_callable: Py<PyAny>,
@@ -34,6 +35,10 @@ pub(crate) fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         Ok(Imports {
             base_manager: py.import("langchain_core.callbacks.base")?.getattr(pyo3::intern!(py, "BaseCallbackManager"))?.unbind(),
             callback_manager: py.import("langchain_core.callbacks.manager")?.getattr(pyo3::intern!(py, "CallbackManager"))?.unbind(),
+            async_callback_manager: py
+                .import("langchain_core.callbacks.manager")?
+                .getattr(pyo3::intern!(py, "AsyncCallbackManager"))?
+                .unbind(),
             channel_write: py.import("langgraph.pregel._write")?.getattr(pyo3::intern!(py, "ChannelWrite"))?.unbind(),
             runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
             runnable_callable: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableCallable"))?.unbind(),
@@ -184,7 +189,9 @@ pub(crate) fn step_config<'py>(
     let metadata = PyDict::new(py);
     metadata.update(p.metadata.cast::<pyo3::types::PyMapping>()?)?;
     let inheritable_metadata = metadata.copy()?;
-    let child = if manager_cls.is(im.callback_manager.bind(py)) {
+    // neither class has an __init__ of its own: BaseCallbackManager's sets
+    // the attributes below, in this order
+    let child = if manager_cls.is(im.callback_manager.bind(py)) || manager_cls.is(im.async_callback_manager.bind(py)) {
         // attributes in the order BaseCallbackManager.__init__ sets them
         let child = crate::runtime::object_new(&manager_cls)?;
         child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
