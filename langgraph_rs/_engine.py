@@ -318,8 +318,10 @@ async def astream(
                 async for _ in loop.run_tasks(self.step_timeout, notify):
                     # LangGraph's astream drains its queue here without awaiting: a
                     # subgraph runs on until its tasks really wait, before the
-                    # subgraphs running beside it (which ids its checkpoints get)
-                    if not loop.is_nested:
+                    # subgraphs running beside it (which ids its checkpoints get).
+                    # A stream that is not eager gets every chunk from the event
+                    # loop's thread, queued already.
+                    if notify is not None and not loop.is_nested:
                         await asyncio.sleep(0)
                     for chunk in output():
                         yield chunk
