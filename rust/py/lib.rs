@@ -848,9 +848,11 @@ impl State {
             let py_tasks: Vec<Bound<'_, PyAny>> =
                 tasks.try_iter()?.collect::<PyResult<Vec<_>>>()?;
             let mut tw = Vec::with_capacity(py_tasks.len());
+            // the sort key orders the tasks: one task needs none
+            let sorted = py_tasks.len() > 1;
             for t in &py_tasks {
                 let name: String = t.get_item(0)?.extract()?;
-                let sort_key = task_path_str(&t.get_item(1)?)?;
+                let sort_key = if sorted { task_path_str(&t.get_item(1)?)? } else { String::new() };
                 let triggers: Vec<String> = t
                     .get_item(2)?
                     .try_iter()?

@@ -157,7 +157,7 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
             py,
             [
                 loop_.getattr(intern!(py, "checkpoint_ns"))?,
-                PyString::new(py, "updates").into_any(),
+                intern!(py, "updates").clone().into_any(),
                 chunk.into_bound(py).into_any(),
             ],
         )?;
@@ -229,7 +229,7 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     };
     let item = PyTuple::new(
         py,
-        [loop_.getattr(intern!(py, "checkpoint_ns"))?, PyString::new(py, "values").into_any(), value],
+        [loop_.getattr(intern!(py, "checkpoint_ns"))?, intern!(py, "values").clone().into_any(), value],
     )?;
     stream.call1((item,))?;
     Ok(())
