@@ -309,6 +309,8 @@ async def astream(
                     await call
             notify = put if run.eager else None
             output = run.output_factory(q.get_nowait, asyncio.QueueEmpty)
+            # nothing to save or flush after a step: the step ends natively
+            native_after = loop.checkpointer is None and not loop._delta_names and loop.cache is None
             while _native.tick_prelude(loop):  # rust/py/tick.rs
                 if loop.cache is not None:
                     for task in await loop.amatch_cached_writes():
@@ -325,7 +327,10 @@ async def astream(
                         await asyncio.sleep(0)
                     for chunk in output():
                         yield chunk
-                await loop.after_tick()
+                if native_after:
+                    _native.after_tick(loop)  # as a sync run's (rust/py/tick.rs)
+                else:
+                    await loop.after_tick()
                 if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                     for call in _lifecycle_calls(loop, graph_callbacks):
                         await call
