@@ -247,6 +247,46 @@ def invoke(
     return out.result()
 
 
+_INTERRUPTS_ONLY = "_langgraph_rs_updates_for_interrupts"
+
+
+async def ainvoke(
+    self: Any,
+    input: Any,
+    config: Any = None,
+    *,
+    context: Any = None,
+    stream_mode: Any = "values",
+    print_mode: Any = (),
+    output_keys: Any = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    durability: Any = None,
+    control: Any = None,
+    version: str = "v1",
+    **kwargs: Any,
+) -> Any:
+    """``Pregel.ainvoke`` on the Rust engine: as LangGraph's, which collects what
+    ``astream`` yields, with the chunks collected natively (``InvokeOutput``) and,
+    when "updates" are streamed only to find interrupts, no ordinary updates made."""
+    output_keys = output_keys if output_keys is not None else self.output_channels
+    if version == "v2":
+        mode = "values" if stream_mode == "values" else stream_mode
+    else:
+        mode = ["updates", "values"] if stream_mode == "values" else stream_mode
+    out = _native.InvokeOutput(stream_mode, version)
+    if type(self).astream is astream and mode == ["updates", "values"]:
+        kwargs[_INTERRUPTS_ONLY] = True
+    async for chunk in self.astream(
+        input, config, context=context, stream_mode=mode, print_mode=print_mode,
+        output_keys=output_keys, interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after, durability=durability, control=control,
+        version=version, **kwargs,
+    ):
+        out(chunk)
+    return out.result()
+
+
 async def astream(
     self: Any,
     input: Any,
@@ -272,6 +312,8 @@ async def astream(
         "interrupt_after": interrupt_after, "durability": durability, "control": control,
         "subgraphs": subgraphs, "debug": debug, "version": version,
     }
+    # set by ainvoke: its "updates" are read for interrupts only
+    interrupts_only = kwargs.pop(_INTERRUPTS_ONLY, False)
     spec = _spec_or_fallback(self)
     if spec is None:
         async for chunk in _stock("astream")(self, input, config, **opts, **kwargs):
@@ -297,6 +339,9 @@ async def astream(
         run.started(run_manager, put)
         # a stream that is not eager wakes no one: its put is the queue's
         loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk)
+        if interrupts_only and CONFIG_KEY_STREAM not in run.config[CONF]:
+            # the updates go nowhere but to ainvoke (no parent stream, not printed)
+            loop._updates_for_interrupts = "updates" not in run.print_mode
         loop.use_astream = any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))

@@ -39,13 +39,15 @@ def install(*, fallback: str | None = None) -> None:
     with _lock:
         if _installed is None:
             _installed = {
-                "stream": Pregel.stream, "astream": Pregel.astream, "invoke": Pregel.invoke
+                "stream": Pregel.stream, "astream": Pregel.astream, "invoke": Pregel.invoke,
+                "ainvoke": Pregel.ainvoke,
             }
         _engine.set_stock_methods(_installed)
         _engine.set_global_fallback(fallback)
         Pregel.stream = _engine.stream  # type: ignore[method-assign]
         Pregel.astream = _engine.astream  # type: ignore[method-assign]
         Pregel.invoke = _engine.invoke  # type: ignore[method-assign]
+        Pregel.ainvoke = _engine.ainvoke  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -58,6 +60,7 @@ def uninstall() -> None:
             Pregel.stream = _installed["stream"]  # type: ignore[method-assign]
             Pregel.astream = _installed["astream"]  # type: ignore[method-assign]
             Pregel.invoke = _installed["invoke"]  # type: ignore[method-assign]
+            Pregel.ainvoke = _installed["ainvoke"]  # type: ignore[method-assign]
             _installed = None
         _engine.set_stock_methods(None)
         _engine.set_global_fallback(None)
@@ -81,6 +84,7 @@ def _rust_class(cls: type) -> type:
                     "stream": _engine.stream,
                     "astream": _engine.astream,
                     "invoke": _engine.invoke,
+                    "ainvoke": _engine.ainvoke,
                     "__module__": cls.__module__,
                     "__qualname__": cls.__qualname__,
                 },

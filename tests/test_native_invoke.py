@@ -3,6 +3,7 @@ generator between) and the native superstep loop, against stock LangGraph."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from typing import Annotated, Any
 
@@ -147,10 +148,61 @@ def test_stream_stops_where_the_consumer_stops() -> None:
 
 
 def test_invoke_is_swapped_and_restored() -> None:
-    stock = Pregel.invoke
+    stock, astock = Pregel.invoke, Pregel.ainvoke
     with engine("rs"):
         assert Pregel.invoke is not stock
+        assert Pregel.ainvoke is not astock
     assert Pregel.invoke is stock
+    assert Pregel.ainvoke is astock
+
+
+def test_a_subclass_with_its_own_astream_is_used_by_ainvoke() -> None:
+    seen: list[Any] = []
+    graph = _chain()
+
+    class Mine(type(graph)):  # type: ignore[misc]
+        async def astream(self, *args: Any, **kwargs: Any) -> Any:
+            seen.append(sorted(kwargs))
+            yield ("values", {"x": 42, "log": []})
+
+    graph.__class__ = Mine
+    with engine("rs"):
+        assert asyncio.run(graph.ainvoke({"x": 1, "log": []})) == {"x": 42, "log": []}
+    # LangGraph's own keyword arguments only
+    assert seen == [sorted([
+        "context", "stream_mode", "print_mode", "output_keys", "interrupt_before",
+        "interrupt_after", "durability", "control", "version",
+    ])]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("stream_mode", ["values", "updates", ["values", "debug"]])
+def test_ainvoke_modes(version: str, stream_mode: Any) -> None:
+    assert_same(
+        _build(),
+        lambda g: g.ainvoke({"x": 1, "log": []}, CFG, stream_mode=stream_mode, version=version),
+    )
+
+
+def test_nested_ainvoke_interrupt_and_parent_stream() -> None:
+    sub = _chain(ask=True)
+
+    def build() -> tuple[Any, Any]:
+        async def call(s: S) -> dict:
+            out = await sub.ainvoke({"x": s["x"], "log": []})
+            return {"x": out["x"], "log": out["log"]}
+
+        g = StateGraph(S)
+        g.add_node("call", call)
+        g.add_edge(START, "call")
+        saver = InMemorySaver()
+        return g.compile(checkpointer=saver), saver
+
+    async def scenario(g: Any) -> Any:
+        streamed = [c async for c in g.astream({"x": 1, "log": []}, CFG, stream_mode="updates", subgraphs=True)]
+        return streamed, await g.ainvoke(None, CFG)
+
+    assert_same(build, scenario)
 
 
 def test_a_subclass_with_its_own_stream_is_used_by_invoke() -> None:
