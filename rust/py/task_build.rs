@@ -5,9 +5,11 @@
 //! itself — in one call per step instead of a dozen Python frames per task.
 //!
 //! The run's pieces are read off the Python loop (`langgraph_rs._loop._Loop`)
-//! once per step. What is rare stays the loop's: a task's cache key (only
-//! with a cache policy), the scratchpad of a task when writes are pending (a
-//! resume), and wrapping a node for lean runs (once per node).
+//! once per step, those fixed for the run once per run ([`StepConsts`]); task
+//! configs come from the run's templates (`task_config::ConfigTemplate`).
+//! What is rare stays the loop's: a task's cache key (only with a cache
+//! policy), the scratchpad of a task when writes are pending (a resume), and
+//! wrapping a node for lean runs (once per node).
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
