@@ -185,24 +185,11 @@ def test_ainvoke_modes(version: str, stream_mode: Any) -> None:
 
 
 def test_nested_ainvoke_interrupt_and_parent_stream() -> None:
-    sub = _chain(ask=True)
-
-    def build() -> tuple[Any, Any]:
-        async def call(s: S) -> dict:
-            out = await sub.ainvoke({"x": s["x"], "log": []})
-            return {"x": out["x"], "log": out["log"]}
-
-        g = StateGraph(S)
-        g.add_node("call", call)
-        g.add_edge(START, "call")
-        saver = InMemorySaver()
-        return g.compile(checkpointer=saver), saver
-
     async def scenario(g: Any) -> Any:
         streamed = [c async for c in g.astream({"x": 1, "log": []}, CFG, stream_mode="updates", subgraphs=True)]
         return streamed, await g.ainvoke(None, CFG)
 
-    assert_same(build, scenario)
+    assert_same(lambda: _nested(ask=True, asynchronous=True), scenario)
 
 
 def test_a_subclass_with_its_own_stream_is_used_by_invoke() -> None:
@@ -250,16 +237,20 @@ def test_invoke_output_collects_as_langgraph(chunks: list, mode: str, version: s
         assert result == expected
 
 
-def _nested(ask: bool = False) -> tuple[Any, Any]:
-    """A parent whose node invokes a subgraph (the chain above)."""
+def _nested(ask: bool = False, asynchronous: bool = False) -> tuple[Any, Any]:
+    """A parent whose node invokes (or ainvokes) a subgraph (the chain above)."""
     sub = _chain(ask=ask)
 
     def call(s: S) -> dict:
         out = sub.invoke({"x": s["x"], "log": []})
         return {"x": out["x"], "log": out["log"]}
 
+    async def acall(s: S) -> dict:
+        out = await sub.ainvoke({"x": s["x"], "log": []})
+        return {"x": out["x"], "log": out["log"]}
+
     g = StateGraph(S)
-    g.add_node("call", call)
+    g.add_node("call", acall if asynchronous else call)
     g.add_edge(START, "call")
     saver = InMemorySaver()
     return g.compile(checkpointer=saver), saver
