@@ -200,17 +200,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             return
         if len(tasks) == 1 and timeout is None and notify is None:
             t = tasks[0]
-            if self.use_astream or t.timeout is not None:
-                exc = await self._arun_one(t)
-            else:  # _arun_one's native case, without its frame
-                try:
-                    await _native.arun_with_retry(
-                        t, self.retry_policy,
-                        configurable={CONFIG_KEY_CALL: partial(self._acall_impl, t)},
-                    )
-                    exc = None
-                except (Exception, asyncio.CancelledError) as e:
-                    exc = e
+            exc = await self._arun_one(t)
             if exc is None:
                 _native.commit_ok(self, t)  # rust/py/step_commit.rs
             else:

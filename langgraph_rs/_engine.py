@@ -24,7 +24,6 @@ from langgraph._internal._config import (
     get_async_callback_manager_for_config,
     get_callback_manager_for_config,
 )
-from langgraph._internal._constants import CONF, CONFIG_KEY_STREAM
 from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
 from langgraph.callbacks import (
@@ -100,7 +99,9 @@ def _run_lifecycle(loop: _Loop, graph_callbacks: Any) -> None:
         pass
 
 
-def _start_sync(run: _Run, q: deque, put: _Notify) -> tuple[Any, Any, _SyncLoop]:
+def _start_sync(
+    run: _Run, q: deque, put: _Notify, interrupts_only: bool = False
+) -> tuple[Any, Any, _SyncLoop]:
     """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
     ``run.run_manager`` is set as soon as the chain run started."""
     run.defaults()
@@ -113,7 +114,7 @@ def _start_sync(run: _Run, q: deque, put: _Notify) -> tuple[Any, Any, _SyncLoop]
     )
     run.started(run_manager, put)
     # a stream that is not eager wakes no one: its put is the queue's
-    loop = run.make_loop(_SyncLoop, put if run.eager else q.append)
+    loop = run.make_loop(_SyncLoop, put if run.eager else q.append, interrupts_only)
     return run_manager, graph_callbacks, loop
 
 
@@ -227,10 +228,7 @@ def invoke(
     q: deque = deque()
     put = _Notify(q.append, partial(operator.not_, q))
     try:
-        run_manager, graph_callbacks, loop = _start_sync(run, q, put)
-        if mode == ["updates", "values"] and CONFIG_KEY_STREAM not in run.config[CONF]:
-            # the updates go nowhere but here (no parent stream, not printed)
-            loop._updates_for_interrupts = "updates" not in run.print_mode
+        run_manager, graph_callbacks, loop = _start_sync(run, q, put, mode == ["updates", "values"])
         with loop:
             for chunk in _steps(self, run, loop, q, put, graph_callbacks):
                 out(chunk)
@@ -338,10 +336,7 @@ async def astream(
         )
         run.started(run_manager, put)
         # a stream that is not eager wakes no one: its put is the queue's
-        loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk)
-        if interrupts_only and CONFIG_KEY_STREAM not in run.config[CONF]:
-            # the updates go nowhere but to ainvoke (no parent stream, not printed)
-            loop._updates_for_interrupts = "updates" not in run.print_mode
+        loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
         loop.use_astream = any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))

@@ -217,8 +217,11 @@ class _Run:
         )
         config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)
 
-    def make_loop(self, cls: type, put: _Notify) -> Any:
-        return cls(
+    def make_loop(self, cls: type, put: _Notify, interrupts_only: bool = False) -> Any:
+        """The run's loop. ``interrupts_only``: invoke/ainvoke read the run's
+        "updates" only for interrupts; unless a parent streams them or they
+        are printed, a task's ordinary updates chunk is then not made."""
+        loop = cls(
             self.graph, self.spec, self.input,
             stream=StreamProtocol(put, self.stream_modes),
             config=self.config, store=self.store, cache=self.cache,
@@ -226,6 +229,9 @@ class _Run:
             interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
             manager=self.run_manager, durability=self.durability_,
         )
+        if interrupts_only and CONFIG_KEY_STREAM not in self.config[CONF]:
+            loop._updates_for_interrupts = "updates" not in self.print_mode
+        return loop
 
     def entered(self, loop: _Loop) -> None:
         for handler in self.stream_handlers:

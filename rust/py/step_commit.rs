@@ -59,10 +59,7 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
     guarded("commit_ok", || {
         let py = loop_.py();
         let im = imports(py)?;
-        let conf = loop_
-            .getattr(intern!(py, "config"))?
-            .get_item(intern!(py, "configurable"))?
-            .cast_into::<PyDict>()?;
+        let conf = crate::checkpoint_put::configurable(loop_)?;
         // the runner's node_finished callback (a parent's stream of "tasks")
         if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
             if node_finished.is_truthy()? && !is_hidden(im, task)? {
