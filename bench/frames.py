@@ -1,8 +1,9 @@
 """Engine Python frames per superstep, counted with ``sys.setprofile``.
 
 Every Python function entered during one invoke of a 10-node chain is counted
-(in every thread: ``threading.setprofile`` reaches the executor threads both
-engines start per run), except
+(in every thread a run starts: ``threading.setprofile`` reaches those; a
+chain's steps have one task each, which neither engine hands to a task thread,
+so the engine's task threads, kept across runs, do not go uncounted), except
 - the user's code: the benchmark's own node functions;
 - the standard library (and frozen modules such as importlib's);
 - the checkpoint saver: InMemorySaver's module and everything it calls.

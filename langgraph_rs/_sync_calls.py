@@ -16,6 +16,7 @@ from langgraph.types import PregelExecutableTask
 
 from langgraph_rs import _native
 from langgraph_rs._notify import _chain, _next_tick, _resolve_from_writes
+from langgraph_rs._task_pool import Lane
 
 
 class _SyncCalls:
@@ -52,9 +53,9 @@ class _SyncCalls:
                 _resolve_from_writes(out, task.writes)
                 return out
             if self._executor is None:
-                self._executor = self._executor_cm.__enter__()
+                self._executor = Lane(self._max_concurrency)
             ctx = contextvars.copy_context()
-            fut = self._executor.submit(_next_tick, ctx.run, self._run_call, task, retry_policy)
+            fut = self._executor.submit_in(ctx, _next_tick, self._run_call, task, retry_policy)
             self._call_futs[task.id] = fut
         _chain(fut, out)
         return out

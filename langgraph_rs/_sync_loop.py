@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from langchain_core.runnables.config import get_executor_for_config
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CALL,
@@ -37,6 +36,7 @@ from langgraph_rs import _native
 
 from langgraph_rs._loop import _Loop
 from langgraph_rs._sync_calls import _SyncCalls
+from langgraph_rs._task_pool import Lane, lane_limit
 from langgraph_rs._notify import (
     _Notify,
     _finish_order,
@@ -77,8 +77,10 @@ class _SyncLoop(_SyncCalls, _Loop):
             if targets
             else None
         )
-        self._executor_cm = get_executor_for_config(self.config)
-        self._executor = None
+        # the run's share of the engine's task threads, made when a step first
+        # needs it; a bad max_concurrency fails here, as LangGraph's pool
+        self._max_concurrency = lane_limit(self.config.get("max_concurrency"))
+        self._executor: Lane | None = None
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
             self._save(self.checkpointer.put, args, put=True)
@@ -110,7 +112,7 @@ class _SyncLoop(_SyncCalls, _Loop):
                 for f, t in sorted(late, key=lambda ft: _finish_order(ft[0])):
                     self._commit(t, f.result()[1])
             if self._executor is not None:
-                self._executor_cm.__exit__(None, None, None)
+                self._executor.join()
 
     def _save(self, fn: Any, args: tuple, *, put: bool = False) -> None:
         """A saver call that fails as LangGraph's background save does."""
@@ -194,8 +196,11 @@ class _SyncLoop(_SyncCalls, _Loop):
     ) -> Iterator[None]:
         """The step's tasks on the task pool, committed as they finish."""
         if self._executor is None:
-            self._executor = self._executor_cm.__enter__()
-        if notify is not None and getattr(self._executor, "_max_workers", 2) > 1:
+            self._executor = Lane(self._max_concurrency)
+        # once LangGraph ran saves in its pool, idle threads take the tasks
+        # (see ``settled`` below)
+        self._executor.emulate_starts = not self._saved
+        if notify is not None and self._executor.limit > 1:
             # LangGraph's waiter takes a worker before the tasks (with one worker
             # LangGraph hangs: its tasks never start)
             self._notify = notify
@@ -258,7 +263,7 @@ class _SyncLoop(_SyncCalls, _Loop):
 
         for t in tasks:
             ctx = contextvars.copy_context()
-            track(self._executor.submit(ctx.run, run, t), t)
+            track(self._executor.submit_in(ctx, run, t), t)
         errors: list[BaseException] = []
         interrupts: list[GraphInterrupt] = []
         pending = set(futures)
@@ -292,7 +297,7 @@ class _SyncLoop(_SyncCalls, _Loop):
                     handler = self._add_handler_task(t, exc)
                     if handler is not None and not handler.writes:
                         ctx = contextvars.copy_context()
-                        hf = self._executor.submit(ctx.run, run, handler)
+                        hf = self._executor.submit_in(ctx, run, handler)
                         track(hf, handler)
                         pending.add(hf)
                 elif exc is not None:
