@@ -192,38 +192,54 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         return None
 
     async def run_tasks(
-        self, timeout: float | None, notify: _Notify | None = None
+        self, tasks: list[PregelExecutableTask], timeout: float | None, notify: _Notify | None = None
     ) -> AsyncIterator[None]:
-        tasks = _native.tasks_to_run(self)
-        yield  # as the sync driver (rust/py/sync_driver.rs)
-        if not tasks:
-            return
+        """A step's tasks (from ``tasks_to_run``), committed as they finish; its
+        yields are the points where the stream hands out chunks."""
         if len(tasks) == 1 and timeout is None and notify is None:
             t = tasks[0]
             exc = await self._arun_one(t)
-            if exc is None:
-                _native.commit_ok(self, t)  # rust/py/step_commit.rs
-            else:
-                self._commit(t, exc)
-            if self._call_futs:
-                await self._await_calls()
-            if self.pending_put or self.pending_cache:
-                await self.flush_writes()
-            if exc is not None and self._routes_to_handler(t, exc):
-                await self._handler_writes_saved()
-                handler = self._add_handler_task(t, exc)
-                if handler is None:
-                    return
-                if handler.writes:
-                    yield
-                    return
-                tasks = [handler]
-            elif exc is not None:
+            async for _ in self.single_done(t, exc, timeout, notify):
                 yield
-                _trim_traceback(exc)
-                raise exc
-            else:
+            return
+        async for _ in self._run_many(tasks, timeout, notify):
+            yield
+
+    async def single_done(
+        self, t: PregelExecutableTask, exc: BaseException | None, timeout: float | None,
+        notify: _Notify | None,
+    ) -> AsyncIterator[None]:
+        """What follows a step's one task: its commit, its @task calls and
+        saves, and a failure's handler task or the failure raised."""
+        if exc is None:
+            _native.commit_ok(self, t)  # rust/py/step_commit.rs
+        else:
+            self._commit(t, exc)
+        if self._call_futs:
+            await self._await_calls()
+        if self.pending_put or self.pending_cache:
+            await self.flush_writes()
+        if exc is None:
+            return
+        if self._routes_to_handler(t, exc):
+            await self._handler_writes_saved()
+            handler = self._add_handler_task(t, exc)
+            if handler is None:
                 return
+            if handler.writes:
+                yield
+                return
+            async for _ in self._run_many([handler], timeout, notify):
+                yield
+            return
+        yield
+        _trim_traceback(exc)
+        raise exc
+
+    async def _run_many(
+        self, tasks: list[PregelExecutableTask], timeout: float | None, notify: _Notify | None
+    ) -> AsyncIterator[None]:
+        """A step's tasks as asyncio tasks, committed in the order they finish."""
         max_conc = self.config.get("max_concurrency")
         sem = asyncio.Semaphore(max_conc) if max_conc else None
 

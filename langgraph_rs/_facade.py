@@ -34,7 +34,7 @@ def install(*, fallback: str | None = None) -> None:
     """
     global _installed
     _check_fallback(fallback)
-    from langgraph_rs import _engine
+    from langgraph_rs import _engine, _engine_async
 
     with _lock:
         if _installed is None:
@@ -45,9 +45,9 @@ def install(*, fallback: str | None = None) -> None:
         _engine.set_stock_methods(_installed)
         _engine.set_global_fallback(fallback)
         Pregel.stream = _engine.stream  # type: ignore[method-assign]
-        Pregel.astream = _engine.astream  # type: ignore[method-assign]
+        Pregel.astream = _engine_async.astream  # type: ignore[method-assign]
         Pregel.invoke = _engine.invoke  # type: ignore[method-assign]
-        Pregel.ainvoke = _engine.ainvoke  # type: ignore[method-assign]
+        Pregel.ainvoke = _engine_async.ainvoke  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -72,7 +72,7 @@ def is_installed() -> bool:
 
 
 def _rust_class(cls: type) -> type:
-    from langgraph_rs import _engine
+    from langgraph_rs import _engine, _engine_async
 
     with _lock:
         sub = _rust_classes.get(cls)
@@ -82,9 +82,9 @@ def _rust_class(cls: type) -> type:
                 (cls,),
                 {
                     "stream": _engine.stream,
-                    "astream": _engine.astream,
+                    "astream": _engine_async.astream,
                     "invoke": _engine.invoke,
-                    "ainvoke": _engine.ainvoke,
+                    "ainvoke": _engine_async.ainvoke,
                     "__module__": cls.__module__,
                     "__qualname__": cls.__qualname__,
                 },

@@ -5,11 +5,13 @@ runtime and context, the output mappers, and how a run's status ends it.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from functools import partial
 from typing import Any
 
+from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langgraph._internal._config import (
     ensure_config,
 )
@@ -43,7 +45,7 @@ from langgraph.runtime import DEFAULT_RUNTIME, Runtime
 
 from langgraph_rs import _native
 from langgraph_rs._loop import _Loop
-from langgraph_rs._notify import _Notify
+from langgraph_rs._notify import _Notify, _set_done
 from langgraph_rs._spec import GraphSpec
 
 try:  # LangGraph >= 1.2 run control
@@ -62,6 +64,26 @@ def _recursion_error(config: dict) -> GraphRecursionError:
             error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
         )
     )
+
+
+_ACHAIN_END = AsyncCallbackManagerForChainRun.on_chain_end
+
+
+def achain_end(run_manager: Any, output: Any) -> Awaitable:
+    """``run_manager.on_chain_end(output)`` of an async run. With no handler,
+    langchain-core's shielded call does nothing but take three turns of the
+    event loop: a task runs the empty call, its done callback resolves the
+    shield, which wakes the caller. Those turns are taken here without the
+    task and its coroutines (same turns, so concurrent runs interleave as on
+    stock); unless a task factory makes tasks differently (eager tasks)."""
+    if run_manager.handlers or type(run_manager).on_chain_end is not _ACHAIN_END:
+        return run_manager.on_chain_end(output)
+    loop = asyncio.get_running_loop()
+    if loop.get_task_factory() is not None:
+        return run_manager.on_chain_end(output)
+    fut = loop.create_future()
+    loop.call_soon(loop.call_soon, _set_done, fut)
+    return fut
 
 
 class _Run:

@@ -159,7 +159,7 @@ class Lane:
                     fut.set_exception(exc)
                 else:
                     fut.set_result(result)
-            item = fut = result = exc = None  # type: ignore[assignment]  (drop references)
+            item = fut = result = None  # type: ignore[assignment]  (drop references)
             with self._lock:
                 self._idle += 1
                 if not self._queued:
