@@ -19,6 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from langchain_core.callbacks.manager import CallbackManagerForChainRun
 from langgraph._internal._config import get_callback_manager_for_config
 from langgraph.callbacks import (
     GraphResumeEvent,
@@ -95,10 +96,17 @@ def _start_sync(
     """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
     ``run.run_manager`` is set as soon as the chain run started."""
     run.defaults()
-    callback_manager = get_callback_manager_for_config(run.config)
-    run.filter_handlers(callback_manager)
-    args, kw = run.chain_start_args()
-    run.run_manager = run_manager = callback_manager.on_chain_start(*args, **kw)
+    # natively when nothing adds a handler (rust/py/callback_config.rs)
+    callback_manager = _native.plain_callback_manager(run.config, False)
+    if callback_manager is None:
+        callback_manager = get_callback_manager_for_config(run.config)
+        run.filter_handlers(callback_manager)
+    # on_chain_start, natively when no handler is called (rust/py/callbacks.rs)
+    run_manager = _native.chain_run_manager(callback_manager, run.config.get("run_id"))
+    if run_manager is None:
+        args, kw = run.chain_start_args()
+        run_manager = callback_manager.on_chain_start(*args, **kw)
+    run.run_manager = run_manager
     graph_callbacks = get_sync_graph_callback_manager_for_config(
         run.config, run_id=run_manager.run_id
     )
@@ -162,7 +170,8 @@ def stream(
             _run_lifecycle(loop, graph_callbacks)
         yield from run.output(q.popleft, IndexError)
         run.finish(loop)
-        run_manager.on_chain_end(loop.output)
+        if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:
+            run_manager.on_chain_end(loop.output)  # (else it calls nobody)
     except BaseException as e:
         if run.run_manager is not None:
             run.run_manager.on_chain_error(e)
@@ -227,7 +236,8 @@ def invoke(
         for chunk in run.output(q.popleft, IndexError):
             out(chunk)
         run.finish(loop)
-        run_manager.on_chain_end(loop.output)
+        if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:
+            run_manager.on_chain_end(loop.output)  # (else it calls nobody)
     except BaseException as e:
         if run.run_manager is not None:
             run.run_manager.on_chain_error(e)

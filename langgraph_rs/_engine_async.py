@@ -110,10 +110,16 @@ async def astream(
     run_manager = None
     try:
         run.defaults()
-        callback_manager = get_async_callback_manager_for_config(run.config)
-        run.filter_handlers(callback_manager)
-        args, kw = run.chain_start_args()
-        run_manager = await callback_manager.on_chain_start(*args, **kw)
+        # natively when nothing adds a handler (rust/py/callback_config.rs)
+        callback_manager = _native.plain_callback_manager(run.config, True)
+        if callback_manager is None:
+            callback_manager = get_async_callback_manager_for_config(run.config)
+            run.filter_handlers(callback_manager)
+        # on_chain_start, natively when no handler is called (rust/py/callbacks.rs)
+        run_manager = _native.chain_run_manager(callback_manager, run.config.get("run_id"))
+        if run_manager is None:
+            args, kw = run.chain_start_args()
+            run_manager = await callback_manager.on_chain_start(*args, **kw)
         graph_callbacks = get_async_graph_callback_manager_for_config(
             run.config, run_id=run_manager.run_id
         )

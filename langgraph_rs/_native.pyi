@@ -229,6 +229,17 @@ def callback_child(run_manager: Any, tag: str | None) -> Any:
     """``run_manager.get_child(tag)``; made natively when the run has no inheritable
     handler (the child is then plain data), else langchain-core's own."""
 
+def plain_callback_manager(config: dict, is_async: bool) -> Any | None:
+    """``get_(async_)callback_manager_for_config(config)`` with LangGraph's
+    ``ls_integration`` metadata, made natively when no rule of langchain-core
+    or langsmith adds a handler (see ``langgraph_rs._callback_rules``); None
+    otherwise (the caller then makes the real call)."""
+
+def chain_run_manager(manager: Any, run_id: Any) -> Any | None:
+    """What ``manager.on_chain_start(None, input, run_id=run_id, ...)`` returns
+    when the (async) callback manager has no handler to call, made natively;
+    None otherwise (the caller then makes langchain-core's call)."""
+
 def build_tasks(loop: Any, plans: list[tuple[Any, ...]]) -> dict[str, Any]:
     """The step's ``PregelExecutableTask``s by id, in plan order, from the plans
     ``State.prepare`` made: each node's input (mapper, input cache), metadata,

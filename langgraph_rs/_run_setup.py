@@ -149,6 +149,13 @@ class _Run:
         )
 
     def filter_handlers(self, callback_manager: Any) -> None:
+        # (with no handler the lists below would only be replaced by new empty ones)
+        if callback_manager.handlers or callback_manager.inheritable_handlers:
+            self._filter_handlers(callback_manager)
+        if "ls_integration" not in callback_manager.metadata:
+            callback_manager.add_metadata({"ls_integration": "langgraph"})
+
+    def _filter_handlers(self, callback_manager: Any) -> None:
         if "messages" in self.stream_modes and self.version != "v2":
             callback_manager.handlers = [
                 h for h in callback_manager.handlers if not isinstance(h, StreamMessagesHandlerV2)
@@ -167,8 +174,6 @@ class _Run:
                 for h in callback_manager.inheritable_handlers
                 if not _streams_only_its_graph(h)
             ]
-        if "ls_integration" not in callback_manager.metadata:
-            callback_manager.add_metadata({"ls_integration": "langgraph"})
 
     def chain_start_args(self) -> tuple[tuple, dict]:
         return (None, self.input), {

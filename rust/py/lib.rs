@@ -5,6 +5,7 @@
 //! core's error enum onto LangGraph's exceptions.
 
 mod boundary;
+mod callback_config;
 mod callbacks;
 mod channel_write;
 mod checkpoint_put;
@@ -1052,6 +1053,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(channel_write::writer_plan, m)?)?;
     m.add_function(wrap_pyfunction!(channel_write::channel_write, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::callback_child, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::chain_run_manager, m)?)?;
+    m.add_function(wrap_pyfunction!(callback_config::plain_callback_manager, m)?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;

@@ -96,7 +96,7 @@ pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
 
 /// `langchain_core.utils.uuid.uuid7()`: uuid_utils' generator, made into a
 /// stdlib `UUID` as `uuid_utils.compat` makes it (no `__init__`).
-fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let value = im.uuid7_int.bind(py).call1((py.None(), py.None()))?;
     let u = crate::runtime::object_new(im.uuid_cls.bind(py))?;
     generic_setattr(&u, n.int.bind(py), &value)?;
@@ -107,7 +107,7 @@ fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, P
 /// langchain-core's `_merge_metadata_dicts(base, incoming)`: natively for two
 /// dicts neither of which carries `lc_versions` (the only key merged a level
 /// deeper), else langchain-core's own.
-fn merge_metadata_dicts<'py>(
+pub(crate) fn merge_metadata_dicts<'py>(
     im: &Imports,
     base: &Bound<'py, PyAny>,
     incoming: &Bound<'py, PyAny>,
