@@ -21,6 +21,7 @@ mod stream_output;
 mod stream_put;
 mod sync_driver;
 mod tick;
+mod versions_py;
 mod runtime;
 mod task_build;
 mod task_config;
@@ -351,12 +352,7 @@ fn version_from_py(v: &Bound<'_, PyAny>) -> PyResult<Version> {
     )))
 }
 
-fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> {
-    Ok(match v {
-        Version::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
-        Version::Str(s) => PyString::new(py, s).into_any().unbind(),
-    })
-}
+use versions_py::version_to_py;
 
 fn map_err(py: Python<'_>, graph: &Graph, e: PregelError<PyErr>) -> PyErr {
     match e {
@@ -447,6 +443,9 @@ struct State {
     graph: Py<Graph>,
     next_version: Option<Py<PyAny>>,
     inner: Mutex<core::State<V>>,
+    /// the versions dicts of the last checkpoint (strings and ints only: no
+    /// reference cycle can pass through them)
+    kept: Mutex<versions_py::KeptVersions>,
 }
 
 impl State {
@@ -603,7 +602,7 @@ impl State {
                 }
             }
             st.reindex(&g.inner);
-            Ok(State { graph, next_version, inner: Mutex::new(st) })
+            Ok(State { graph, next_version, inner: Mutex::new(st), kept: Mutex::default() })
         })
     }
 
@@ -614,6 +613,7 @@ impl State {
                 graph: self.graph.clone_ref(py),
                 next_version: self.next_version.as_ref().map(|f| f.clone_ref(py)),
                 inner: Mutex::new(st),
+                kept: Mutex::default(),
             })
         })
     }
@@ -896,7 +896,16 @@ impl State {
                 }
             }
             core::fault::check(core::fault::Op::Checkpoint);
-            Ok((values.into_any().unbind(), versions_dict(py, st.versions())?, seen_dict(py, &st)?))
+            // from the last checkpoint's dicts (never blocks: uncontended, as
+            // one run makes its checkpoints one at a time)
+            let (versions, seen) = match self.kept.try_lock() {
+                Ok(mut kept) => (
+                    kept.versions(py, st.versions())?.into_any().unbind(),
+                    kept.seen(py, &st.seen)?.into_any().unbind(),
+                ),
+                Err(_) => (versions_dict(py, st.versions())?, seen_dict(py, &st)?),
+            };
+            Ok((values.into_any().unbind(), versions, seen))
         })
     }
 }
@@ -922,11 +931,7 @@ fn managed_kind(g: &Graph, name: &str) -> Option<Managed> {
 }
 
 fn versions_dict(py: Python<'_>, vs: &core::Versions) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    for (k, v) in &vs.entries {
-        d.set_item(k, version_to_py(py, v)?)?;
-    }
-    Ok(d.into_any().unbind())
+    Ok(versions_py::new_dict(py, &vs.entries)?.into_any().unbind())
 }
 
 fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
