@@ -76,8 +76,12 @@ def _spec_or_fallback(graph: Any) -> GraphSpec | None:
 
 
 def _lifecycle_calls(loop: _Loop, manager: Any) -> Iterator[Any]:
-    """The graph callback calls (resume/interrupt) the loop has queued."""
+    """The graph callback calls (resume/interrupt) the loop has queued.
+    ``manager`` None: the config has no callbacks, so LangGraph's graph
+    callback manager would have no handler: the events are dropped."""
     while (event := loop.pop_lifecycle_event()) is not None:
+        if manager is None:
+            continue
         event = replace(event, run_id=manager.run_id)
         if isinstance(event, GraphResumeEvent):
             yield manager.on_resume(event)
@@ -107,8 +111,12 @@ def _start_sync(
         args, kw = run.chain_start_args()
         run_manager = callback_manager.on_chain_start(*args, **kw)
     run.run_manager = run_manager
-    graph_callbacks = get_sync_graph_callback_manager_for_config(
-        run.config, run_id=run_manager.run_id
+    # no callbacks in the config: LangGraph's graph callback manager has no
+    # handler and its calls do nothing; None stands for it (_lifecycle_calls)
+    graph_callbacks = (
+        None
+        if run.config.get("callbacks") is None
+        else get_sync_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
     )
     run.started(run_manager, put)
     # a stream that is not eager wakes no one: its put is the queue's

@@ -120,8 +120,10 @@ async def astream(
         if run_manager is None:
             args, kw = run.chain_start_args()
             run_manager = await callback_manager.on_chain_start(*args, **kw)
-        graph_callbacks = get_async_graph_callback_manager_for_config(
-            run.config, run_id=run_manager.run_id
+        graph_callbacks = (  # None: no callbacks configured (see _lifecycle_calls)
+            None
+            if run.config.get("callbacks") is None
+            else get_async_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
         )
         run.started(run_manager, put)
         # a stream that is not eager wakes no one: its put is the queue's
