@@ -254,6 +254,19 @@ class NullResume:
 class StepConsts:
     """What the native task builder reads off a run's loop once per run."""
 
+class LeanWrite:
+    """A node that is a ``ChannelWrite`` alone (StateGraph's ``__start__``), for
+    runs with no handler: ``invoke`` makes the writes natively; ``ainvoke``
+    makes them and returns a done future (the writer's coroutine neither
+    awaits nor yields)."""
+
+    @staticmethod
+    def of(writer: Any) -> LeanWrite | None: ...
+    @property
+    def writer(self) -> Any: ...
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any: ...
+    def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any: ...
+
 class LeanSeq:
     """A node's ``RunnableSeq`` run without a callback run (for runs with no
     handler): the node function is called directly in its config context, the

@@ -216,3 +216,57 @@ def test_lean_ainvoke_passes_an_error_and_a_cancellation_through() -> None:
         return out
 
     assert asyncio.run(run()) == [("boom",), "cancelled"]
+
+
+# -- a node that is a writer alone (``LeanWrite``), awaited ------------------
+
+
+def test_lean_write_ainvoke_writes_as_the_writer_and_is_a_done_awaitable() -> None:
+    from langgraph._internal._constants import CONF, CONFIG_KEY_SEND
+
+    writer = ChannelWrite([ChannelWriteEntry("a"), ChannelWriteEntry("b", 2)])
+    lean = _native.LeanWrite.of(writer)
+    assert lean is not None
+
+    async def both() -> list:
+        out = []
+        for w in (writer, lean):
+            sent: deque = deque()
+            config = {CONF: {CONFIG_KEY_SEND: sent.extend}, "callbacks": None}
+            ret = await w.ainvoke({"x": 1}, config)
+            out.append((ret, list(sent)))
+        return out
+
+    stock, ours = asyncio.run(both())
+    assert ours == stock == ({"x": 1}, [("a", {"x": 1}), ("b", 2)])
+
+
+def test_an_invalid_input_fails_an_async_run_as_stock() -> None:
+    """The __start__ node's writer fails (the input does not validate): the
+    same error, the same checkpoints, with and without a retry policy."""
+    from pydantic import BaseModel
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+    from langgraph.types import RetryPolicy
+
+    from tests.diff import assert_same
+
+    class S(BaseModel):
+        n: int
+
+    def build(retry: bool) -> Any:
+        def make() -> tuple[Any, Any]:
+            g = StateGraph(S)
+            g.add_node("a", lambda s: {"n": s.n + 1}, retry_policy=RetryPolicy(max_attempts=2) if retry else None)
+            g.add_edge(START, "a")
+            saver = InMemorySaver()
+            return g.compile(checkpointer=saver), saver
+
+        return make
+
+    config = {"configurable": {"thread_id": "1"}}
+    for retry in (False, True):
+        out = assert_same(build(retry), lambda g: g.ainvoke({"n": "not a number"}, config), config)
+        assert out.error is not None and "validation" in out.error[1].lower()
+        out = assert_same(build(retry), lambda g: g.ainvoke({"n": 1}, config), config)
+        assert out.value == {"n": 2}

@@ -28,7 +28,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::boundary::guarded;
 use crate::channel_write::{channel_write, writer_plan};
 use crate::node_config::{
-    config_context, imports, in_context, injected_kwargs, names, parent, recurses, step_config, Imports,
+    config_context, imports, in_context, injected_kwargs, is_runnable, names, parent, recurses, step_config, Imports,
 };
 
 /// `RunnableCallable.invoke(input, config, **kwargs)` for a plain callable
@@ -287,6 +287,13 @@ impl LeanWrite {
 
 #[pymethods]
 impl LeanWrite {
+    /// The lean form of `writer`, or None (see `LeanWrite::of`).
+    #[staticmethod]
+    #[pyo3(name = "of")]
+    fn of_writer<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, LeanWrite>>> {
+        LeanWrite::of(writer)
+    }
+
     #[getter]
     fn writer(&self, py: Python<'_>) -> Py<PyAny> {
         self.writer.clone_ref(py)
@@ -308,6 +315,11 @@ impl LeanWrite {
         }
     }
 
+    /// As `invoke`, for an async run: the writes are made and a done
+    /// future returned (LangGraph's `_awrite` neither awaits nor yields, so
+    /// its coroutine's first resume returns), which raises a failure when
+    /// awaited, as the coroutine would. An input that is a `Runnable` (to
+    /// be awaited in turn) goes to the writer's own `ainvoke`.
     #[pyo3(signature = (input, config=None, **kwargs))]
     fn ainvoke<'py>(
         &self,
@@ -316,11 +328,33 @@ impl LeanWrite {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = input.py();
-        self.writer.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs)
+        match config {
+            Some(config) if !config.is_none() && kwargs.is_none_or(|k| k.is_empty()) && !is_runnable(input)? => {
+                guarded("LeanWrite.ainvoke", || {
+                    let fut = get_running_loop(py)?.call_method0(pyo3::intern!(py, "create_future"))?;
+                    match channel_write(self.plan.bind(py), input, config, false) {
+                        Ok(v) => fut.call_method1(pyo3::intern!(py, "set_result"), (v,))?,
+                        Err(e) => fut.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
+                    };
+                    Ok(fut)
+                })
+            }
+            _ => self.writer.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs),
+        }
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.writer)?;
         visit.call(&self.plan)
     }
+}
+
+static GET_RUNNING_LOOP: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// `asyncio.get_running_loop()`.
+fn get_running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    GET_RUNNING_LOOP
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr(pyo3::intern!(py, "get_running_loop"))?.unbind()))?
+        .bind(py)
+        .call0()
 }
