@@ -53,7 +53,7 @@ class _SyncCalls:
                 _resolve_from_writes(out, task.writes)
                 return out
             if self._executor is None:
-                self._executor = Lane(self._max_concurrency)
+                self._executor = Lane(self._lane_limit)
             ctx = contextvars.copy_context()
             fut = self._executor.submit_in(ctx, _next_tick, self._run_call, task, retry_policy)
             self._call_futs[task.id] = fut

@@ -79,7 +79,7 @@ class _SyncLoop(_SyncCalls, _Loop):
         )
         # the run's share of the engine's task threads, made when a step first
         # needs it; a bad max_concurrency fails here, as LangGraph's pool
-        self._max_concurrency = lane_limit(self.config.get("max_concurrency"))
+        self._lane_limit = lane_limit(self.config.get("max_concurrency"))
         self._executor: Lane | None = None
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
@@ -196,7 +196,7 @@ class _SyncLoop(_SyncCalls, _Loop):
     ) -> Iterator[None]:
         """The step's tasks on the task pool, committed as they finish."""
         if self._executor is None:
-            self._executor = Lane(self._max_concurrency)
+            self._executor = Lane(self._lane_limit)
         # once LangGraph ran saves in its pool, idle threads take the tasks
         # (see ``settled`` below)
         self._executor.emulate_starts = not self._saved
