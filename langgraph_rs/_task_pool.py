@@ -47,15 +47,17 @@ class _Threads:
         self._idle = 0  # threads waiting on the queue that no job was promised to
 
     def run(self, job: Callable[[], None]) -> None:
+        """Queues ``job``; raises (nothing queued) when a thread it needs
+        cannot start, as ThreadPoolExecutor.submit does."""
         with self._lock:
             start = self._idle == 0
             if not start:
                 self._idle -= 1
-        self._jobs.put(job)
-        if start:
+        if start:  # started before the job is queued: a failed start leaves none
             threading.Thread(
                 target=self._work, name=f"langgraph_rs-task-{next(_names)}", daemon=True
             ).start()
+        self._jobs.put(job)
 
     def _work(self) -> None:
         jobs, lock = self._jobs, self._lock
@@ -141,7 +143,13 @@ class Lane:
                 self._queued.append(item)
                 return fut
             self._running += 1
-        _threads.run(lambda: self._drain(item))
+        try:
+            _threads.run(lambda: self._drain(item))
+        except BaseException:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+            raise
         if running is not None:
             running.acquire()  # released by the thread as it takes the job
         return fut

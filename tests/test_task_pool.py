@@ -258,3 +258,25 @@ def test_nested_fan_outs_do_not_deadlock() -> None:
 
     out = assert_same(build, lambda g: sorted(g.invoke({"n": 0, "seen": []})["seen"]))
     assert out.value == [(DEFAULT_LIMIT + 1) * (DEFAULT_LIMIT + 2)] * (DEFAULT_LIMIT + 1)
+
+
+def test_a_thread_that_cannot_start_fails_the_submit_and_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As ThreadPoolExecutor.submit: the error reaches the caller, no job is
+    left queued, and the lane can still be joined and used."""
+    threads = _task_pool._Threads()
+    monkeypatch.setattr(_task_pool, "_threads", threads)
+    lane, ran = Lane(None), []
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as m:
+        m.setattr(threading.Thread, "start", refuse)
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            lane.submit(ran.append, "never")
+    lane.join()  # returns: nothing is counted as running
+    assert lane.submit(ran.append, "later").result(timeout=10) is None
+    lane.join()
+    assert ran == ["later"]
