@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any
 
 from langchain_core.callbacks.manager import CallbackManagerForChainRun
-from langgraph._internal._config import get_callback_manager_for_config
 from langgraph.callbacks import (
     GraphResumeEvent,
     get_sync_graph_callback_manager_for_config,
@@ -99,12 +98,7 @@ def _start_sync(
 ) -> tuple[Any, Any, _SyncLoop]:
     """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
     ``run.run_manager`` is set as soon as the chain run started."""
-    run.defaults()
-    # natively when nothing adds a handler (rust/py/callback_config.rs)
-    callback_manager = _native.plain_callback_manager(run.config, False)
-    if callback_manager is None:
-        callback_manager = get_callback_manager_for_config(run.config)
-        run.filter_handlers(callback_manager)
+    callback_manager = run.configure(False)
     # on_chain_start, natively when no handler is called (rust/py/callbacks.rs)
     run_manager = _native.chain_run_manager(callback_manager, run.config.get("run_id"))
     if run_manager is None:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
-from langgraph._internal._config import get_async_callback_manager_for_config
 from langgraph._internal._constants import CONFIG_KEY_CALL
 from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
@@ -109,12 +108,7 @@ async def astream(
     put = _Notify(put_chunk, q.empty, aioloop)
     run_manager = None
     try:
-        run.defaults()
-        # natively when nothing adds a handler (rust/py/callback_config.rs)
-        callback_manager = _native.plain_callback_manager(run.config, True)
-        if callback_manager is None:
-            callback_manager = get_async_callback_manager_for_config(run.config)
-            run.filter_handlers(callback_manager)
+        callback_manager = run.configure(True)
         # on_chain_start, natively when no handler is called (rust/py/callbacks.rs)
         run_manager = _native.chain_run_manager(callback_manager, run.config.get("run_id"))
         if run_manager is None:

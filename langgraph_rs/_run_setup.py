@@ -14,6 +14,8 @@ from typing import Any
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langgraph._internal._config import (
     ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
 )
 from langgraph._internal._constants import (
     CONF,
@@ -127,8 +129,11 @@ class _Run:
         self.config = ensure_config(graph.config, config)
         self.opts = opts
 
-    def defaults(self) -> None:
-        """``Pregel._defaults`` (raises on a bad config before any callback runs)."""
+    def configure(self, is_async: bool) -> Any:
+        """``Pregel._defaults`` (raises on a bad config before any callback
+        runs), then the run's callback manager: made natively when no rule of
+        langchain-core or langsmith adds a handler (rust/py/callback_config.rs),
+        else langchain-core's, filtered as LangGraph's stream filters it."""
         (
             self.stream_modes,
             self.output_keys,
@@ -147,13 +152,17 @@ class _Run:
             interrupt_after=self.opts["interrupt_after"],
             durability=self.durability,
         )
-
-    def filter_handlers(self, callback_manager: Any) -> None:
-        # (with no handler the lists below would only be replaced by new empty ones)
-        if callback_manager.handlers or callback_manager.inheritable_handlers:
-            self._filter_handlers(callback_manager)
-        if "ls_integration" not in callback_manager.metadata:
-            callback_manager.add_metadata({"ls_integration": "langgraph"})
+        callback_manager = _native.plain_callback_manager(self.config, is_async)
+        if callback_manager is None:
+            callback_manager = (
+                get_async_callback_manager_for_config if is_async else get_callback_manager_for_config
+            )(self.config)
+            # (with no handler the lists would only be replaced by new empty ones)
+            if callback_manager.handlers or callback_manager.inheritable_handlers:
+                self._filter_handlers(callback_manager)
+            if "ls_integration" not in callback_manager.metadata:
+                callback_manager.add_metadata({"ls_integration": "langgraph"})
+        return callback_manager
 
     def _filter_handlers(self, callback_manager: Any) -> None:
         if "messages" in self.stream_modes and self.version != "v2":

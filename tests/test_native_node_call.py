@@ -270,3 +270,17 @@ def test_an_invalid_input_fails_an_async_run_as_stock() -> None:
         assert out.error is not None and "validation" in out.error[1].lower()
         out = assert_same(build(retry), lambda g: g.ainvoke({"n": 1}, config), config)
         assert out.value == {"n": 2}
+
+
+def test_lean_write_ainvoke_outside_a_running_loop_is_the_writers_own() -> None:
+    """Called with no event loop running (awaited later), the writer's own
+    coroutine is returned: nothing is written until it is awaited."""
+    from langgraph._internal._constants import CONF, CONFIG_KEY_SEND
+
+    writer = ChannelWrite([ChannelWriteEntry("a")])
+    lean = _native.LeanWrite.of(writer)
+    sent: deque = deque()
+    coro = lean.ainvoke(5, {CONF: {CONFIG_KEY_SEND: sent.extend}, "callbacks": None})
+    assert asyncio.iscoroutine(coro) and not sent
+    assert asyncio.run(coro) == 5
+    assert list(sent) == [("a", 5)]

@@ -319,7 +319,8 @@ impl LeanWrite {
     /// future returned (LangGraph's `_awrite` neither awaits nor yields, so
     /// its coroutine's first resume returns), which raises a failure when
     /// awaited, as the coroutine would. An input that is a `Runnable` (to
-    /// be awaited in turn) goes to the writer's own `ainvoke`.
+    /// be awaited in turn), or a call outside a running event loop, goes to
+    /// the writer's own `ainvoke`.
     #[pyo3(signature = (input, config=None, **kwargs))]
     fn ainvoke<'py>(
         &self,
@@ -328,10 +329,16 @@ impl LeanWrite {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = input.py();
+        let aioloop = crate::stream_put::running_loop(py)?;
         match config {
-            Some(config) if !config.is_none() && kwargs.is_none_or(|k| k.is_empty()) && !is_runnable(input)? => {
+            Some(config)
+                if !config.is_none()
+                    && kwargs.is_none_or(|k| k.is_empty())
+                    && !aioloop.is_none()
+                    && !is_runnable(input)? =>
+            {
                 guarded("LeanWrite.ainvoke", || {
-                    let fut = get_running_loop(py)?.call_method0(pyo3::intern!(py, "create_future"))?;
+                    let fut = aioloop.call_method0(pyo3::intern!(py, "create_future"))?;
                     match channel_write(self.plan.bind(py), input, config, false) {
                         Ok(v) => fut.call_method1(pyo3::intern!(py, "set_result"), (v,))?,
                         Err(e) => fut.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
@@ -349,12 +356,3 @@ impl LeanWrite {
     }
 }
 
-static GET_RUNNING_LOOP: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-
-/// `asyncio.get_running_loop()`.
-fn get_running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    GET_RUNNING_LOOP
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr(pyo3::intern!(py, "get_running_loop"))?.unbind()))?
-        .bind(py)
-        .call0()
-}
