@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import threading
 import time
 from typing import Annotated, Any
 
@@ -270,21 +271,41 @@ def slow(result: Any, delay: float) -> Any:
 def test_node_raises_in_parallel_superstep(failing_first: bool) -> None:
     """The failing node's error is raised; siblings that finished before it are
     streamed and saved as pending writes, siblings still running then finish and
-    are saved (not streamed); resuming re-runs only the failed task."""
+    are saved (not streamed); resuming re-runs only the failed task.
+
+    ``flaky`` fails only once both siblings have started (failing first: they
+    are still sleeping) or finished (failing last), so which siblings are
+    running when it fails does not depend on how fast threads start."""
     calls: list[str] = []
-    fail_at, ok1_at, ok2_at = (0.0, 0.1, 0.05) if failing_first else (0.1, 0.0, 0.04)
+    started = {name: threading.Event() for name in ("ok1", "ok2")}
+    finished = {name: threading.Event() for name in ("ok1", "ok2")}
+    ok1_at, ok2_at = (0.1, 0.05) if failing_first else (0.0, 0.04)
 
     def flaky(s: State) -> dict:
         calls.append("flaky")
-        time.sleep(fail_at)
+        for event in (started if failing_first else finished).values():
+            assert event.wait(10), "a sibling never got there"
+        if not failing_first:
+            time.sleep(0.05)  # their writes are committed after they return
         if calls.count("flaky") == 1:
             raise ValueError("flaky failed once")
         return {"log": ["flaky"]}
 
-    build = fan({"flaky": flaky, "ok1": slow({"log": ["ok1"]}, ok1_at), "ok2": slow({"n": 3}, ok2_at)})
+    def sibling(name: str, result: dict, delay: float) -> Any:
+        def node(s: State) -> dict:
+            started[name].set()
+            time.sleep(delay)
+            finished[name].set()
+            return result
+
+        return node
+
+    build = fan({"flaky": flaky, "ok1": sibling("ok1", {"log": ["ok1"]}, ok1_at), "ok2": sibling("ok2", {"n": 3}, ok2_at)})
 
     def scenario(g: Any) -> list:
         calls.clear()
+        for event in (*started.values(), *finished.values()):
+            event.clear()
         return [
             chunks(lambda: g.stream({"n": 0, "log": []}, CFG, stream_mode=MODES)),
             attempt(lambda: g.get_state(CFG)),
