@@ -86,6 +86,9 @@ class _AsyncLoop(_AsyncCalls, _Loop):
 
     async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
         try:
+            if self._background_saves:
+                await self.flush_writes()
+                await self._saves_done()
             if self._needs_exit_save(exc_value):
                 await self.flush_writes()
                 for op, args in self._exit_delta_ops():
@@ -99,6 +102,8 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         finally:
             if self._late:
                 await self._commit_late()
+            if self._saves is not None:
+                await self._saves_done()
 
     async def _commit_late(self) -> None:
         """Commit the tasks cancelled when the run stopped (see ``_late``)."""
@@ -109,7 +114,20 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         await self.flush_writes()
 
     async def _asave(self, fn: Any, args: tuple, *, put: bool = False) -> None:
-        """A saver call that fails as LangGraph's background save does."""
+        """A saver call that fails as LangGraph's background save does; in the
+        background, after the saves made before it, when the run has that."""
+        if self._background_saves:
+            self._saves = asyncio.ensure_future(self._asave_after(self._saves, fn, args, put))
+            return
+        await self._asave_now(fn, args, put)
+
+    async def _asave_after(self, previous: Any, fn: Any, args: tuple, put: bool) -> None:
+        if previous is not None:
+            await previous
+        await self._asave_now(fn, args, put)
+
+    async def _asave_now(self, fn: Any, args: tuple, put: bool) -> None:
+        # a failed checkpoint fails every later one: LangGraph's each wait on the previous
         if put and self._put_checkpoint_exc is not None:
             return
         try:
@@ -119,10 +137,19 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             if not put and any(c == ERROR_SOURCE_NODE for c, _ in args[1]):
                 self._handler_write_exc = exc
 
+    async def _saves_done(self) -> None:
+        """Wait for the saves made in the background (LangGraph's executor
+        exit; a failed task's error writes before its handler runs)."""
+        while (saves := self._saves) is not None:
+            await saves
+            if self._saves is saves:  # (else one was made meanwhile: wait for it too)
+                self._saves = None
+
     async def _handler_writes_saved(self) -> None:
         """LangGraph's async loop awaits a failed task's error writes before it
         schedules the task's error handler: a failed save raises there."""
         await self.flush_writes()
+        await self._saves_done()
         if (exc := self._handler_write_exc) is not None:
             self._handler_write_exc = None
             raise exc

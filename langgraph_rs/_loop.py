@@ -36,6 +36,7 @@ from langgraph._internal._constants import (
     NS_SEP,
 )
 from langgraph._internal._scratchpad import PregelScratchpad
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel._checkpoint import (
     put_writes_accepts_task_path,
 )
@@ -52,6 +53,10 @@ from langgraph_rs._loop_stream import _Streaming
 from langgraph_rs._loop_tasks import _Tasks
 
 
+# savers whose calls do no I/O: made in place, never in the background
+SAVERS_IN_PLACE = (InMemorySaver,)
+
+
 class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     """One run of a graph: checkpoint I/O, task building and streaming around
     the Rust state machine. Sync and async I/O live in the subclasses, which
@@ -63,6 +68,9 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     _updates_for_interrupts = False
     # what the native task builder reads once per run (rust/py/task_build.rs)
     _step_consts = None
+    # a sync run's saves made in the background, in order (a task lane of one;
+    # ``_background_saves``); an async run's: the last of its chained saves
+    _saves: Any = None
 
     def __init__(
         self,
@@ -169,6 +177,14 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         )
         runtime = self.config[CONF].get(CONFIG_KEY_RUNTIME)
         self.control = runtime.control if isinstance(runtime, Runtime) else None
+        # LangGraph's loop hands its saver calls to its executor and goes on
+        # (durability "async", the default), so a saver doing I/O (PostgreSQL,
+        # SQLite, Redis) works while the next step runs; so does this one, one
+        # save at a time in the order made. InMemorySaver does no I/O: nothing
+        # to overlap, so its calls are made in place.
+        self._background_saves = (
+            bool(checkpointer) and durability == "async" and type(checkpointer) not in SAVERS_IN_PLACE
+        )
         if checkpointer:
             self.next_version = checkpointer.get_next_version
             self._put_writes_path = put_writes_accepts_task_path(

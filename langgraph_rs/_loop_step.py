@@ -45,7 +45,6 @@ from langgraph_rs import _native
 from langgraph_rs._loop_checkpoint import new_empty_checkpoint
 
 
-
 class _Steps:
     """Mixin of ``_Loop``: the superstep."""
 

@@ -81,6 +81,9 @@ class _SyncLoop(_SyncCalls, _Loop):
         # needs it; a bad max_concurrency fails here, as LangGraph's pool
         self._lane_limit = lane_limit(self.config.get("max_concurrency"))
         self._executor: Lane | None = None
+        if self._background_saves:
+            self._saves = Lane(1)  # one save at a time, in the order made
+            self._saves.emulate_starts = False  # (no pool of LangGraph's to mirror)
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
             self._save(self.checkpointer.put, args, put=True)
@@ -93,6 +96,8 @@ class _SyncLoop(_SyncCalls, _Loop):
 
     def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:
         try:
+            if self._saves is not None:
+                self._saves.join()  # (LangGraph's executor exit)
             if self._needs_exit_save(exc_value):
                 for op, args in self._exit_delta_ops():
                     self._save(getattr(self.checkpointer, op), args, put=op == "put")
@@ -111,18 +116,36 @@ class _SyncLoop(_SyncCalls, _Loop):
                 late, self._late = self._late, []
                 for f, t in sorted(late, key=lambda ft: _finish_order(ft[0])):
                     self._commit(t, f.result()[1])
+            if self._saves is not None:
+                self._saves.join()
             if self._executor is not None:
                 self._executor.join()
 
     def _save(self, fn: Any, args: tuple, *, put: bool = False) -> None:
         """A saver call that fails as LangGraph's background save does."""
         self._saved = True
+        if self._saves is not None:
+            self._saves.submit(self._save_now, fn, args, put)
+        else:
+            self._save_now(fn, args, put)
+
+    def _save_later(self, fn: Any, args: tuple, put: bool) -> None:
+        """A save of the native step (rust/py/checkpoint_put.rs) in the background."""
+        self._saves.submit(self._save_now, fn, args, put)  # type: ignore[union-attr]
+
+    def _save_now(self, fn: Any, args: tuple, put: bool) -> None:
+        # a failed checkpoint fails every later one: LangGraph's each wait on the previous
         if put and self._put_checkpoint_exc is not None:
             return
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001  (raised at exit)
             self._saver_failed(exc, self._fails_checkpoints(put, args))
+
+    def _add_handler_task(self, failed: PregelExecutableTask, error: BaseException) -> Any:
+        if self._saves is not None:  # the failed task's error writes are saved first
+            self._saves.join()
+        return super()._add_handler_task(failed, error)
 
     def _put_checkpoint(self, metadata: dict) -> None:
         do, args = self._make_checkpoint(metadata)

@@ -80,9 +80,15 @@ fn run_ns<'py>(im: &Imports, loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
 }
 
 /// `_save(fn, args, put=...)` of a sync run: a saver call whose failure is
-/// recorded, not raised.
+/// recorded, not raised; made by the run's saves lane when it has one.
 fn save(loop_: &Bound<'_, PyAny>, call: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, put: bool) -> PyResult<()> {
     let py = loop_.py();
+    if !loop_.getattr(intern!(py, "_saves"))?.is_none() {
+        // in the background, in order (`_SyncLoop._save`)
+        loop_.setattr(intern!(py, "_saved"), true)?;
+        loop_.call_method1(intern!(py, "_save_later"), (call, args, put))?;
+        return Ok(());
+    }
     loop_.setattr(intern!(py, "_saved"), true)?;
     if put && !loop_.getattr(intern!(py, "_put_checkpoint_exc"))?.is_none() {
         return Ok(());
