@@ -62,6 +62,29 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     the Rust state machine. Sync and async I/O live in the subclasses, which
     provide ``put_writes``."""
 
+    # the run's state in slots: made at once (no dict grown to ~80 keys per
+    # run); the mixins hold no state of their own
+    __slots__ = (
+        "_addressed", "_addressed_checkpoint_superseded", "_aioloop", "_background_saves",
+        "_call_futs",
+        "_call_lock", "_deferred_puts", "_delta_names", "_executor",
+        "_exit_command_writes", "_exit_delta_writes", "_exit_first_step", "_forced",
+        "_handler_map", "_handler_nodes", "_handler_write_exc", "_has_persisted_parent",
+        "_initial_checkpoint_config", "_lane_limit", "_last_writes", "_late", "_lean",
+        "_lean_nodes", "_loaded_latest", "_put_checkpoint_exc", "_put_writes_path",
+        "_reapplied_task_ids", "_replay_checkpoint_id", "_resume_loaded_writes",
+        "_saver_exc", "_stored_delta_writes", "_written_task_ids", "cache", "cache_policy",
+        "channel_names", "channel_order", "channels", "checkpoint", "checkpoint_config",
+        "checkpoint_id_saved", "checkpoint_metadata", "checkpoint_ns",
+        "checkpoint_pending_writes", "checkpoint_previous_versions", "checkpointer",
+        "config", "control", "durability", "graph", "input", "input_keys",
+        "interrupt_after", "interrupt_before", "is_nested", "is_replaying", "lifecycle",
+        "manager", "next_version", "nodes", "output", "output_keys", "parent_ns",
+        "pending_cache", "pending_put", "prev_checkpoint_config", "retry_policy",
+        "sha1_ids", "spec", "state", "status", "step", "stop", "store", "stream",
+        "stream_keys", "streams_tasks", "tasks", "trigger_to_nodes", "updated_channels",
+    )
+
     _is_async = False
     # set by ``invoke`` when its stream's "updates" are read for interrupts
     # only: a task's ordinary updates chunk is then not made
