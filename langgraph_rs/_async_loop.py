@@ -66,7 +66,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             saved = await cp.aget_tuple(self.checkpoint_config)
             self._loaded_latest = True
         self._load(saved)
-        targets = self._replay_targets()
+        targets = self._replay_targets() if self._delta_names or self.spec.binop else None
         self._init_state(
             await cp.aget_delta_channel_history(config=self.checkpoint_config, channels=targets)
             if targets
@@ -80,7 +80,10 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         if input_writes is not None:
             self._apply_input(input_writes)
             await self.flush_writes()
-            await self._aput_checkpoint({"source": "input"})
+            if self.checkpointer is None and not self._delta_names:
+                _native.put_checkpoint(self, "input")  # nothing saved (rust/py/checkpoint_put.rs)
+            else:
+                await self._aput_checkpoint({"source": "input"})
         self._after_first(is_resuming)
         return self
 

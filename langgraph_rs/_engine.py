@@ -30,7 +30,7 @@ from langgraph_rs._errors import UnsupportedFeatureError
 from langgraph_rs._loop import _Loop
 from langgraph_rs._notify import _Notify
 from langgraph_rs._sync_loop import _SyncLoop
-from langgraph_rs._run_setup import _Run
+from langgraph_rs._run_setup import ENDS_WITH_ERROR, _Run
 from langgraph_rs._spec import GraphSpec, spec_for
 
 _global_fallback: str | None = None
@@ -124,8 +124,9 @@ def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, put: _Notify, callb
     run.entered(loop)
     if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
         _run_lifecycle(loop, callbacks)
+    run.queued = run.output_factory(q.popleft, IndexError)
     return _native.SyncSteps(
-        loop, q, run.output_factory(q.popleft, IndexError), graph.step_timeout,
+        loop, q, run.queued, graph.step_timeout,
         put if run.eager else None, partial(_run_lifecycle, loop, callbacks),
     )
 
@@ -170,8 +171,9 @@ def stream(
             yield from _steps(self, run, loop, q, put, graph_callbacks)
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             _run_lifecycle(loop, graph_callbacks)
-        yield from run.output(q.popleft, IndexError)
-        run.finish(loop)
+        yield from run.queued()
+        if loop.status in ENDS_WITH_ERROR:
+            run.finish(loop)
         if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:
             run_manager.on_chain_end(loop.output)  # (else it calls nobody)
     except BaseException as e:
@@ -235,9 +237,10 @@ def invoke(
                 out(chunk)
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             _run_lifecycle(loop, graph_callbacks)
-        for chunk in run.output(q.popleft, IndexError):
+        for chunk in run.queued():
             out(chunk)
-        run.finish(loop)
+        if loop.status in ENDS_WITH_ERROR:
+            run.finish(loop)
         if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:
             run_manager.on_chain_end(loop.output)  # (else it calls nobody)
     except BaseException as e:

@@ -43,15 +43,8 @@ checkpoint_id = _native.checkpoint_id
 
 
 def new_empty_checkpoint() -> dict:
-    """LangGraph's ``empty_checkpoint()``, its id made natively."""
-    return {
-        "v": LATEST_VERSION,
-        "id": checkpoint_id(-2),
-        "ts": _native.now_iso(),
-        "channel_values": {},
-        "channel_versions": {},
-        "versions_seen": {},
-    }
+    """LangGraph's ``empty_checkpoint()``, made natively."""
+    return _native.empty_checkpoint(LATEST_VERSION, checkpoint_id(-2))
 
 
 def _cacheable(writes: Sequence[tuple[str, Any]]) -> bool:

@@ -9,9 +9,6 @@ from collections.abc import Mapping
 from uuid import UUID, uuid5
 from typing import Any
 
-from langgraph._internal._config import (
-    patch_configurable,
-)
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINT_ID,
@@ -45,13 +42,14 @@ from langgraph.pregel._checkpoint import (
     _require_saver_for_history,
     delta_channels_with_pending_writes,
 )
-from langgraph.pregel._io import map_command, map_input
+from langgraph.pregel._io import map_command
+from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.pregel._task_status import read_task_statuses
 from langgraph.pregel._utils import is_xxh3_128_hexdigest
 from langgraph.types import Command
 
 from langgraph_rs import _native
-from langgraph_rs._loop_checkpoint import new_empty_checkpoint
+from langgraph_rs import _loop_checkpoint as _ids  # (its checkpoint_id, looked up per call)
 from langgraph_rs._channels_view import _ChannelsView
 
 from langgraph_rs._errors import UnsupportedFeatureError
@@ -66,31 +64,38 @@ class _Loading:
         """Take the loaded checkpoint (``__enter__`` minus the saver calls);
         ``_init_state`` follows once delta histories are fetched."""
         self._has_persisted_parent = saved is not None
-        if saved is None:
-            saved = CheckpointTuple(
-                self.checkpoint_config, new_empty_checkpoint(), {"step": -2}, None, []
+        if saved is None:  # (what LangGraph loads as an empty CheckpointTuple)
+            config = self.checkpoint_config
+            checkpoint = _native.empty_checkpoint(LATEST_VERSION, _ids.checkpoint_id(-2))
+            saved_conf = config.get(CONF, {})
+            self.prev_checkpoint_config = None
+            self.checkpoint_metadata = {"step": -2}
+            self.checkpoint_pending_writes = []
+        else:
+            if self.graph._migrate_checkpoint is not None:
+                self.graph._migrate_checkpoint(saved.checkpoint)
+            config = saved.config
+            checkpoint = saved.checkpoint
+            saved_conf = config.get(CONF, {})
+            self.prev_checkpoint_config = saved.parent_config
+            self.checkpoint_metadata = saved.metadata
+            self.checkpoint_pending_writes = (
+                [(str(tid), k, v) for tid, k, v in saved.pending_writes]
+                if saved.pending_writes
+                else []
             )
-        elif self.graph._migrate_checkpoint is not None:
-            self.graph._migrate_checkpoint(saved.checkpoint)
         self.checkpoint_config = {
             **self.checkpoint_config,
-            **saved.config,
+            **config,
             CONF: {
                 CONFIG_KEY_CHECKPOINT_NS: "",
                 **self.checkpoint_config.get(CONF, {}),
-                **saved.config.get(CONF, {}),
+                **saved_conf,
             },
         }
-        self.prev_checkpoint_config = saved.parent_config
-        self.checkpoint_id_saved = saved.checkpoint["id"]
-        self.checkpoint = saved.checkpoint
-        self.sha1_ids = self.checkpoint["v"] <= 1
-        self.checkpoint_metadata = saved.metadata
-        self.checkpoint_pending_writes = (
-            [(str(tid), k, v) for tid, k, v in saved.pending_writes]
-            if saved.pending_writes is not None
-            else []
-        )
+        self.checkpoint_id_saved = checkpoint["id"]
+        self.checkpoint = checkpoint
+        self.sha1_ids = checkpoint["v"] <= 1
         self._initial_checkpoint_config = self.checkpoint_config
         self._exit_delta_writes = (
             [] if self.durability == "exit" and self.checkpointer is not None else None
@@ -105,8 +110,8 @@ class _Loading:
                 f"langgraph_rs does not support managed values with a non-integer "
                 f"recursion_limit ({self.config['recursion_limit']!r})"
             )
-        self.checkpoint_previous_versions = dict(saved.checkpoint["channel_versions"])
-        upd = saved.checkpoint.get("updated_channels")
+        self.checkpoint_previous_versions = dict(checkpoint["channel_versions"])
+        upd = checkpoint.get("updated_channels")
         self.updated_channels = list(upd) if upd else None
 
     def _replay_targets(self) -> list[str]:
@@ -265,11 +270,13 @@ class _Loading:
                     delta_channels_with_pending_writes(self.graph.channels, carried)
                 )
         # apply NULL writes
-        if null_writes := [
-            w[1:]
-            for w in (*self.checkpoint_pending_writes, *carried)
-            if w[0] == NULL_TASK_ID
-        ]:
+        if (self.checkpoint_pending_writes or carried) and (
+            null_writes := [
+                w[1:]
+                for w in (*self.checkpoint_pending_writes, *carried)
+                if w[0] == NULL_TASK_ID
+            ]
+        ):
             upd = self.state.apply_writes([(INPUT, (), (), null_writes)])
             if self.updated_channels is not None:
                 self.updated_channels = sorted(set(self.updated_channels) | set(upd))
@@ -295,7 +302,7 @@ class _Loading:
             self._emit_values(True)
             input_writes = None
         else:
-            input_writes = list(map_input(self.input_keys, self.input))
+            input_writes = _native.map_input(self.input_keys, self.input)
             if not input_writes:
                 input_writes = None
                 if CONFIG_KEY_RESUMING not in configurable:
@@ -326,6 +333,8 @@ class _Loading:
         )
         self.updated_channels = self.state.apply_writes(
             [(p[1], p[2], p[3], ()) for p in discard] + [(INPUT, (), (), input_writes)]
+            if discard
+            else [(INPUT, (), (), input_writes)]
         )
         if delta:
             if self._exit_delta_writes is not None:
@@ -340,16 +349,18 @@ class _Loading:
                     self._forced.update(c for c, _ in delta_input)
 
     def _after_first(self, is_resuming: bool) -> None:
-        if not self.is_nested:
-            self.config = patch_configurable(
-                self.config,
-                {
+        if not self.is_nested:  # (patch_configurable, made in place)
+            config = self.config
+            self.config = {
+                **config,
+                CONF: {
+                    **config.get(CONF, {}),
                     CONFIG_KEY_RESUMING: is_resuming,
                     CONFIG_KEY_REPLAY_STATE: ReplayState(self._replay_checkpoint_id)
                     if self._replay_checkpoint_id is not None
                     else None,
                 },
-            )
+            }
         self.status = "pending"
         if is_resuming:
             self.lifecycle.append(

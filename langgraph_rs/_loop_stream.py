@@ -68,9 +68,7 @@ class _Streaming:
     def _read(self, keys: str | Sequence[str]) -> Any:
         """``read_channels(channels, keys)``: one channel's value (None when it is
         empty), or the non-empty ones of several by name."""
-        if isinstance(keys, str):
-            return self.state.get(keys) if self.state.is_available(keys) else None
-        return self.state.read(keys)
+        return self.state.read_output(keys)
 
     def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
         task = self.tasks.get(task_id)

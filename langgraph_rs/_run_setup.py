@@ -37,23 +37,19 @@ from langgraph.errors import (
 from langgraph.pregel._messages import StreamMessagesHandler, StreamMessagesHandlerV2
 from langgraph.pregel._tools import StreamToolCallHandler
 from langgraph.pregel.main import (
-    _build_server_info,
-    _coerce_context,
-    _coerce_parent_runtime,
     _streams_only_its_graph,
 )
 from langgraph.pregel.protocol import StreamProtocol
-from langgraph.runtime import DEFAULT_RUNTIME, Runtime
 
 from langgraph_rs import _native
 from langgraph_rs._loop import _Loop
 from langgraph_rs._notify import _Notify, _set_done
 from langgraph_rs._spec import GraphSpec
 
-try:  # LangGraph >= 1.2 run control
-    from langgraph.runtime import RunControl
-except ImportError:  # pragma: no cover
-    RunControl = None  # type: ignore[assignment,misc]
+
+# the statuses a run ends in that raise (``_Run.finish``)
+ENDS_WITH_ERROR = frozenset({"out_of_steps", "draining"})
+
 
 def _recursion_error(config: dict) -> GraphRecursionError:
     return GraphRecursionError(
@@ -69,6 +65,10 @@ def _recursion_error(config: dict) -> GraphRecursionError:
 
 
 _ACHAIN_END = AsyncCallbackManagerForChainRun.on_chain_end
+
+
+def _discard(c: Any) -> None:
+    """The stream writer of a run that streams no custom chunks."""
 
 
 def achain_end(run_manager: Any, output: Any) -> Awaitable:
@@ -128,6 +128,8 @@ class _Run:
         )
         self.config = ensure_config(graph.config, config)
         self.opts = opts
+        # () -> the chunks still queued, shaped for the caller (set as the steps start)
+        self.queued: Any = None
 
     def configure(self, is_async: bool) -> Any:
         """``Pregel._defaults`` (raises on a bad config before any callback
@@ -207,18 +209,7 @@ class _Run:
             handlers.append(StreamToolCallHandler(put, self.subgraphs))
         run_manager.inheritable_handlers.extend(handlers)
         self.stream_handlers = handlers
-        self._setup_runtime(put)
-        self.output_mapper = self.graph._output_mapper if self.version == "v2" else None
-        self.state_mapper = self.graph._state_mapper if self.version == "v2" else None
-        self.eager = bool(
-            self.graph.stream_eager
-            or self.subgraphs
-            or "messages" in self.stream_modes
-            or "custom" in self.stream_modes
-        )
-
-    def _setup_runtime(self, put: _Notify) -> None:
-        config = self.config
+        # the run's runtime (rust/py/run_start.rs)
         if "custom" in self.stream_modes:
 
             def stream_writer(c: Any) -> None:
@@ -233,25 +224,21 @@ class _Run:
         elif CONFIG_KEY_STREAM in config[CONF]:
             stream_writer = config[CONF][CONFIG_KEY_RUNTIME].stream_writer
         else:
-
-            def stream_writer(c: Any) -> None:
-                pass
-
+            stream_writer = _discard
         if self.durability is not None:
             config[CONF][CONFIG_KEY_DURABILITY] = self.durability_
-        parent_runtime = _coerce_parent_runtime(
-            config[CONF].get(CONFIG_KEY_RUNTIME, DEFAULT_RUNTIME)
+        config[CONF][CONFIG_KEY_RUNTIME] = _native.run_runtime(
+            config, self.graph.context_schema, self.context, self.store, stream_writer,
+            self.control,
         )
-        runtime = Runtime(
-            context=_coerce_context(self.graph.context_schema, self.context),
-            store=self.store,
-            stream_writer=stream_writer,
-            previous=None,
-            execution_info=None,
-            server_info=_build_server_info(config, parent_runtime),
-            control=self.control or parent_runtime.control or RunControl(),
+        self.output_mapper = self.graph._output_mapper if self.version == "v2" else None
+        self.state_mapper = self.graph._state_mapper if self.version == "v2" else None
+        self.eager = bool(
+            self.graph.stream_eager
+            or self.subgraphs
+            or "messages" in self.stream_modes
+            or "custom" in self.stream_modes
         )
-        config[CONF][CONFIG_KEY_RUNTIME] = parent_runtime.merge(runtime)
 
     def make_loop(self, cls: type, put: _Notify, interrupts_only: bool = False) -> Any:
         """The run's loop. ``interrupts_only``: invoke/ainvoke read the run's
@@ -289,7 +276,7 @@ class _Run:
         )
 
     def finish(self, loop: _Loop) -> None:
-        """Raise for the statuses that end a run with an error."""
+        """Raise for the statuses that end a run with an error (``ENDS_WITH_ERROR``)."""
         if loop.status == "out_of_steps":
             raise _recursion_error(self.config)
         if loop.status == "draining":

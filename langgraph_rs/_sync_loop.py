@@ -36,7 +36,7 @@ from langgraph_rs import _native
 
 from langgraph_rs._loop import _Loop
 from langgraph_rs._sync_calls import _SyncCalls
-from langgraph_rs._task_pool import Lane, lane_limit
+from langgraph_rs._task_pool import DEFAULT_LIMIT, Lane, lane_limit
 from langgraph_rs._notify import (
     _Notify,
     _finish_order,
@@ -71,7 +71,7 @@ class _SyncLoop(_SyncCalls, _Loop):
             saved = cp.get_tuple(self.checkpoint_config)
             self._loaded_latest = True
         self._load(saved)
-        targets = self._replay_targets()
+        targets = self._replay_targets() if self._delta_names or self.spec.binop else None
         self._init_state(
             cp.get_delta_channel_history(config=self.checkpoint_config, channels=targets)
             if targets
@@ -79,7 +79,8 @@ class _SyncLoop(_SyncCalls, _Loop):
         )
         # the run's share of the engine's task threads, made when a step first
         # needs it; a bad max_concurrency fails here, as LangGraph's pool
-        self._lane_limit = lane_limit(self.config.get("max_concurrency"))
+        limit = self.config.get("max_concurrency")
+        self._lane_limit = DEFAULT_LIMIT if limit is None else lane_limit(limit)
         self._executor: Lane | None = None
         if self._background_saves:
             self._saves = Lane(1)  # one save at a time, in the order made
@@ -90,7 +91,10 @@ class _SyncLoop(_SyncCalls, _Loop):
         self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
-            self._put_checkpoint({"source": "input"})
+            if self._delta_names:
+                self._put_checkpoint({"source": "input"})
+            else:  # natively (rust/py/checkpoint_put.rs)
+                _native.put_checkpoint(self, "input")
         self._after_first(is_resuming)
         return self
 
@@ -98,11 +102,16 @@ class _SyncLoop(_SyncCalls, _Loop):
         try:
             if self._saves is not None:
                 self._saves.join()  # (LangGraph's executor exit)
-            if self._needs_exit_save(exc_value):
+            if self.durability == "exit" and self._needs_exit_save(exc_value):
                 for op, args in self._exit_delta_ops():
                     self._save(getattr(self.checkpointer, op), args, put=op == "put")
                 self._put_checkpoint(self.checkpoint_metadata)
                 self._put_pending_writes()
+            if exc_value is None:  # (_exit_values, _exit_error)
+                self.output = self.state.read_output(self.output_keys)
+                if self._saver_exc is not None:
+                    raise self._saver_exc
+                return False
             suppress = self._exit_values(exc_value)
             if (error := self._exit_error(exc_value, suppress)) is not None:
                 raise error

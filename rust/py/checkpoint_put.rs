@@ -13,7 +13,9 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::boundary::guarded;
 
 struct Imports {
     exception: Py<PyAny>,
@@ -162,12 +164,17 @@ fn new_channel_versions<'py>(previous: &Bound<'py, PyAny>, current: &Bound<'py, 
     Ok(out.into_any())
 }
 
-/// The step checkpoint's metadata (`source="loop"`, the step, the parents),
-/// set as the loop's; a new checkpoint's task ids are xxh3 ones.
-fn step_metadata<'py>(im: &Imports, loop_: &Bound<'py, PyAny>, step: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+/// A checkpoint's metadata (its `source`, the step, the parents), set as the
+/// loop's; a new checkpoint's task ids are xxh3 ones.
+fn step_metadata<'py>(
+    im: &Imports,
+    loop_: &Bound<'py, PyAny>,
+    step: &Bound<'py, PyAny>,
+    source: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyDict>> {
     let py = loop_.py();
     let metadata = PyDict::new(py);
-    metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+    metadata.set_item(intern!(py, "source"), source)?;
     metadata.set_item(intern!(py, "step"), step)?;
     let parents = match configurable(loop_)?.get_item(im.key_checkpoint_map.bind(py))? {
         Some(map) => map,
@@ -179,14 +186,14 @@ fn step_metadata<'py>(im: &Imports, loop_: &Bound<'py, PyAny>, step: &Bound<'py,
     Ok(metadata)
 }
 
-/// `_put_checkpoint({"source": "loop"})` of a run that saves nothing and has
+/// `_put_checkpoint({"source": source})` of a run that saves nothing and has
 /// no delta channel: the metadata and the id (it seeds the next task ids)
 /// move on, the step advances.
-pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
     let step = loop_.getattr(intern!(py, "step"))?;
-    step_metadata(im, loop_, &step)?;
+    step_metadata(im, loop_, &step, source)?;
     let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
@@ -195,21 +202,21 @@ pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>) -> PyResult<()> 
     loop_.setattr(intern!(py, "step"), step.add(1)?)
 }
 
-/// A sync run's `_put_checkpoint({"source": "loop"})` with no delta channel;
+/// A sync run's `_put_checkpoint({"source": source})` with no delta channel;
 /// the saved-nothing case is [`next_checkpoint_unsaved`].
-pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
     let durability_exit = loop_.getattr(intern!(py, "durability"))?.eq(intern!(py, "exit"))?;
     let untracked = loop_.getattr(intern!(py, "spec"))?.getattr(intern!(py, "untracked"))?.is_truthy()?;
     if durability_exit || untracked || loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
         let metadata = PyDict::new(py);
-        metadata.set_item(intern!(py, "source"), intern!(py, "loop"))?;
+        metadata.set_item(intern!(py, "source"), source)?;
         loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         return Ok(());
     }
     let step = loop_.getattr(intern!(py, "step"))?;
-    let metadata = step_metadata(im, loop_, &step)?;
+    let metadata = step_metadata(im, loop_, &step, source)?;
     let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
         loop_.getattr(intern!(py, "state"))?.call_method0(intern!(py, "checkpoint"))?.extract()?;
     let checkpoint = PyDict::new(py);
@@ -256,4 +263,18 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     loop_.setattr(intern!(py, "step"), step.add(1)?)?;
     let saver = loop_.getattr(intern!(py, "checkpointer"))?;
     save(loop_, &saver.getattr(intern!(py, "put"))?, &args, true)
+}
+
+/// `_put_checkpoint({"source": source})` of a run with no delta channel: a
+/// sync run's (saved or not), or a run's that saves nothing.
+#[pyfunction]
+pub fn put_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
+    guarded("put_checkpoint", || {
+        let py = loop_.py();
+        if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+            next_checkpoint_unsaved(loop_, source)
+        } else {
+            put_step_checkpoint(loop_, source)
+        }
+    })
 }

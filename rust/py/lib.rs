@@ -16,6 +16,7 @@ mod node_call_async;
 mod node_config;
 mod retry;
 mod retry_async;
+mod run_start;
 mod step_commit;
 mod stream_output;
 mod stream_put;
@@ -638,6 +639,16 @@ impl State {
         })
     }
 
+    /// `read_channels(channels, keys)` for a run's output: one channel's value
+    /// (None when it is empty), or the non-empty ones of several by name.
+    fn read_output(&self, py: Python<'_>, keys: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(name) = keys.cast::<PyString>() {
+            let name = name.to_str()?;
+            return if self.is_available(py, name)? { self.get(py, name) } else { Ok(py.None()) };
+        }
+        self.read(py, keys, None, 0, 0)
+    }
+
     #[pyo3(signature = (select, writes=None, step=0, stop=0))]
     fn read(
         &self,
@@ -1036,6 +1047,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(task_build::build_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
     m.add_function(wrap_pyfunction!(ids::now_iso, m)?)?;
+    m.add_function(wrap_pyfunction!(run_start::map_input, m)?)?;
+    m.add_function(wrap_pyfunction!(checkpoint_put::put_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(run_start::empty_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(run_start::run_runtime, m)?)?;
     m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
     m.add_function(wrap_pyfunction!(step_commit::commit_ok, m)?)?;
     m.add_function(wrap_pyfunction!(step_commit::apply_step, m)?)?;

@@ -43,6 +43,11 @@ impl Frozen {
         Ok(Frozen { cls: cls.unbind(), fields, native })
     }
 
+    /// The field names, in declaration order.
+    pub fn field_names(&self, py: Python<'_>) -> Vec<String> {
+        self.fields.iter().map(|(name, _)| name.bind(py).to_string()).collect()
+    }
+
     pub fn class<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
         self.cls.bind(py)
     }

@@ -164,10 +164,11 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         } else {
             crate::step_commit::apply_step(loop_)?;
+            let source = intern!(py, "loop");
             if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-                crate::checkpoint_put::next_checkpoint_unsaved(loop_)?;
+                crate::checkpoint_put::next_checkpoint_unsaved(loop_, source)?;
             } else {
-                crate::checkpoint_put::put_step_checkpoint(loop_)?;
+                crate::checkpoint_put::put_step_checkpoint(loop_, source)?;
             }
         }
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
