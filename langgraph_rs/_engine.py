@@ -112,7 +112,7 @@ def _start_sync(
         if run.config.get("callbacks") is None
         else get_sync_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
     )
-    run.started(run_manager, put)
+    run.started(run_manager, put, q.popleft, IndexError)
     # a stream that is not eager wakes no one: its put is the queue's
     loop = run.make_loop(_SyncLoop, put if run.eager else q.append, interrupts_only)
     return run_manager, graph_callbacks, loop
@@ -121,10 +121,10 @@ def _start_sync(
 def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, put: _Notify, callbacks: Any) -> Any:
     """Inside the loop: the superstep loop (rust/py/sync_driver.rs), iterated
     for the chunks it streams."""
-    run.entered(loop)
+    if run.stream_handlers or run.subgraphs:
+        run.entered(loop)
     if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
         _run_lifecycle(loop, callbacks)
-    run.queued = run.output_factory(q.popleft, IndexError)
     return _native.SyncSteps(
         loop, q, run.queued, graph.step_timeout,
         put if run.eager else None, partial(_run_lifecycle, loop, callbacks),
@@ -156,7 +156,7 @@ def stream(
         "interrupt_after": interrupt_after, "durability": durability, "control": control,
         "subgraphs": subgraphs, "debug": debug, "version": version,
     }
-    spec = _spec_or_fallback(self)
+    spec = _native.cached_spec(self) or _spec_or_fallback(self)
     if spec is None:
         yield from _stock("stream")(self, input, config, **opts, **kwargs)
         return
@@ -214,7 +214,9 @@ def invoke(
     }
     if version == "v2":
         opts["version"] = version
-    spec = _spec_or_fallback(self) if type(self).stream is stream else None
+    spec = (
+        _native.cached_spec(self) or _spec_or_fallback(self) if type(self).stream is stream else None
+    )
     if spec is None:  # LangGraph's executor, or a subclass's own stream
         chunks = (
             self.stream(input, config, **opts, **kwargs)

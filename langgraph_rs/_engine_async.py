@@ -25,7 +25,7 @@ from langgraph_rs import _native
 from langgraph_rs._async_loop import _AsyncLoop
 from langgraph_rs._engine import _lifecycle_calls, _spec_or_fallback, _stock
 from langgraph_rs._notify import _Notify
-from langgraph_rs._run_setup import _Run, achain_end
+from langgraph_rs._run_setup import ENDS_WITH_ERROR, _Run, achain_end
 
 _INTERRUPTS_ONLY = "_langgraph_rs_updates_for_interrupts"
 
@@ -94,7 +94,7 @@ async def astream(
     }
     # set by ainvoke: its "updates" are read for interrupts only
     interrupts_only = kwargs.pop(_INTERRUPTS_ONLY, False)
-    spec = _spec_or_fallback(self)
+    spec = _native.cached_spec(self) or _spec_or_fallback(self)
     if spec is None:
         async for chunk in _stock("astream")(self, input, config, **opts, **kwargs):
             yield chunk
@@ -119,7 +119,7 @@ async def astream(
             if run.config.get("callbacks") is None
             else get_async_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
         )
-        run.started(run_manager, put)
+        run.started(run_manager, put, q.get_nowait, asyncio.QueueEmpty)
         # a stream that is not eager wakes no one: its put is the queue's
         loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
         loop.use_astream = any(
@@ -128,12 +128,13 @@ async def astream(
             for h in run_manager.handlers
         )
         async with loop:
-            run.entered(loop)
+            if run.stream_handlers or run.subgraphs:
+                run.entered(loop)
             if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
                 for call in _lifecycle_calls(loop, graph_callbacks):
                     await call
             notify = put if run.eager else None
-            output = run.output_factory(q.get_nowait, asyncio.QueueEmpty)
+            output = run.queued
             # nothing to save or flush after a step: the step ends natively
             native_after = loop.checkpointer is None and not loop._delta_names and loop.cache is None
             # a step's one task is awaited here, natively (no engine coroutine
@@ -193,9 +194,10 @@ async def astream(
             for call in _lifecycle_calls(loop, graph_callbacks):
                 await call
         await asyncio.sleep(0)
-        for chunk in run.output(q.get_nowait, asyncio.QueueEmpty):
+        for chunk in run.queued():
             yield chunk
-        run.finish(loop)
+        if loop.status in ENDS_WITH_ERROR:
+            run.finish(loop)
         await achain_end(run_manager, loop.output)
     except BaseException as e:
         if run_manager is not None:

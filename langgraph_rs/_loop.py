@@ -56,6 +56,10 @@ from langgraph_rs._loop_tasks import _Tasks
 # savers whose calls do no I/O: made in place, never in the background
 SAVERS_IN_PLACE = (InMemorySaver,)
 
+# whether a saver's put_writes function takes ``task_path`` (LangGraph reads its
+# signature for every run)
+_TASK_PATH: dict[Any, bool] = {}
+
 
 class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     """One run of a graph: checkpoint I/O, task building and streaming around
@@ -123,7 +127,7 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self.checkpointer = checkpointer
         self.input_keys = graph.input_channels
         self.output_keys = output_keys
-        self.stream_keys = graph.stream_channels_asis
+        self.stream_keys = graph.stream_channels or spec.channels_asis  # (stream_channels_asis)
         self.interrupt_before = interrupt_before
         self.interrupt_after = interrupt_after
         self.manager = manager
@@ -210,9 +214,13 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         )
         if checkpointer:
             self.next_version = checkpointer.get_next_version
-            self._put_writes_path = put_writes_accepts_task_path(
-                checkpointer.aput_writes if self._is_async else checkpointer.put_writes
-            )
+            put_writes = checkpointer.aput_writes if self._is_async else checkpointer.put_writes
+            fn = getattr(put_writes, "__func__", put_writes)
+            if (path := _TASK_PATH.get(fn)) is None:
+                if len(_TASK_PATH) > 256:  # (savers made per run: don't keep them all)
+                    _TASK_PATH.clear()
+                path = _TASK_PATH[fn] = put_writes_accepts_task_path(put_writes)
+            self._put_writes_path = path
         else:
             self.next_version = None
             self._put_writes_path = False

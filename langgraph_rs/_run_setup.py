@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -128,7 +128,7 @@ class _Run:
         )
         self.config = ensure_config(graph.config, config)
         self.opts = opts
-        # () -> the chunks still queued, shaped for the caller (set as the steps start)
+        # () -> the chunks still queued, shaped for the caller (set by ``started``)
         self.queued: Any = None
 
     def configure(self, is_async: bool) -> Any:
@@ -192,12 +192,16 @@ class _Run:
             "run_id": self.config.get("run_id"),
         }
 
-    def started(self, run_manager: Any, put: _Notify) -> None:
-        """After ``on_chain_start``: stream handlers, runtime, mappers."""
+    def started(self, run_manager: Any, put: _Notify, getter: Any, empty_exc: type) -> None:
+        """After ``on_chain_start``: stream handlers, runtime, mappers, and
+        ``queued``: the run's queued chunks, read with ``getter`` (raising
+        ``empty_exc`` when none is left), shaped for the caller."""
         self.run_manager = run_manager
         if self.checkpointer is None and self.durability is not None:
             warnings.warn("`durability` has no effect when no checkpointer is present.")
-        self.config = config = self.graph._own_checkpoint_config(self.config)
+        config = self.config
+        if self.graph.checkpointer is True:  # (else it is the config itself)
+            self.config = config = self.graph._own_checkpoint_config(config)
         handlers: list = []
         if "messages" in self.stream_modes:
             use_v2 = bool(
@@ -239,6 +243,11 @@ class _Run:
             or "messages" in self.stream_modes
             or "custom" in self.stream_modes
         )
+        # () -> the queued chunks (made without a Python frame)
+        self.queued = partial(
+            _native.stream_output, self.stream_mode, self.print_mode, self.subgraphs, getter,
+            empty_exc, self.version, self.output_mapper, self.state_mapper,
+        )
 
     def make_loop(self, cls: type, put: _Notify, interrupts_only: bool = False) -> Any:
         """The run's loop. ``interrupts_only``: invoke/ainvoke read the run's
@@ -257,23 +266,11 @@ class _Run:
         return loop
 
     def entered(self, loop: _Loop) -> None:
+        """Inside the loop, when the run has stream handlers or streams its subgraphs."""
         for handler in self.stream_handlers:
             handler.parent_ns = loop.checkpoint_ns
         if self.subgraphs:
             loop.config[CONF][CONFIG_KEY_STREAM] = loop.stream
-
-    def output(self, getter: Any, empty_exc: type) -> Iterator[Any]:
-        return _native.stream_output(
-            self.stream_mode, self.print_mode, self.subgraphs, getter, empty_exc,
-            self.version, self.output_mapper, self.state_mapper,
-        )
-
-    def output_factory(self, getter: Any, empty_exc: type) -> Any:
-        """``() -> output(getter, empty_exc)``, made without a Python frame."""
-        return partial(
-            _native.stream_output, self.stream_mode, self.print_mode, self.subgraphs, getter,
-            empty_exc, self.version, self.output_mapper, self.state_mapper,
-        )
 
     def finish(self, loop: _Loop) -> None:
         """Raise for the statuses that end a run with an error (``ENDS_WITH_ERROR``)."""

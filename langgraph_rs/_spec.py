@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from langgraph.channels.any_value import AnyValue
+from langgraph.channels.base import BaseChannel
 from langgraph.channels.binop import BinaryOperatorAggregate
 from langgraph.channels.delta import DeltaChannel
 from langgraph.channels.ephemeral_value import EphemeralValue
@@ -80,6 +81,9 @@ class GraphSpec:
     #: the native graph's channel names, in its order (read by every run)
     channel_order: tuple[str, ...] = ()
     channel_names: frozenset[str] = frozenset()
+    #: the channels LangGraph's ``stream_channels_asis`` names when the graph
+    #: has no ``stream_channels`` (read, never changed, by every run)
+    channels_asis: list[str] = field(default_factory=list)
 
 
 def spec_for(pregel: Any) -> GraphSpec:
@@ -150,6 +154,7 @@ def spec_for(pregel: Any) -> GraphSpec:
         trigger_to_nodes=graph.trigger_to_nodes(),
         channel_order=tuple(graph.channel_names),
         channel_names=frozenset(graph.channel_names),
+        channels_asis=[k for k, ch in channels.items() if isinstance(ch, BaseChannel)],
     )
     d["_langgraph_rs_spec"] = spec
     return spec

@@ -1048,6 +1048,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ids::checkpoint_id, m)?)?;
     m.add_function(wrap_pyfunction!(ids::now_iso, m)?)?;
     m.add_function(wrap_pyfunction!(run_start::map_input, m)?)?;
+    m.add_function(wrap_pyfunction!(run_start::cached_spec, m)?)?;
     m.add_function(wrap_pyfunction!(checkpoint_put::put_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(run_start::empty_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(run_start::run_runtime, m)?)?;

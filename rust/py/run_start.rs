@@ -1,7 +1,7 @@
 //! What a run's start builds, natively (LangGraph builds them in Python, in
 //! `Pregel.stream` and `PregelLoop`): the input's writes (`map_input`), an
-//! empty checkpoint, and the run's `Runtime` (the merge of the parent's
-//! runtime with the run's own).
+//! empty checkpoint, the run's `Runtime` (the merge of the parent's runtime
+//! with the run's own), and the graph's spec when it was read already.
 //!
 //! Each takes LangGraph's own Python for what is not the common case: an
 //! input key that is not an input channel (LangGraph logs it), a context to
@@ -210,4 +210,26 @@ fn new_run_control<'py>(im: &Imports, py: Python<'py>) -> PyResult<Bound<'py, Py
     let control = object_new(cls)?;
     generic_setattr(&control, intern!(py, "_drain_reason"), &py.None().into_bound(py))?;
     Ok(control)
+}
+
+/// The graph's spec when it was read already and still describes the graph
+/// (what `_spec.spec_for` checks before reading it again), else None.
+#[pyfunction]
+pub fn cached_spec<'py>(graph: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    guarded("cached_spec", || {
+        let py = graph.py();
+        let Ok(d) = graph.getattr(intern!(py, "__dict__")) else { return Ok(None) };
+        let Ok(d) = d.cast_into::<PyDict>() else { return Ok(None) };
+        let Some(spec) = d.get_item(intern!(py, "_langgraph_rs_spec"))? else { return Ok(None) };
+        if spec.is_none() {
+            return Ok(None);
+        }
+        let channels = graph.getattr(intern!(py, "channels"))?;
+        let nodes = graph.getattr(intern!(py, "nodes"))?;
+        let fits = spec.getattr(intern!(py, "channels_obj"))?.is(&channels)
+            && spec.getattr(intern!(py, "nodes_obj"))?.is(&nodes)
+            && spec.getattr(intern!(py, "n_channels"))?.extract::<usize>()? == channels.len()?
+            && spec.getattr(intern!(py, "n_nodes"))?.extract::<usize>()? == nodes.len()?;
+        Ok(fits.then_some(spec))
+    })
 }
