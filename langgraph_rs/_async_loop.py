@@ -73,13 +73,15 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             else None
         )
         is_resuming, input_writes = self._first_writes()
-        await self.flush_writes()
+        if self.pending_put or self.pending_cache:
+            await self.flush_writes()
         for args in self._deferred_puts:
             await self._asave(self.checkpointer.aput, args, put=True)
         self._deferred_puts.clear()
         if input_writes is not None:
             self._apply_input(input_writes)
-            await self.flush_writes()
+            if self.pending_put or self.pending_cache:
+                await self.flush_writes()
             if self.checkpointer is None and not self._delta_names:
                 _native.put_checkpoint(self, "input")  # nothing saved (rust/py/checkpoint_put.rs)
             else:
@@ -92,12 +94,17 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             if self._background_saves:
                 await self.flush_writes()
                 await self._saves_done()
-            if self._needs_exit_save(exc_value):
+            if self.durability == "exit" and self._needs_exit_save(exc_value):
                 await self.flush_writes()
                 for op, args in self._exit_delta_ops():
                     await self._asave(getattr(self.checkpointer, "a" + op), args, put=op == "put")
                 await self._aput_checkpoint(self.checkpoint_metadata)
                 await self._aput_pending_writes()
+            if exc_value is None:  # (_exit_values, _exit_error)
+                self.output = self.state.read_output(self.output_keys)
+                if self._saver_exc is not None:
+                    raise self._saver_exc
+                return False
             suppress = self._exit_values(exc_value)
             if (error := self._exit_error(exc_value, suppress)) is not None:
                 raise error

@@ -122,7 +122,7 @@ async def astream(
         run.started(run_manager, put, q.get_nowait, asyncio.QueueEmpty)
         # a stream that is not eager wakes no one: its put is the queue's
         loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
-        loop.use_astream = any(
+        loop.use_astream = bool(run_manager.handlers) and any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))
             for h in run_manager.handlers
