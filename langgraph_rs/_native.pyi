@@ -93,6 +93,9 @@ class State:
     def is_available(self, channel: str) -> bool: ...
     def get(self, channel: str) -> Any:
         """``channels[channel].get()``; raises ``langgraph.errors.EmptyChannelError``."""
+    def read_output(self, keys: str | Sequence[str]) -> Any:
+        """``read_channels(channels, keys)`` for a run's output: one channel's
+        value (None when it is empty), or the non-empty ones of several by name."""
     def read(
         self,
         select: str | Sequence[str],
@@ -299,6 +302,33 @@ def arun_with_retry(task: Any, retry_policy: Any, configurable: dict[str, Any] |
 
 def checkpoint_id(clock_seq: int) -> str:
     """``str(uuid6(clock_seq=clock_seq))`` on LangGraph's timestamp sequence."""
+
+# --- a run's start (rust/py/run_start.rs) ---------------------------------
+
+def map_input(input_channels: str | Sequence[str], chunk: Any) -> list[tuple[str, Any]]:
+    """``list(map_input(input_channels, chunk))``; LangGraph's generator for a
+    key that is not an input channel (it logs it) or a chunk that is no dict."""
+
+def empty_checkpoint(version: int, id: str) -> dict[str, Any]:
+    """LangGraph's loop's ``empty_checkpoint()`` of format ``version`` with this id."""
+
+def run_runtime(
+    config: dict[str, Any],
+    context_schema: Any,
+    context: Any,
+    store: Any,
+    stream_writer: Callable[[Any], None],
+    control: Any,
+) -> Any:
+    """The run's ``Runtime`` as ``Pregel.stream`` makes it: the parent's runtime
+    (the config's, else ``DEFAULT_RUNTIME``) merged with the run's own."""
+
+def cached_spec(graph: Any) -> Any | None:
+    """The graph's spec when it was read already and still describes it, else None."""
+
+def put_checkpoint(loop: Any, source: str) -> None:
+    """``_Loop._put_checkpoint({"source": source})`` of a run without delta
+    channels: a sync run's (saved or not), or a run's that saves nothing."""
 
 class StreamChunks(Iterator[Any]):
     """The queued chunks, shaped for the caller's stream (see :func:`stream_output`)."""
