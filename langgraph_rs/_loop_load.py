@@ -37,13 +37,13 @@ from langgraph.channels.base import BaseChannel
 from langgraph.channels.binop import _get_overwrite
 from langgraph.pregel._messages import ensure_message_ids
 from langgraph.pregel._checkpoint import (
+    LATEST_VERSION,
     _delta_channels_to_replay,
     _replay,
     _require_saver_for_history,
     delta_channels_with_pending_writes,
 )
 from langgraph.pregel._io import map_command
-from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.pregel._task_status import read_task_statuses
 from langgraph.pregel._utils import is_xxh3_128_hexdigest
 from langgraph.types import Command
