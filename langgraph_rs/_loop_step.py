@@ -240,10 +240,10 @@ class _Steps:
             if not exc_value.args or not exc_value.args[0]:
                 payload = exc_value.args[0] if exc_value.args else ()
                 self._emit("updates", lambda: iter([{INTERRUPT: payload}]))
-            self.output = self._read(self.output_keys)
+            self.output = self.state.read_output(self.output_keys)
             return True
         if exc_value is None:
-            self.output = self._read(self.output_keys)
+            self.output = self.state.read_output(self.output_keys)
         return False
 
     def _needs_exit_save(self, exc_value: BaseException | None) -> bool:

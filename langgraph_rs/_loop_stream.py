@@ -63,12 +63,7 @@ class _Streaming:
             return
         keys = self.output_keys
         if writes is True or _native.any_written_in(writes, keys):
-            self.stream((self.checkpoint_ns, "values", self._read(keys)))
-
-    def _read(self, keys: str | Sequence[str]) -> Any:
-        """``read_channels(channels, keys)``: one channel's value (None when it is
-        empty), or the non-empty ones of several by name."""
-        return self.state.read_output(keys)
+            self.stream((self.checkpoint_ns, "values", self.state.read_output(keys)))
 
     def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
         task = self.tasks.get(task_id)
@@ -93,7 +88,7 @@ class _Streaming:
             if "updates" in modes:
                 self._emit("updates", lambda: iter(interrupts))
             if "values" in modes:
-                current = self._read(self.output_keys)
+                current = self.state.read_output(self.output_keys)
                 if isinstance(current, dict):
                     current[INTERRUPT] = interrupts[0][INTERRUPT]
                     self._emit("values", lambda: iter([current]))

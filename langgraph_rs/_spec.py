@@ -87,18 +87,11 @@ class GraphSpec:
 
 
 def spec_for(pregel: Any) -> GraphSpec:
+    if (spec := _native.cached_spec(pregel)) is not None:  # read already, still the graph's
+        return spec
     d = pregel.__dict__
-    spec: GraphSpec | None = d.get("_langgraph_rs_spec")
     channels = pregel.channels
     nodes = pregel.nodes
-    if (
-        spec is not None
-        and spec.channels_obj is channels
-        and spec.nodes_obj is nodes
-        and spec.n_channels == len(channels)
-        and spec.n_nodes == len(nodes)
-    ):
-        return spec
     entries = []
     managed: dict[str, Any] = {}
     managed_kinds: dict[str, str] = {}

@@ -138,10 +138,6 @@ class _SyncLoop(_SyncCalls, _Loop):
         else:
             self._save_now(fn, args, put)
 
-    def _save_later(self, fn: Any, args: tuple, put: bool) -> None:
-        """A save of the native step (rust/py/checkpoint_put.rs) in the background."""
-        self._saves.submit(self._save_now, fn, args, put)  # type: ignore[union-attr]
-
     def _save_now(self, fn: Any, args: tuple, put: bool) -> None:
         # a failed checkpoint fails every later one: LangGraph's each wait on the previous
         if put and self._put_checkpoint_exc is not None:

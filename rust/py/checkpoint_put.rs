@@ -85,13 +85,13 @@ fn run_ns<'py>(im: &Imports, loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
 /// recorded, not raised; made by the run's saves lane when it has one.
 fn save(loop_: &Bound<'_, PyAny>, call: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, put: bool) -> PyResult<()> {
     let py = loop_.py();
-    if !loop_.getattr(intern!(py, "_saves"))?.is_none() {
-        // in the background, in order (`_SyncLoop._save`)
-        loop_.setattr(intern!(py, "_saved"), true)?;
-        loop_.call_method1(intern!(py, "_save_later"), (call, args, put))?;
+    loop_.setattr(intern!(py, "_saved"), true)?;
+    let saves = loop_.getattr(intern!(py, "_saves"))?;
+    if !saves.is_none() {
+        // in the background, in order (as `_SyncLoop._save`)
+        saves.call_method1(intern!(py, "submit"), (loop_.getattr(intern!(py, "_save_now"))?, call, args, put))?;
         return Ok(());
     }
-    loop_.setattr(intern!(py, "_saved"), true)?;
     if put && !loop_.getattr(intern!(py, "_put_checkpoint_exc"))?.is_none() {
         return Ok(());
     }
@@ -267,14 +267,16 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, P
 
 /// `_put_checkpoint({"source": source})` of a run with no delta channel: a
 /// sync run's (saved or not), or a run's that saves nothing.
+pub(crate) fn put_checkpoint_of(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
+    if loop_.getattr(intern!(loop_.py(), "checkpointer"))?.is_none() {
+        next_checkpoint_unsaved(loop_, source)
+    } else {
+        put_step_checkpoint(loop_, source)
+    }
+}
+
+/// [`put_checkpoint_of`], for the loop's Python (the input checkpoint).
 #[pyfunction]
 pub fn put_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
-    guarded("put_checkpoint", || {
-        let py = loop_.py();
-        if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-            next_checkpoint_unsaved(loop_, source)
-        } else {
-            put_step_checkpoint(loop_, source)
-        }
-    })
+    guarded("put_checkpoint", || put_checkpoint_of(loop_, source))
 }

@@ -355,4 +355,3 @@ impl LeanWrite {
         visit.call(&self.plan)
     }
 }
-

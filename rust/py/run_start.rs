@@ -213,7 +213,8 @@ fn new_run_control<'py>(im: &Imports, py: Python<'py>) -> PyResult<Bound<'py, Py
 }
 
 /// The graph's spec when it was read already and still describes the graph
-/// (what `_spec.spec_for` checks before reading it again), else None.
+/// (its channels and nodes mappings are the same objects, of the same
+/// sizes), else None: `_spec.spec_for` reads the graph again.
 #[pyfunction]
 pub fn cached_spec<'py>(graph: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     guarded("cached_spec", || {

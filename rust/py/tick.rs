@@ -164,12 +164,7 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         } else {
             crate::step_commit::apply_step(loop_)?;
-            let source = intern!(py, "loop");
-            if loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
-                crate::checkpoint_put::next_checkpoint_unsaved(loop_, source)?;
-            } else {
-                crate::checkpoint_put::put_step_checkpoint(loop_, source)?;
-            }
+            crate::checkpoint_put::put_checkpoint_of(loop_, intern!(py, "loop"))?;
         }
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;
