@@ -28,6 +28,7 @@ from langgraph_rs._notify import _Notify
 from langgraph_rs._run_setup import ENDS_WITH_ERROR, _Run, achain_end
 
 _INTERRUPTS_ONLY = "_langgraph_rs_updates_for_interrupts"
+_SINK = "_langgraph_rs_invoke_output"
 
 
 async def ainvoke(
@@ -55,8 +56,12 @@ async def ainvoke(
     else:
         mode = ["updates", "values"] if stream_mode == "values" else stream_mode
     out = _native.InvokeOutput(stream_mode, version)
-    if type(self).astream is astream and mode == ["updates", "values"]:
-        kwargs[_INTERRUPTS_ONLY] = True
+    if type(self).astream is astream:
+        # the chunks go to ``out`` as they are made: ``astream`` yields none
+        # (its generator is not resumed per step)
+        kwargs[_SINK] = out
+        if mode == ["updates", "values"]:
+            kwargs[_INTERRUPTS_ONLY] = True
     async for chunk in self.astream(
         input, config, context=context, stream_mode=mode, print_mode=print_mode,
         output_keys=output_keys, interrupt_before=interrupt_before,
@@ -94,6 +99,7 @@ async def astream(
     }
     # set by ainvoke: its "updates" are read for interrupts only
     interrupts_only = kwargs.pop(_INTERRUPTS_ONLY, False)
+    sink = kwargs.pop(_SINK, None)  # set by ainvoke: where the chunks go instead
     spec = _native.cached_spec(self) or _spec_or_fallback(self)
     if spec is None:
         async for chunk in _stock("astream")(self, input, config, **opts, **kwargs):
@@ -134,7 +140,8 @@ async def astream(
                 for call in _lifecycle_calls(loop, graph_callbacks):
                     await call
             notify = put if run.eager else None
-            output = run.queued
+            # () -> the queued chunks to yield (none when they go to the sink)
+            output = run.queued if sink is None else partial(sink.take, run.queued)
             # nothing to save or flush after a step: the step ends natively
             native_after = loop.checkpointer is None and not loop._delta_names and loop.cache is None
             # a step's one task is awaited here, natively (no engine coroutine
@@ -194,7 +201,7 @@ async def astream(
             for call in _lifecycle_calls(loop, graph_callbacks):
                 await call
         await asyncio.sleep(0)
-        for chunk in run.queued():
+        for chunk in run.queued() if sink is None else sink.take(run.queued):
             yield chunk
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)

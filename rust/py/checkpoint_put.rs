@@ -36,9 +36,15 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             key_checkpoint_ns: constants.getattr("CONFIG_KEY_CHECKPOINT_NS")?.unbind(),
             key_checkpoint_id: constants.getattr("CONFIG_KEY_CHECKPOINT_ID")?.unbind(),
             key_checkpoint_map: constants.getattr("CONFIG_KEY_CHECKPOINT_MAP")?.unbind(),
-            latest_version: py.import("langgraph.pregel._checkpoint")?.getattr("LATEST_VERSION")?.unbind(),
+            latest_version: py
+                .import("langgraph.pregel._checkpoint")?
+                .getattr("LATEST_VERSION")?
+                .unbind(),
             // its `checkpoint_id` is read at each use: tests replace it
-            loop_checkpoint: py.import("langgraph_rs._loop_checkpoint")?.unbind().into_any(),
+            loop_checkpoint: py
+                .import("langgraph_rs._loop_checkpoint")?
+                .unbind()
+                .into_any(),
         })
     })
 }
@@ -75,21 +81,31 @@ pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py
 /// The run's `checkpoint_ns` (`config["configurable"].get(CONFIG_KEY_CHECKPOINT_NS, "")`).
 fn run_ns<'py>(im: &Imports, loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = loop_.py();
-    Ok(match configurable(loop_)?.get_item(im.key_checkpoint_ns.bind(py))? {
-        Some(ns) => ns,
-        None => intern!(py, "").clone().into_any(),
-    })
+    Ok(
+        match configurable(loop_)?.get_item(im.key_checkpoint_ns.bind(py))? {
+            Some(ns) => ns,
+            None => intern!(py, "").clone().into_any(),
+        },
+    )
 }
 
 /// `_save(fn, args, put=...)` of a sync run: a saver call whose failure is
 /// recorded, not raised; made by the run's saves lane when it has one.
-fn save(loop_: &Bound<'_, PyAny>, call: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, put: bool) -> PyResult<()> {
+fn save(
+    loop_: &Bound<'_, PyAny>,
+    call: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    put: bool,
+) -> PyResult<()> {
     let py = loop_.py();
     loop_.setattr(intern!(py, "_saved"), true)?;
     let saves = loop_.getattr(intern!(py, "_saves"))?;
     if !saves.is_none() {
         // in the background, in order (as `_SyncLoop._save`)
-        saves.call_method1(intern!(py, "submit"), (loop_.getattr(intern!(py, "_save_now"))?, call, args, put))?;
+        saves.call_method1(
+            intern!(py, "submit"),
+            (loop_.getattr(intern!(py, "_save_now"))?, call, args, put),
+        )?;
         return Ok(());
     }
     if put && !loop_.getattr(intern!(py, "_put_checkpoint_exc"))?.is_none() {
@@ -115,36 +131,68 @@ fn save(loop_: &Bound<'_, PyAny>, call: &Bound<'_, PyAny>, args: &Bound<'_, PyTu
 
 /// A sync run's `put_writes` saver call for a task's writes (the run has a
 /// checkpointer, durability is not "exit").
-pub(crate) fn save_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn save_writes(
+    loop_: &Bound<'_, PyAny>,
+    task_id: &Bound<'_, PyAny>,
+    writes: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let py = loop_.py();
     if loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
         let config = loop_.call_method0(intern!(py, "_writes_config"))?;
-        let args = loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, task_id))?;
+        let args =
+            loop_.call_method1(intern!(py, "_put_writes_args"), (config, writes, task_id))?;
         loop_.call_method1(intern!(py, "_save_writes"), (args,))?;
         return Ok(());
     }
     let im = imports(py)?;
-    let id = loop_.getattr(intern!(py, "checkpoint"))?.get_item(intern!(py, "id"))?;
+    let id = loop_
+        .getattr(intern!(py, "checkpoint"))?
+        .get_item(intern!(py, "id"))?;
     let config = patched(
         &loop_.getattr(intern!(py, "checkpoint_config"))?,
-        &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?), (im.key_checkpoint_id.bind(py), id)],
+        &[
+            (im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?),
+            (im.key_checkpoint_id.bind(py), id),
+        ],
     )?;
-    let args = if loop_.getattr(intern!(py, "_put_writes_path"))?.is_truthy()? {
-        let task = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.get_item(task_id)?;
+    let args = if loop_
+        .getattr(intern!(py, "_put_writes_path"))?
+        .is_truthy()?
+    {
+        let task = loop_
+            .getattr(intern!(py, "tasks"))?
+            .cast_into::<PyDict>()?
+            .get_item(task_id)?;
         let path = match task {
             Some(t) => crate::task_path_str(&t.getattr(intern!(py, "path"))?)?,
             None => String::new(),
         };
-        PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone(), path.into_pyobject(py)?.into_any()])?
+        PyTuple::new(
+            py,
+            [
+                config.into_any(),
+                writes.clone(),
+                task_id.clone(),
+                path.into_pyobject(py)?.into_any(),
+            ],
+        )?
     } else {
         PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone()])?
     };
     let saver = loop_.getattr(intern!(py, "checkpointer"))?;
-    save(loop_, &saver.getattr(intern!(py, "put_writes"))?, &args, false)
+    save(
+        loop_,
+        &saver.getattr(intern!(py, "put_writes"))?,
+        &args,
+        false,
+    )
 }
 
 /// `get_new_channel_versions(previous, current)`.
-fn new_channel_versions<'py>(previous: &Bound<'py, PyAny>, current: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+fn new_channel_versions<'py>(
+    previous: &Bound<'py, PyAny>,
+    current: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
     if !previous.is_truthy()? {
         return Ok(current.clone().into_any());
     }
@@ -189,14 +237,24 @@ fn step_metadata<'py>(
 /// `_put_checkpoint({"source": source})` of a run that saves nothing and has
 /// no delta channel: the metadata and the id (it seeds the next task ids)
 /// move on, the step advances.
-pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
+pub(crate) fn next_checkpoint_unsaved(
+    loop_: &Bound<'_, PyAny>,
+    source: &Bound<'_, PyString>,
+) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
     let step = loop_.getattr(intern!(py, "step"))?;
     step_metadata(im, loop_, &step, source)?;
-    let checkpoint = loop_.getattr(intern!(py, "checkpoint"))?.cast_into::<PyDict>()?.copy()?;
+    let checkpoint = loop_
+        .getattr(intern!(py, "checkpoint"))?
+        .cast_into::<PyDict>()?
+        .copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
-    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
+    let id = im
+        .loop_checkpoint
+        .bind(py)
+        .getattr(intern!(py, "checkpoint_id"))?
+        .call1((&step,))?;
     checkpoint.set_item(intern!(py, "id"), id)?;
     loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
     loop_.setattr(intern!(py, "step"), step.add(1)?)
@@ -204,11 +262,19 @@ pub(crate) fn next_checkpoint_unsaved(loop_: &Bound<'_, PyAny>, source: &Bound<'
 
 /// A sync run's `_put_checkpoint({"source": source})` with no delta channel;
 /// the saved-nothing case is [`next_checkpoint_unsaved`].
-pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
+pub(crate) fn put_step_checkpoint(
+    loop_: &Bound<'_, PyAny>,
+    source: &Bound<'_, PyString>,
+) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
-    let durability_exit = loop_.getattr(intern!(py, "durability"))?.eq(intern!(py, "exit"))?;
-    let untracked = loop_.getattr(intern!(py, "spec"))?.getattr(intern!(py, "untracked"))?.is_truthy()?;
+    let durability_exit = loop_
+        .getattr(intern!(py, "durability"))?
+        .eq(intern!(py, "exit"))?;
+    let untracked = loop_
+        .getattr(intern!(py, "spec"))?
+        .getattr(intern!(py, "untracked"))?
+        .is_truthy()?;
     if durability_exit || untracked || loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
         let metadata = PyDict::new(py);
         metadata.set_item(intern!(py, "source"), source)?;
@@ -217,12 +283,18 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, P
     }
     let step = loop_.getattr(intern!(py, "step"))?;
     let metadata = step_metadata(im, loop_, &step, source)?;
-    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
-        loop_.getattr(intern!(py, "state"))?.call_method0(intern!(py, "checkpoint"))?.extract()?;
+    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) = loop_
+        .getattr(intern!(py, "state"))?
+        .call_method0(intern!(py, "checkpoint"))?
+        .extract()?;
     let checkpoint = PyDict::new(py);
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     checkpoint.set_item(intern!(py, "ts"), crate::ids::now_iso()?)?;
-    let id = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?.call1((&step,))?;
+    let id = im
+        .loop_checkpoint
+        .bind(py)
+        .getattr(intern!(py, "checkpoint_id"))?
+        .call1((&step,))?;
     checkpoint.set_item(intern!(py, "id"), &id)?;
     checkpoint.set_item(intern!(py, "channel_values"), &values)?;
     checkpoint.set_item(intern!(py, "channel_versions"), &versions)?;
@@ -247,15 +319,33 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, P
         .unwrap_or(false);
     loop_.setattr(
         intern!(py, "prev_checkpoint_config"),
-        if has_id { saved_config.clone() } else { py.None().into_bound(py) },
+        if has_id {
+            saved_config.clone()
+        } else {
+            py.None().into_bound(py)
+        },
     )?;
-    let put_config = patched(&saved_config, &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?)])?;
+    let put_config = patched(
+        &saved_config,
+        &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?)],
+    )?;
     let previous = loop_.getattr(intern!(py, "checkpoint_previous_versions"))?;
     let new_versions = new_channel_versions(&previous, &versions)?;
-    loop_.setattr(intern!(py, "checkpoint_previous_versions"), versions.copy()?)?;
+    loop_.setattr(
+        intern!(py, "checkpoint_previous_versions"),
+        versions.copy()?,
+    )?;
     let saved = checkpoint.copy()?;
     saved.set_item(intern!(py, "channel_values"), values.copy()?)?;
-    let args = PyTuple::new(py, [put_config.clone().into_any(), saved.into_any(), metadata.into_any(), new_versions])?;
+    let args = PyTuple::new(
+        py,
+        [
+            put_config.clone().into_any(),
+            saved.into_any(),
+            metadata.into_any(),
+            new_versions,
+        ],
+    )?;
     loop_.setattr(
         intern!(py, "checkpoint_config"),
         patched(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
@@ -267,8 +357,14 @@ pub(crate) fn put_step_checkpoint(loop_: &Bound<'_, PyAny>, source: &Bound<'_, P
 
 /// `_put_checkpoint({"source": source})` of a run with no delta channel: a
 /// sync run's (saved or not), or a run's that saves nothing.
-pub(crate) fn put_checkpoint_of(loop_: &Bound<'_, PyAny>, source: &Bound<'_, PyString>) -> PyResult<()> {
-    if loop_.getattr(intern!(loop_.py(), "checkpointer"))?.is_none() {
+pub(crate) fn put_checkpoint_of(
+    loop_: &Bound<'_, PyAny>,
+    source: &Bound<'_, PyString>,
+) -> PyResult<()> {
+    if loop_
+        .getattr(intern!(loop_.py(), "checkpointer"))?
+        .is_none()
+    {
         next_checkpoint_unsaved(loop_, source)
     } else {
         put_step_checkpoint(loop_, source)

@@ -18,7 +18,12 @@ static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
 
 fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
-        Ok(Imports { graph_output: py.import("langgraph.types")?.getattr("GraphOutput")?.unbind() })
+        Ok(Imports {
+            graph_output: py
+                .import("langgraph.types")?
+                .getattr("GraphOutput")?
+                .unbind(),
+        })
     })
 }
 
@@ -31,6 +36,51 @@ pub struct InvokeOutput {
     latest: Py<PyAny>,
     interrupts: Py<PyList>,
     chunks: Py<PyList>,
+}
+
+impl InvokeOutput {
+    /// One chunk of the stream taken.
+    fn push(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.values {
+            return self.chunks.bind(py).append(chunk);
+        }
+        let interrupts = self.interrupts.bind(py);
+        if self.v2 {
+            self.latest = chunk.get_item(intern!(py, "data"))?.unbind();
+            let ints = chunk.call_method1(
+                intern!(py, "get"),
+                (intern!(py, "interrupts"), PyTuple::empty(py)),
+            )?;
+            if ints.is_truthy()? {
+                for i in ints.try_iter()? {
+                    interrupts.append(i?)?;
+                }
+            }
+            return Ok(());
+        }
+        let n = chunk.len()?;
+        let (mode, payload) = if n == 2 {
+            (chunk.get_item(0)?, chunk.get_item(1)?)
+        } else {
+            (chunk.get_item(1)?, chunk.get_item(2)?)
+        };
+        if mode.eq(intern!(py, "updates"))? {
+            if let Ok(d) = payload.cast::<PyDict>() {
+                if let Some(ints) = d.get_item(intern!(py, "__interrupt__"))? {
+                    if !ints.is_none() {
+                        for i in ints.try_iter()? {
+                            interrupts.append(i?)?;
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if mode.eq(intern!(py, "values"))? {
+            self.latest = payload.unbind();
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -47,43 +97,19 @@ impl InvokeOutput {
     }
 
     fn __call__(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
+        guarded("invoke output", || self.push(py, chunk))
+    }
+
+    /// Takes every chunk `queued()` yields and returns an empty tuple: an
+    /// `ainvoke`'s `astream` hands its chunks here instead of yielding them,
+    /// so its generator is not resumed once per step.
+    fn take<'py>(&mut self, queued: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = queued.py();
         guarded("invoke output", || {
-            if !self.values {
-                return self.chunks.bind(py).append(chunk);
+            for chunk in queued.call0()?.try_iter()? {
+                self.push(py, &chunk?)?;
             }
-            let interrupts = self.interrupts.bind(py);
-            if self.v2 {
-                self.latest = chunk.get_item(intern!(py, "data"))?.unbind();
-                let ints = chunk.call_method1(intern!(py, "get"), (intern!(py, "interrupts"), PyTuple::empty(py)))?;
-                if ints.is_truthy()? {
-                    for i in ints.try_iter()? {
-                        interrupts.append(i?)?;
-                    }
-                }
-                return Ok(());
-            }
-            let n = chunk.len()?;
-            let (mode, payload) = if n == 2 {
-                (chunk.get_item(0)?, chunk.get_item(1)?)
-            } else {
-                (chunk.get_item(1)?, chunk.get_item(2)?)
-            };
-            if mode.eq(intern!(py, "updates"))? {
-                if let Ok(d) = payload.cast::<PyDict>() {
-                    if let Some(ints) = d.get_item(intern!(py, "__interrupt__"))? {
-                        if !ints.is_none() {
-                            for i in ints.try_iter()? {
-                                interrupts.append(i?)?;
-                            }
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-            if mode.eq(intern!(py, "values"))? {
-                self.latest = payload.unbind();
-            }
-            Ok(())
+            Ok(PyTuple::empty(py))
         })
     }
 
@@ -99,7 +125,11 @@ impl InvokeOutput {
                 let kwargs = PyDict::new(py);
                 kwargs.set_item(intern!(py, "value"), latest)?;
                 kwargs.set_item(intern!(py, "interrupts"), interrupts.to_tuple())?;
-                return Ok(imports(py)?.graph_output.bind(py).call((), Some(&kwargs))?.unbind());
+                return Ok(imports(py)?
+                    .graph_output
+                    .bind(py)
+                    .call((), Some(&kwargs))?
+                    .unbind());
             }
             if interrupts.is_empty() {
                 return Ok(self.latest.clone_ref(py));

@@ -18,16 +18,16 @@ mod node_config;
 mod retry;
 mod retry_async;
 mod run_start;
+mod runtime;
+mod state_py;
 mod step_commit;
 mod stream_output;
 mod stream_put;
-mod state_py;
 mod sync_driver;
-mod tick;
-mod versions_py;
-mod runtime;
 mod task_build;
 mod task_config;
+mod tick;
+mod versions_py;
 mod writes;
 
 use std::collections::HashMap;
@@ -58,20 +58,28 @@ pub(crate) fn updates_chunk(
     cached: bool,
 ) -> PyResult<Py<PyDict>> {
     guarded("updates_chunk", || {
-        let writes: Vec<(String, Py<PyAny>)> =
-            writes.try_iter()?.map(|w| pair(&w?)).collect::<PyResult<_>>()?;
+        let writes: Vec<(String, Py<PyAny>)> = writes
+            .try_iter()?
+            .map(|w| pair(&w?))
+            .collect::<PyResult<_>>()?;
         let mut updated: Vec<Py<PyAny>> = Vec::new();
         if let Some((_, rtn)) = writes.iter().find(|(c, _)| c == "__return__") {
             updated.push(rtn.clone_ref(py));
         } else if let Ok(key) = output_keys.downcast::<PyString>() {
             let key = key.to_str()?;
-            updated.extend(writes.iter().filter(|(c, _)| c == key).map(|(_, v)| v.clone_ref(py)));
+            updated.extend(
+                writes
+                    .iter()
+                    .filter(|(c, _)| c == key)
+                    .map(|(_, v)| v.clone_ref(py)),
+            );
         } else {
             let keys: std::collections::HashSet<String> = output_keys
                 .try_iter()?
                 .map(|k| k?.extract::<String>())
                 .collect::<PyResult<_>>()?;
-            let selected: Vec<&(String, Py<PyAny>)> = writes.iter().filter(|(c, _)| keys.contains(c)).collect();
+            let selected: Vec<&(String, Py<PyAny>)> =
+                writes.iter().filter(|(c, _)| keys.contains(c)).collect();
             if !selected.is_empty() {
                 let mut counts: HashMap<&str, usize> = HashMap::new();
                 for (c, _) in &selected {
@@ -112,8 +120,9 @@ pub(crate) fn updates_chunk(
 #[pyo3(signature = (checkpoint_id, *parts, sha1_ids=false))]
 fn task_id(checkpoint_id: &str, parts: Vec<String>, sha1_ids: bool) -> PyResult<String> {
     guarded("task_id", || {
-        let ns = core::task_id::checkpoint_id_bytes(checkpoint_id)
-            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+        let ns = core::task_id::checkpoint_id_bytes(checkpoint_id).ok_or_else(|| {
+            PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}"))
+        })?;
         Ok(core::task_id::task_id_with(scheme(sha1_ids), &ns, &parts))
     })
 }
@@ -168,7 +177,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(channel_write::channel_write, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::callback_child, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::chain_run_manager, m)?)?;
-    m.add_function(wrap_pyfunction!(callback_config::plain_callback_manager, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        callback_config::plain_callback_manager,
+        m
+    )?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;

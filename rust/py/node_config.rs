@@ -33,25 +33,56 @@ pub(crate) fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let uuid = py.import("uuid")?;
         Ok(Imports {
-            base_manager: py.import("langchain_core.callbacks.base")?.getattr(pyo3::intern!(py, "BaseCallbackManager"))?.unbind(),
-            callback_manager: py.import("langchain_core.callbacks.manager")?.getattr(pyo3::intern!(py, "CallbackManager"))?.unbind(),
+            base_manager: py
+                .import("langchain_core.callbacks.base")?
+                .getattr(pyo3::intern!(py, "BaseCallbackManager"))?
+                .unbind(),
+            callback_manager: py
+                .import("langchain_core.callbacks.manager")?
+                .getattr(pyo3::intern!(py, "CallbackManager"))?
+                .unbind(),
             async_callback_manager: py
                 .import("langchain_core.callbacks.manager")?
                 .getattr(pyo3::intern!(py, "AsyncCallbackManager"))?
                 .unbind(),
-            channel_write: py.import("langgraph.pregel._write")?.getattr(pyo3::intern!(py, "ChannelWrite"))?.unbind(),
-            runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
-            runnable_callable: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableCallable"))?.unbind(),
+            channel_write: py
+                .import("langgraph.pregel._write")?
+                .getattr(pyo3::intern!(py, "ChannelWrite"))?
+                .unbind(),
+            runnable: py
+                .import("langchain_core.runnables")?
+                .getattr(pyo3::intern!(py, "Runnable"))?
+                .unbind(),
+            runnable_callable: py
+                .import("langgraph._internal._runnable")?
+                .getattr(pyo3::intern!(py, "RunnableCallable"))?
+                .unbind(),
             var_child_config: py
                 .import("langchain_core.runnables.config")?
                 .getattr(pyo3::intern!(py, "var_child_runnable_config"))?
                 .unbind(),
-            merge_metadata: py.import("langchain_core.runnables.config")?.getattr(pyo3::intern!(py, "_merge_metadata_dicts"))?.unbind(),
+            merge_metadata: py
+                .import("langchain_core.runnables.config")?
+                .getattr(pyo3::intern!(py, "_merge_metadata_dicts"))?
+                .unbind(),
             uuid_cls: uuid.getattr(pyo3::intern!(py, "UUID"))?.unbind(),
-            safe_unknown: uuid.getattr(pyo3::intern!(py, "SafeUUID"))?.getattr(pyo3::intern!(py, "unknown"))?.unbind(),
-            uuid7_int: py.import("uuid_utils")?.getattr(pyo3::intern!(py, "_uuid7_int"))?.unbind(),
-            missing: py.import("langgraph._internal._typing")?.getattr(pyo3::intern!(py, "MISSING"))?.unbind(),
-            param_empty: py.import("inspect")?.getattr(pyo3::intern!(py, "Parameter"))?.getattr(pyo3::intern!(py, "empty"))?.unbind(),
+            safe_unknown: uuid
+                .getattr(pyo3::intern!(py, "SafeUUID"))?
+                .getattr(pyo3::intern!(py, "unknown"))?
+                .unbind(),
+            uuid7_int: py
+                .import("uuid_utils")?
+                .getattr(pyo3::intern!(py, "_uuid7_int"))?
+                .unbind(),
+            missing: py
+                .import("langgraph._internal._typing")?
+                .getattr(pyo3::intern!(py, "MISSING"))?
+                .unbind(),
+            param_empty: py
+                .import("inspect")?
+                .getattr(pyo3::intern!(py, "Parameter"))?
+                .getattr(pyo3::intern!(py, "empty"))?
+                .unbind(),
         })
     })
 }
@@ -93,7 +124,6 @@ pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
     })
 }
 
-
 /// `langchain_core.utils.uuid.uuid7()`: uuid_utils' generator, made into a
 /// stdlib `UUID` as `uuid_utils.compat` makes it (no `__init__`).
 pub(crate) fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
@@ -114,7 +144,9 @@ pub(crate) fn merge_metadata_dicts<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = base.py();
     if let (Ok(b), Ok(i)) = (base.cast::<PyDict>(), incoming.cast::<PyDict>()) {
-        if !b.contains(pyo3::intern!(py, "lc_versions"))? && !i.contains(pyo3::intern!(py, "lc_versions"))? {
+        if !b.contains(pyo3::intern!(py, "lc_versions"))?
+            && !i.contains(pyo3::intern!(py, "lc_versions"))?
+        {
             let merged = b.copy()?;
             merged.update(i.as_mapping())?;
             return Ok(merged.into_any());
@@ -131,10 +163,18 @@ pub(crate) struct Parent<'py> {
     pub(crate) run_id: Bound<'py, PyAny>,
 }
 
-pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, manager: &Bound<'py, PyAny>) -> PyResult<Parent<'py>> {
+pub(crate) fn parent<'py>(
+    im: &Imports,
+    n: &Names,
+    config: &Bound<'py, PyDict>,
+    manager: &Bound<'py, PyAny>,
+) -> PyResult<Parent<'py>> {
     let py = config.py();
     let inheritable = PyList::empty(py);
-    for t in manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {
+    for t in manager
+        .getattr(pyo3::intern!(py, "inheritable_tags"))?
+        .try_iter()?
+    {
         inheritable.append(t?)?;
     }
     if let Some(tags) = config.get_item(n.tags.bind(py))? {
@@ -167,11 +207,19 @@ pub(crate) fn parent<'py>(im: &Imports, n: &Names, config: &Bound<'py, PyDict>, 
     let run_id = match config.get_item(n.run_id.bind(py))? {
         Some(r) => {
             config.del_item(n.run_id.bind(py))?;
-            if r.is_truthy()? { r } else { uuid7(py, im, n)? }
+            if r.is_truthy()? {
+                r
+            } else {
+                uuid7(py, im, n)?
+            }
         }
         None => uuid7(py, im, n)?,
     };
-    Ok(Parent { tags: inheritable, metadata, run_id })
+    Ok(Parent {
+        tags: inheritable,
+        metadata,
+        run_id,
+    })
 }
 
 /// `patch_config(config, callbacks=run_manager.get_child(f"seq:step:{i}"))`.
@@ -191,7 +239,9 @@ pub(crate) fn step_config<'py>(
     let inheritable_metadata = metadata.copy()?;
     // neither class has an __init__ of its own: BaseCallbackManager's sets
     // the attributes below, in this order
-    let child = if manager_cls.is(im.callback_manager.bind(py)) || manager_cls.is(im.async_callback_manager.bind(py)) {
+    let child = if manager_cls.is(im.callback_manager.bind(py))
+        || manager_cls.is(im.async_callback_manager.bind(py))
+    {
         // attributes in the order BaseCallbackManager.__init__ sets them
         let child = crate::runtime::object_new(&manager_cls)?;
         child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
@@ -200,7 +250,10 @@ pub(crate) fn step_config<'py>(
         child.setattr(pyo3::intern!(py, "tags"), &tags)?;
         child.setattr(pyo3::intern!(py, "inheritable_tags"), &inheritable)?;
         child.setattr(pyo3::intern!(py, "metadata"), metadata)?;
-        child.setattr(pyo3::intern!(py, "inheritable_metadata"), inheritable_metadata)?;
+        child.setattr(
+            pyo3::intern!(py, "inheritable_metadata"),
+            inheritable_metadata,
+        )?;
         child
     } else {
         let kw = PyDict::new(py);
@@ -210,13 +263,19 @@ pub(crate) fn step_config<'py>(
         kw.set_item(pyo3::intern!(py, "tags"), &tags)?;
         kw.set_item(pyo3::intern!(py, "inheritable_tags"), &inheritable)?;
         kw.set_item(pyo3::intern!(py, "metadata"), metadata)?;
-        kw.set_item(pyo3::intern!(py, "inheritable_metadata"), inheritable_metadata)?;
+        kw.set_item(
+            pyo3::intern!(py, "inheritable_metadata"),
+            inheritable_metadata,
+        )?;
         manager_cls.call((), Some(&kw))?
     };
     let tag = PyString::new(py, &format!("seq:step:{i}"));
     let child_tags = child.getattr(pyo3::intern!(py, "tags"))?;
     if p.tags.contains(&tag)? {
-        child.call_method1(pyo3::intern!(py, "add_tags"), (PyList::new(py, [&tag])?, false))?;
+        child.call_method1(
+            pyo3::intern!(py, "add_tags"),
+            (PyList::new(py, [&tag])?, false),
+        )?;
     } else {
         child_tags.call_method1(pyo3::intern!(py, "append"), (tag,))?;
     }
@@ -256,7 +315,10 @@ pub(crate) fn config_context<'py>(config: &Bound<'py, PyDict>) -> PyResult<Bound
 }
 
 /// Runs `body` with `ctx` entered (`ctx.run`).
-pub(crate) fn in_context<T>(ctx: &Bound<'_, PyAny>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+pub(crate) fn in_context<T>(
+    ctx: &Bound<'_, PyAny>,
+    body: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
     let py = ctx.py();
     // SAFETY: `ctx` is a live context object; it is exited on every path.
     unsafe {
@@ -348,7 +410,8 @@ pub(crate) fn is_runnable(value: &Bound<'_, PyAny>) -> PyResult<bool> {
 pub(crate) fn recurses(step: &Bound<'_, PyAny>, ret: &Bound<'_, PyAny>) -> PyResult<bool> {
     let im = imports(ret.py())?;
     Ok(!ret.is_exact_instance_of::<PyDict>()
-        && step.getattr(pyo3::intern!(step.py(), "recurse"))?.is_truthy()?
+        && step
+            .getattr(pyo3::intern!(step.py(), "recurse"))?
+            .is_truthy()?
         && ret.is_instance(im.runnable.bind(ret.py()))?)
 }
-

@@ -33,8 +33,16 @@ struct Imports {
 
 static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
 
-const RUNTIME_FIELDS: [&str; 8] =
-    ["context", "store", "stream_writer", "heartbeat", "previous", "execution_info", "server_info", "control"];
+const RUNTIME_FIELDS: [&str; 8] = [
+    "context",
+    "store",
+    "stream_writer",
+    "heartbeat",
+    "previous",
+    "execution_info",
+    "server_info",
+    "control",
+];
 
 fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
@@ -42,10 +50,16 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         let runtime = py.import("langgraph.runtime")?;
         let run_control = runtime.getattr("RunControl")?;
         let slots = run_control.getattr("__slots__")?;
-        let plain_run_control = slots.extract::<Vec<String>>().map(|s| s == ["_drain_reason"]).unwrap_or(false);
+        let plain_run_control = slots
+            .extract::<Vec<String>>()
+            .map(|s| s == ["_drain_reason"])
+            .unwrap_or(false);
         let plain_runtime = classes(py)?.runtime.field_names(py) == RUNTIME_FIELDS;
         Ok(Imports {
-            map_input: py.import("langgraph.pregel._io")?.getattr("map_input")?.unbind(),
+            map_input: py
+                .import("langgraph.pregel._io")?
+                .getattr("map_input")?
+                .unbind(),
             coerce_parent_runtime: main.getattr("_coerce_parent_runtime")?.unbind(),
             coerce_context: main.getattr("_coerce_context")?.unbind(),
             build_server_info: main.getattr("_build_server_info")?.unbind(),
@@ -54,14 +68,20 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             run_control: run_control.unbind(),
             plain_run_control,
             plain_runtime,
-            key_runtime: py.import("langgraph._internal._constants")?.getattr("CONFIG_KEY_RUNTIME")?.unbind(),
+            key_runtime: py
+                .import("langgraph._internal._constants")?
+                .getattr("CONFIG_KEY_RUNTIME")?
+                .unbind(),
         })
     })
 }
 
 /// `list(map_input(input_channels, chunk))`: the input's writes.
 #[pyfunction]
-pub fn map_input<'py>(input_channels: &Bound<'py, PyAny>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+pub fn map_input<'py>(
+    input_channels: &Bound<'py, PyAny>,
+    chunk: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
     guarded("map_input", || {
         let py = chunk.py();
         if chunk.is_none() {
@@ -85,9 +105,15 @@ pub fn map_input<'py>(input_channels: &Bound<'py, PyAny>, chunk: &Bound<'py, PyA
     })
 }
 
-fn python_map_input<'py>(input_channels: &Bound<'py, PyAny>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+fn python_map_input<'py>(
+    input_channels: &Bound<'py, PyAny>,
+    chunk: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
     let py = chunk.py();
-    let writes = imports(py)?.map_input.bind(py).call1((input_channels, chunk))?;
+    let writes = imports(py)?
+        .map_input
+        .bind(py)
+        .call1((input_channels, chunk))?;
     PyList::new(py, writes.try_iter()?.collect::<PyResult<Vec<_>>>()?)
 }
 
@@ -148,7 +174,9 @@ pub fn run_runtime<'py>(
         let context = if context.is_none() {
             context.clone()
         } else {
-            im.coerce_context.bind(py).call1((context_schema, context))?
+            im.coerce_context
+                .bind(py)
+                .call1((context_schema, context))?
         };
         let server_info = match &configurable {
             Some(c)
@@ -165,7 +193,11 @@ pub fn run_runtime<'py>(
             control.clone()
         } else {
             let own = parent.getattr(intern!(py, "control"))?;
-            if own.is_truthy()? { own } else { new_run_control(im, py)? }
+            if own.is_truthy()? {
+                own
+            } else {
+                new_run_control(im, py)?
+            }
         };
         let own = [
             (intern!(py, "context"), context),
@@ -177,24 +209,47 @@ pub fn run_runtime<'py>(
             (intern!(py, "control"), control),
         ];
         if !im.plain_runtime {
-            let own = rt.runtime.build(py, &own.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>())?;
+            let own = rt.runtime.build(
+                py,
+                &own.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>(),
+            )?;
             return parent.call_method1(intern!(py, "merge"), (own,));
         }
         // Runtime.merge(parent, own), field by field
-        let or = |mine: &Bound<'py, PyAny>, name: &Bound<'py, PyString>| -> PyResult<Bound<'py, PyAny>> {
-            if mine.is_truthy()? { Ok(mine.clone()) } else { parent.getattr(name) }
+        let or = |mine: &Bound<'py, PyAny>,
+                  name: &Bound<'py, PyString>|
+         -> PyResult<Bound<'py, PyAny>> {
+            if mine.is_truthy()? {
+                Ok(mine.clone())
+            } else {
+                parent.getattr(name)
+            }
         };
-        let [(k_context, context), (k_store, store), (k_writer, writer), _, _, (k_server, server_info), (k_control, control)] = own;
-        let writer = if writer.is(im.no_op_stream_writer.bind(py)) { parent.getattr(k_writer)? } else { writer };
+        let [(k_context, context), (k_store, store), (k_writer, writer), _, _, (k_server, server_info), (k_control, control)] =
+            own;
+        let writer = if writer.is(im.no_op_stream_writer.bind(py)) {
+            parent.getattr(k_writer)?
+        } else {
+            writer
+        };
         rt.runtime.build(
             py,
             &[
                 (k_context, or(&context, k_context)?),
                 (k_store, or(&store, k_store)?),
                 (k_writer, writer),
-                (intern!(py, "heartbeat"), parent.getattr(intern!(py, "heartbeat"))?),
-                (intern!(py, "previous"), parent.getattr(intern!(py, "previous"))?),
-                (intern!(py, "execution_info"), parent.getattr(intern!(py, "execution_info"))?),
+                (
+                    intern!(py, "heartbeat"),
+                    parent.getattr(intern!(py, "heartbeat"))?,
+                ),
+                (
+                    intern!(py, "previous"),
+                    parent.getattr(intern!(py, "previous"))?,
+                ),
+                (
+                    intern!(py, "execution_info"),
+                    parent.getattr(intern!(py, "execution_info"))?,
+                ),
                 (k_server, or(&server_info, k_server)?),
                 (k_control, or(&control, k_control)?),
             ],
@@ -208,7 +263,11 @@ fn new_run_control<'py>(im: &Imports, py: Python<'py>) -> PyResult<Bound<'py, Py
         return cls.call0();
     }
     let control = object_new(cls)?;
-    generic_setattr(&control, intern!(py, "_drain_reason"), &py.None().into_bound(py))?;
+    generic_setattr(
+        &control,
+        intern!(py, "_drain_reason"),
+        &py.None().into_bound(py),
+    )?;
     Ok(control)
 }
 
@@ -219,9 +278,15 @@ fn new_run_control<'py>(im: &Imports, py: Python<'py>) -> PyResult<Bound<'py, Py
 pub fn cached_spec<'py>(graph: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     guarded("cached_spec", || {
         let py = graph.py();
-        let Ok(d) = graph.getattr(intern!(py, "__dict__")) else { return Ok(None) };
-        let Ok(d) = d.cast_into::<PyDict>() else { return Ok(None) };
-        let Some(spec) = d.get_item(intern!(py, "_langgraph_rs_spec"))? else { return Ok(None) };
+        let Ok(d) = graph.getattr(intern!(py, "__dict__")) else {
+            return Ok(None);
+        };
+        let Ok(d) = d.cast_into::<PyDict>() else {
+            return Ok(None);
+        };
+        let Some(spec) = d.get_item(intern!(py, "_langgraph_rs_spec"))? else {
+            return Ok(None);
+        };
         if spec.is_none() {
             return Ok(None);
         }
@@ -229,7 +294,10 @@ pub fn cached_spec<'py>(graph: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py,
         let nodes = graph.getattr(intern!(py, "nodes"))?;
         let fits = spec.getattr(intern!(py, "channels_obj"))?.is(&channels)
             && spec.getattr(intern!(py, "nodes_obj"))?.is(&nodes)
-            && spec.getattr(intern!(py, "n_channels"))?.extract::<usize>()? == channels.len()?
+            && spec
+                .getattr(intern!(py, "n_channels"))?
+                .extract::<usize>()?
+                == channels.len()?
             && spec.getattr(intern!(py, "n_nodes"))?.extract::<usize>()? == nodes.len()?;
         Ok(fits.then_some(spec))
     })

@@ -17,8 +17,8 @@ use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
-use crate::runtime::generic_setattr;
 use crate::callbacks::callback_child;
+use crate::runtime::generic_setattr;
 use crate::runtime::{classes, Frozen};
 use crate::task_config::{task_config, ConfigTemplate};
 
@@ -41,18 +41,40 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let algo = py.import("langgraph.pregel._algo")?;
         Ok(Imports {
-            task: Frozen::load(py, py.import("langgraph.types")?.getattr(pyo3::intern!(py, "PregelExecutableTask"))?)?,
+            task: Frozen::load(
+                py,
+                py.import("langgraph.types")?
+                    .getattr(pyo3::intern!(py, "PregelExecutableTask"))?,
+            )?,
             scratchpad: Frozen::load(
                 py,
-                py.import("langgraph._internal._scratchpad")?.getattr(pyo3::intern!(py, "PregelScratchpad"))?,
+                py.import("langgraph._internal._scratchpad")?
+                    .getattr(pyo3::intern!(py, "PregelScratchpad"))?,
             )?,
-            counter: algo.getattr(pyo3::intern!(py, "LazyAtomicCounter"))?.unbind(),
+            counter: algo
+                .getattr(pyo3::intern!(py, "LazyAtomicCounter"))?
+                .unbind(),
             python_scratchpad: algo.getattr(pyo3::intern!(py, "_scratchpad"))?.unbind(),
-            runnable_seq: py.import("langgraph._internal._runnable")?.getattr(pyo3::intern!(py, "RunnableSeq"))?.unbind(),
-            deque: py.import("collections")?.getattr(pyo3::intern!(py, "deque"))?.unbind(),
-            partial: py.import("functools")?.getattr(pyo3::intern!(py, "partial"))?.unbind(),
-            copy: py.import("copy")?.getattr(pyo3::intern!(py, "copy"))?.unbind(),
-            default_runtime: py.import("langgraph.runtime")?.getattr(pyo3::intern!(py, "DEFAULT_RUNTIME"))?.unbind(),
+            runnable_seq: py
+                .import("langgraph._internal._runnable")?
+                .getattr(pyo3::intern!(py, "RunnableSeq"))?
+                .unbind(),
+            deque: py
+                .import("collections")?
+                .getattr(pyo3::intern!(py, "deque"))?
+                .unbind(),
+            partial: py
+                .import("functools")?
+                .getattr(pyo3::intern!(py, "partial"))?
+                .unbind(),
+            copy: py
+                .import("copy")?
+                .getattr(pyo3::intern!(py, "copy"))?
+                .unbind(),
+            default_runtime: py
+                .import("langgraph.runtime")?
+                .getattr(pyo3::intern!(py, "DEFAULT_RUNTIME"))?
+                .unbind(),
             empty_map: PyDict::new(py).into_any().unbind(),
         })
     })
@@ -175,7 +197,11 @@ impl NullResume {
     #[pyo3(signature = (consume=false))]
     fn __call__(&self, py: Python<'_>, consume: bool) -> PyResult<Py<PyAny>> {
         match &self.parent {
-            Some(p) => Ok(p.bind(py).getattr(pyo3::intern!(py, "get_null_resume"))?.call1((consume,))?.unbind()),
+            Some(p) => Ok(p
+                .bind(py)
+                .getattr(pyo3::intern!(py, "get_null_resume"))?
+                .call1((consume,))?
+                .unbind()),
             None => Ok(py.None()),
         }
     }
@@ -187,7 +213,6 @@ impl NullResume {
         Ok(())
     }
 }
-
 
 /// `LazyAtomicCounter()` without entering its `__init__`.
 fn lazy_counter<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
@@ -242,10 +267,16 @@ impl StepConsts {
             StepConsts {
                 nodes: loop_.getattr(pyo3::intern!(py, "nodes"))?.unbind(),
                 lean: loop_.getattr(pyo3::intern!(py, "_lean"))?.is_truthy()?,
-                lean_nodes: loop_.getattr(pyo3::intern!(py, "_lean_nodes"))?.cast_into::<PyDict>()?.unbind(),
+                lean_nodes: loop_
+                    .getattr(pyo3::intern!(py, "_lean_nodes"))?
+                    .cast_into::<PyDict>()?
+                    .unbind(),
                 store: loop_.getattr(pyo3::intern!(py, "store"))?.unbind(),
                 manager: loop_.getattr(pyo3::intern!(py, "manager"))?.unbind(),
-                managed: loop_.getattr(pyo3::intern!(py, "spec"))?.getattr(pyo3::intern!(py, "managed"))?.unbind(),
+                managed: loop_
+                    .getattr(pyo3::intern!(py, "spec"))?
+                    .getattr(pyo3::intern!(py, "managed"))?
+                    .unbind(),
                 retry_policy: loop_.getattr(pyo3::intern!(py, "retry_policy"))?.unbind(),
                 cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?.unbind(),
                 has_previous: loop_
@@ -294,13 +325,16 @@ struct Step<'py> {
 }
 
 fn or_none<'py>(d: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
-    Ok(d.get_item(key)?.unwrap_or_else(|| d.py().None().into_bound(d.py())))
+    Ok(d.get_item(key)?
+        .unwrap_or_else(|| d.py().None().into_bound(d.py())))
 }
 
 impl<'py> Step<'py> {
     fn read(loop_: &Bound<'py, PyAny>, n: &Names, im: &Imports) -> PyResult<Step<'py>> {
         let py = loop_.py();
-        let config = loop_.getattr(pyo3::intern!(py, "config"))?.cast_into::<PyDict>()?;
+        let config = loop_
+            .getattr(pyo3::intern!(py, "config"))?
+            .cast_into::<PyDict>()?;
         let configurable = config
             .get_item(n.configurable.bind(py))?
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("configurable"))?
@@ -333,7 +367,9 @@ impl<'py> Step<'py> {
             lean_nodes: consts.lean_nodes.bind(py).clone(),
             step,
             stop,
-            checkpoint_id: loop_.getattr(pyo3::intern!(py, "checkpoint"))?.get_item(n.id.bind(py))?,
+            checkpoint_id: loop_
+                .getattr(pyo3::intern!(py, "checkpoint"))?
+                .get_item(n.id.bind(py))?,
             has_pending,
             pending,
             parent_scratchpad: or_none(&configurable, n.scratchpad.bind(py))?,
@@ -433,19 +469,32 @@ impl<'py> Step<'py> {
                 own
             } else {
                 let t = packet.getattr(n.timeout.bind(py))?;
-                if t.is_none() { own } else { t }
+                if t.is_none() {
+                    own
+                } else {
+                    t
+                }
             }
         };
         let lean = self.lean && timeout.is_none();
-        let mut node = if lean { self.lean_nodes.get_item(&name)? } else { None };
+        let mut node = if lean {
+            self.lean_nodes.get_item(&name)?
+        } else {
+            None
+        };
         if node.is_none() {
             let plain = proc.getattr(pyo3::intern!(py, "node"))?;
             if plain.is_none() {
                 return Ok(None);
             }
             node = Some(if lean && plain.is_instance(im.runnable_seq.bind(py))? {
-                self.loop_.call_method1(pyo3::intern!(py, "_lean_node"), (&name, &plain))?
-            } else if let Some(write) = if lean { crate::node_call::LeanWrite::of(&plain)? } else { None } {
+                self.loop_
+                    .call_method1(pyo3::intern!(py, "_lean_node"), (&name, &plain))?
+            } else if let Some(write) = if lean {
+                crate::node_call::LeanWrite::of(&plain)?
+            } else {
+                None
+            } {
                 self.lean_nodes.set_item(&name, &write)?;
                 write.into_any()
             } else {
@@ -468,15 +517,35 @@ impl<'py> Step<'py> {
         let meta_values = [&self.step, &name, &triggers, &path, &task_ns];
         let writes = im.deque.bind(py).call0()?;
         let own_cache = proc.getattr(pyo3::intern!(py, "cache_policy"))?;
-        let cache_policy = if own_cache.is_truthy()? { own_cache } else { self.cache_policy.clone() };
+        let cache_policy = if own_cache.is_truthy()? {
+            own_cache
+        } else {
+            self.cache_policy.clone()
+        };
         let cache_key = if cache_policy.is_truthy()? {
-            self.loop_.call_method1(pyo3::intern!(py, "_task_cache_key"), (&proc, &name, &val, &cache_policy))?
+            self.loop_.call_method1(
+                pyo3::intern!(py, "_task_cache_key"),
+                (&proc, &name, &val, &cache_policy),
+            )?
         } else {
             py.None().into_bound(py)
         };
-        let config = self.config(im, n, &task_id, &task_ns, &writes, &proc, &meta_values, &name)?;
+        let config = self.config(
+            im,
+            n,
+            &task_id,
+            &task_ns,
+            &writes,
+            &proc,
+            &meta_values,
+            &name,
+        )?;
         let own_retry = proc.getattr(n.retry_policy.bind(py))?;
-        let retry = if own_retry.is_truthy()? { own_retry } else { self.retry_policy.clone() };
+        let retry = if own_retry.is_truthy()? {
+            own_retry
+        } else {
+            self.retry_policy.clone()
+        };
         let task = im.task.build(
             py,
             &[
@@ -490,7 +559,10 @@ impl<'py> Step<'py> {
                 (n.cache_key.bind(py), cache_key),
                 (n.id.bind(py), task_id),
                 (n.path.bind(py), path),
-                (n.writers.bind(py), proc.getattr(pyo3::intern!(py, "flat_writers"))?),
+                (
+                    n.writers.bind(py),
+                    proc.getattr(pyo3::intern!(py, "flat_writers"))?,
+                ),
                 (n.subgraphs.bind(py), proc.getattr(n.subgraphs.bind(py))?),
                 (n.timeout.bind(py), timeout),
             ],
@@ -549,7 +621,10 @@ impl<'py> Step<'py> {
         ))?;
         let conf = [
             (n.task_id.bind(py), task_id.clone()),
-            (n.send.bind(py), writes.getattr(pyo3::intern!(py, "extend"))?),
+            (
+                n.send.bind(py),
+                writes.getattr(pyo3::intern!(py, "extend"))?,
+            ),
             (n.read.bind(py), read),
             (n.checkpointer.bind(py), self.checkpointer.clone()),
             (n.checkpoint_map.bind(py), map.into_any()),
@@ -567,18 +642,36 @@ impl<'py> Step<'py> {
         ];
         // the config template for this run: one for every node that adds no
         // tags or metadata of its own, one per node for the others
-        let (extra, tags) = (proc.getattr(pyo3::intern!(py, "metadata"))?, proc.getattr(pyo3::intern!(py, "tags"))?);
-        let key = if extra.is_truthy()? || tags.is_truthy()? { name.clone() } else { py.None().into_bound(py) };
+        let (extra, tags) = (
+            proc.getattr(pyo3::intern!(py, "metadata"))?,
+            proc.getattr(pyo3::intern!(py, "tags"))?,
+        );
+        let key = if extra.is_truthy()? || tags.is_truthy()? {
+            name.clone()
+        } else {
+            py.None().into_bound(py)
+        };
         let template = match self.templates.get_item(&key)? {
             Some(t) => {
                 let t = t.cast_into::<ConfigTemplate>()?;
-                if t.get().fits(&self.config) { Some(t) } else { None }
+                if t.get().fits(&self.config) {
+                    Some(t)
+                } else {
+                    None
+                }
             }
             None => None,
         };
         let template = match template {
             Some(t) => Some(t),
-            None => match ConfigTemplate::make(&self.config, &meta_keys, &extra, &tags, name, &callbacks)? {
+            None => match ConfigTemplate::make(
+                &self.config,
+                &meta_keys,
+                &extra,
+                &tags,
+                name,
+                &callbacks,
+            )? {
                 Some(t) => {
                     let t = Bound::new(py, t)?;
                     self.templates.set_item(&key, &t)?;
@@ -588,7 +681,14 @@ impl<'py> Step<'py> {
             },
         };
         if let Some(t) = template {
-            return t.get().config(&meta_keys, meta_values, name, &callbacks, &self.configurable, &conf);
+            return t.get().config(
+                &meta_keys,
+                meta_values,
+                name,
+                &callbacks,
+                &self.configurable,
+                &conf,
+            );
         }
         let metadata = PyDict::new(py);
         for (k, v) in meta_keys.iter().zip(meta_values) {
@@ -601,14 +701,25 @@ impl<'py> Step<'py> {
         for (k, v) in &conf {
             confd.set_item(k, v)?;
         }
-        task_config(py, &self.config, Some(metadata.as_any()), Some(&tags), name, &callbacks, &confd)
+        task_config(
+            py,
+            &self.config,
+            Some(metadata.as_any()),
+            Some(&tags),
+            name,
+            &callbacks,
+            &confd,
+        )
     }
 }
 
 /// `_Loop._prepare_tasks` after planning: the step's tasks by id, in plan
 /// order, from the core's plans.
 #[pyfunction]
-pub fn build_tasks<'py>(loop_: &Bound<'py, PyAny>, plans: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+pub fn build_tasks<'py>(
+    loop_: &Bound<'py, PyAny>,
+    plans: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
     guarded("build_tasks", || {
         let py = loop_.py();
         let (im, n) = (imports(py)?, names(py)?);

@@ -87,7 +87,11 @@ mod tests {
     #[test]
     fn sha1_ids_match_langgraph_v1() {
         let ns = checkpoint_id_bytes("1ef4f797-8335-6428-8001-8a1503f9b875").unwrap();
-        let id = task_id_with(IdScheme::Sha1, &ns, &["a", "1", "a", "__pregel_pull", "branch:to:a"]);
+        let id = task_id_with(
+            IdScheme::Sha1,
+            &ns,
+            &["a", "1", "a", "__pregel_pull", "branch:to:a"],
+        );
         assert_eq!(id, EXPECTED_V1);
     }
 
