@@ -65,6 +65,17 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         else:
             saved = await cp.aget_tuple(self.checkpoint_config)
             self._loaded_latest = True
+        # nothing saved: the empty checkpoint loaded and the input applied
+        # natively (rust/py/run_enter.rs), else as below
+        if saved is None and (applied := _native.start_empty(self)) is not None:
+            if not applied:
+                pass
+            elif self.checkpointer is None:
+                _native.put_checkpoint(self, "input")  # nothing saved (rust/py/checkpoint_put.rs)
+            else:
+                await self._aput_checkpoint({"source": "input"})
+            _native.after_first(self, False)
+            return self
         self._load(saved)
         targets = self._replay_targets() if self._delta_names or self.spec.binop else None
         self._init_state(
@@ -86,7 +97,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
                 _native.put_checkpoint(self, "input")  # nothing saved (rust/py/checkpoint_put.rs)
             else:
                 await self._aput_checkpoint({"source": "input"})
-        self._after_first(is_resuming)
+        _native.after_first(self, is_resuming)  # (rust/py/run_enter.rs)
         return self
 
     async def __aexit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:

@@ -1,6 +1,7 @@
 """The ``_Loop``'s start: loading the checkpoint (or replaying one), the
 native state it seeds, and the run's first writes (input, resume,
-``Command``).
+``Command``). A start with nothing saved and a plain input is native
+(rust/py/run_enter.rs), as is the step after both (``after_first``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from langgraph._internal._constants import (
     CONFIG_KEY_CHECKPOINT_ID,
     CONFIG_KEY_CHECKPOINT_MAP,
     CONFIG_KEY_CHECKPOINT_NS,
-    CONFIG_KEY_REPLAY_STATE,
     CONFIG_KEY_RESUME_MAP,
     CONFIG_KEY_RESUMING,
     CONFIG_KEY_STRICT_RESUME,
@@ -23,9 +23,7 @@ from langgraph._internal._constants import (
     NULL_TASK_ID,
     RESUME,
 )
-from langgraph._internal._replay import ReplayState
 from langgraph._internal._typing import MISSING
-from langgraph.callbacks import GraphResumeEvent
 from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
@@ -347,27 +345,3 @@ class _Loading:
                     self.put_writes(str(uuid5(UUID(self.checkpoint["id"]), INPUT)), delta_input)
                 else:
                     self._forced.update(c for c, _ in delta_input)
-
-    def _after_first(self, is_resuming: bool) -> None:
-        if not self.is_nested:  # (patch_configurable, made in place)
-            config = self.config
-            self.config = {
-                **config,
-                CONF: {
-                    **config.get(CONF, {}),
-                    CONFIG_KEY_RESUMING: is_resuming,
-                    CONFIG_KEY_REPLAY_STATE: ReplayState(self._replay_checkpoint_id)
-                    if self._replay_checkpoint_id is not None
-                    else None,
-                },
-            }
-        self.status = "pending"
-        if is_resuming:
-            self.lifecycle.append(
-                GraphResumeEvent(
-                    run_id=None,
-                    status=self.status,
-                    checkpoint_id=self.checkpoint["id"],
-                    checkpoint_ns=self.checkpoint_ns,
-                )
-            )

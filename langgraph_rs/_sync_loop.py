@@ -70,6 +70,23 @@ class _SyncLoop(_SyncCalls, _Loop):
         else:
             saved = cp.get_tuple(self.checkpoint_config)
             self._loaded_latest = True
+        # the run's share of the engine's task threads, made when a step first
+        # needs it; a bad max_concurrency fails here, as LangGraph's pool
+        # (which LangGraph makes after loading, before the first writes)
+        limit = self.config.get("max_concurrency")
+        self._lane_limit = DEFAULT_LIMIT if limit is None else lane_limit(limit)
+        self._executor: Lane | None = None
+        if self._background_saves:
+            self._saves = Lane(1)  # one save at a time, in the order made
+            self._saves.emulate_starts = False  # (no pool of LangGraph's to mirror)
+        # nothing saved: the empty checkpoint loaded and the input applied
+        # natively (rust/py/run_enter.rs), else as below
+        if saved is None and (applied := _native.start_empty(self)) is not None:
+            is_resuming = False
+            if applied:
+                _native.put_checkpoint(self, "input")  # (rust/py/checkpoint_put.rs)
+            _native.after_first(self, is_resuming)
+            return self
         self._load(saved)
         targets = self._replay_targets() if self._delta_names or self.spec.binop else None
         self._init_state(
@@ -77,14 +94,6 @@ class _SyncLoop(_SyncCalls, _Loop):
             if targets
             else None
         )
-        # the run's share of the engine's task threads, made when a step first
-        # needs it; a bad max_concurrency fails here, as LangGraph's pool
-        limit = self.config.get("max_concurrency")
-        self._lane_limit = DEFAULT_LIMIT if limit is None else lane_limit(limit)
-        self._executor: Lane | None = None
-        if self._background_saves:
-            self._saves = Lane(1)  # one save at a time, in the order made
-            self._saves.emulate_starts = False  # (no pool of LangGraph's to mirror)
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
             self._save(self.checkpointer.put, args, put=True)
@@ -95,7 +104,7 @@ class _SyncLoop(_SyncCalls, _Loop):
                 self._put_checkpoint({"source": "input"})
             else:  # natively (rust/py/checkpoint_put.rs)
                 _native.put_checkpoint(self, "input")
-        self._after_first(is_resuming)
+        _native.after_first(self, is_resuming)  # (rust/py/run_enter.rs)
         return self
 
     def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> bool:

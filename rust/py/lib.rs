@@ -17,6 +17,7 @@ mod node_call_async;
 mod node_config;
 mod retry;
 mod retry_async;
+mod run_enter;
 mod run_start;
 mod runtime;
 mod state_py;
@@ -154,6 +155,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(checkpoint_put::put_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(run_start::empty_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(run_start::run_runtime, m)?)?;
+    m.add_function(wrap_pyfunction!(run_enter::start_empty, m)?)?;
+    m.add_function(wrap_pyfunction!(run_enter::after_first, m)?)?;
     m.add_function(wrap_pyfunction!(stream_output::stream_output, m)?)?;
     m.add_function(wrap_pyfunction!(step_commit::commit_ok, m)?)?;
     m.add_function(wrap_pyfunction!(step_commit::apply_step, m)?)?;
