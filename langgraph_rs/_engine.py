@@ -94,7 +94,7 @@ def _run_lifecycle(loop: _Loop, graph_callbacks: Any) -> None:
 
 
 def _start_sync(
-    run: _Run, q: deque, put: _Notify, interrupts_only: bool = False
+    run: _Run, q: deque, interrupts_only: bool = False
 ) -> tuple[Any, Any, _SyncLoop]:
     """A sync run up to its loop: callbacks, ``on_chain_start``, stream handlers.
     ``run.run_manager`` is set as soon as the chain run started."""
@@ -112,13 +112,13 @@ def _start_sync(
         if run.config.get("callbacks") is None
         else get_sync_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
     )
-    run.started(run_manager, put, q.popleft, IndexError)
+    run.started(run_manager, partial(_Notify, q.append, partial(operator.not_, q)), q.popleft, IndexError)
     # a stream that is not eager wakes no one: its put is the queue's
-    loop = run.make_loop(_SyncLoop, put if run.eager else q.append, interrupts_only)
+    loop = run.make_loop(_SyncLoop, run.put if run.eager else q.append, interrupts_only)
     return run_manager, graph_callbacks, loop
 
 
-def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, put: _Notify, callbacks: Any) -> Any:
+def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, callbacks: Any) -> Any:
     """Inside the loop: the superstep loop (rust/py/sync_driver.rs), iterated
     for the chunks it streams."""
     if run.stream_handlers or run.subgraphs:
@@ -127,7 +127,7 @@ def _steps(graph: Any, run: _Run, loop: _SyncLoop, q: deque, put: _Notify, callb
         _run_lifecycle(loop, callbacks)
     return _native.SyncSteps(
         loop, q, run.queued, graph.step_timeout,
-        put if run.eager else None, partial(_run_lifecycle, loop, callbacks),
+        run.put if run.eager else None, partial(_run_lifecycle, loop, callbacks),
     )
 
 
@@ -164,11 +164,10 @@ def stream(
     # the chunks the run streams (from worker threads too: deque appends and
     # pops are atomic), read by ``run.output`` as LangGraph's ``_output`` reads its queue
     q: deque = deque()
-    put = _Notify(q.append, partial(operator.not_, q))
     try:
-        run_manager, graph_callbacks, loop = _start_sync(run, q, put)
+        run_manager, graph_callbacks, loop = _start_sync(run, q)
         with loop:
-            yield from _steps(self, run, loop, q, put, graph_callbacks)
+            yield from _steps(self, run, loop, q, graph_callbacks)
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             _run_lifecycle(loop, graph_callbacks)
         yield from run.queued()
@@ -231,11 +230,10 @@ def invoke(
     opts["version"] = "v2" if version == "v2" else "v1"
     run = _Run(self, spec, input, config, opts, kwargs)
     q: deque = deque()
-    put = _Notify(q.append, partial(operator.not_, q))
     try:
-        run_manager, graph_callbacks, loop = _start_sync(run, q, put, mode == ["updates", "values"])
+        run_manager, graph_callbacks, loop = _start_sync(run, q, mode == ["updates", "values"])
         with loop:
-            for chunk in _steps(self, run, loop, q, put, graph_callbacks):
+            for chunk in _steps(self, run, loop, q, graph_callbacks):
                 out(chunk)
         if loop.lifecycle:  # graph callbacks queued (resume/interrupt)
             _run_lifecycle(loop, graph_callbacks)

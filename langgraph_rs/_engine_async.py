@@ -111,7 +111,6 @@ async def astream(
 
     # chunks may come from worker threads running sync nodes (rust/py/stream_put.rs)
     put_chunk = _native.LoopPut(q.put_nowait, aioloop)
-    put = _Notify(put_chunk, q.empty, aioloop)
     run_manager = None
     try:
         callback_manager = run.configure(True)
@@ -125,7 +124,10 @@ async def astream(
             if run.config.get("callbacks") is None
             else get_async_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
         )
-        run.started(run_manager, put, q.get_nowait, asyncio.QueueEmpty)
+        run.started(
+            run_manager, partial(_Notify, put_chunk, q.empty, aioloop), q.get_nowait, asyncio.QueueEmpty
+        )
+        put = run.put
         # a stream that is not eager wakes no one: its put is the queue's
         loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
         loop.use_astream = bool(run_manager.handlers) and any(

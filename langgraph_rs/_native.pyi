@@ -323,6 +323,36 @@ def run_runtime(
     """The run's ``Runtime`` as ``Pregel.stream`` makes it: the parent's runtime
     (the config's, else ``DEFAULT_RUNTIME``) merged with the run's own."""
 
+def stream_protocol(put: Callable[[Any], None], modes: set[str]) -> Any:
+    """``StreamProtocol(put, modes)``: the loop's stream."""
+
+def ensure_config(*configs: dict[str, Any] | None) -> dict[str, Any]:
+    """LangGraph's ``ensure_config(*configs)``; LangGraph's own when there is an
+    ambient config or callbacks or metadata to merge."""
+
+def run_defaults(
+    graph: Any,
+    channels_asis: list[str],
+    config: dict[str, Any],
+    stream_mode: Any,
+    print_mode: Any,
+    output_keys: Any,
+    interrupt_before: Any,
+    interrupt_after: Any,
+    durability: Any,
+) -> tuple[set[str], Any, Any, Any, Any, Any, Any, str]:
+    """``graph._defaults(config, ...)``: stream modes, output keys, interrupt
+    nodes, saver, store, cache, durability (LangGraph's own method for a class
+    that overrides it, and to raise for a config it rejects)."""
+
+def start_empty(loop: Any) -> bool | None:
+    """The loop's start from an empty checkpoint with a plain input: None when
+    that is not the case (nothing done), else whether the input was applied."""
+
+def after_first(loop: Any, is_resuming: bool) -> None:
+    """``_after_first``: the run config marks resuming, the loop goes "pending",
+    a resume queues its graph callback event."""
+
 def cached_spec(graph: Any) -> Any | None:
     """The graph's spec when it was read already and still describes it, else None."""
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langgraph._internal._config import (
-    ensure_config,
     get_async_callback_manager_for_config,
     get_callback_manager_for_config,
 )
@@ -39,11 +38,10 @@ from langgraph.pregel._tools import StreamToolCallHandler
 from langgraph.pregel.main import (
     _streams_only_its_graph,
 )
-from langgraph.pregel.protocol import StreamProtocol
 
 from langgraph_rs import _native
 from langgraph_rs._loop import _Loop
-from langgraph_rs._notify import _Notify, _set_done
+from langgraph_rs._notify import _set_done
 from langgraph_rs._spec import GraphSpec
 
 
@@ -97,6 +95,7 @@ class _Run:
         self.graph = graph
         self.spec = spec
         self.run_manager: Any = None  # the chain run, once started
+        self.put: Any = None  # the stream put that wakes the driver (``started``)
         self.input = input
         self.context = opts["context"]
         self.control = opts["control"]
@@ -126,7 +125,7 @@ class _Run:
         self.print_mode = (
             ["updates", "values"] if opts["debug"] or graph.debug else opts["print_mode"]
         )
-        self.config = ensure_config(graph.config, config)
+        self.config = _native.ensure_config(graph.config, config)  # (rust/py/run_config.rs)
         self.opts = opts
         # () -> the chunks still queued, shaped for the caller (set by ``started``)
         self.queued: Any = None
@@ -145,14 +144,16 @@ class _Run:
             self.store,
             self.cache,
             self.durability_,
-        ) = self.graph._defaults(
+        ) = _native.run_defaults(  # (rust/py/run_defaults.rs)
+            self.graph,
+            self.spec.channels_asis,
             self.config,
-            stream_mode=self.stream_mode,
-            print_mode=self.print_mode,
-            output_keys=self.opts["output_keys"],
-            interrupt_before=self.opts["interrupt_before"],
-            interrupt_after=self.opts["interrupt_after"],
-            durability=self.durability,
+            self.stream_mode,
+            self.print_mode,
+            self.opts["output_keys"],
+            self.opts["interrupt_before"],
+            self.opts["interrupt_after"],
+            self.durability,
         )
         callback_manager = _native.plain_callback_manager(self.config, is_async)
         if callback_manager is None:
@@ -192,16 +193,25 @@ class _Run:
             "run_id": self.config.get("run_id"),
         }
 
-    def started(self, run_manager: Any, put: _Notify, getter: Any, empty_exc: type) -> None:
+    def started(self, run_manager: Any, make_put: Any, getter: Any, empty_exc: type) -> None:
         """After ``on_chain_start``: stream handlers, runtime, mappers, and
         ``queued``: the run's queued chunks, read with ``getter`` (raising
-        ``empty_exc`` when none is left), shaped for the caller."""
+        ``empty_exc`` when none is left), shaped for the caller. ``put``: the
+        stream put that wakes the driver (``make_put()``, a ``_Notify``), made
+        only for a stream that hands chunks out eagerly or to a handler."""
         self.run_manager = run_manager
         if self.checkpointer is None and self.durability is not None:
             warnings.warn("`durability` has no effect when no checkpointer is present.")
         config = self.config
         if self.graph.checkpointer is True:  # (else it is the config itself)
             self.config = config = self.graph._own_checkpoint_config(config)
+        self.eager = bool(
+            self.graph.stream_eager
+            or self.subgraphs
+            or "messages" in self.stream_modes
+            or "custom" in self.stream_modes
+        )
+        self.put = put = make_put() if self.eager or "tools" in self.stream_modes else None
         handlers: list = []
         if "messages" in self.stream_modes:
             use_v2 = bool(
@@ -237,25 +247,19 @@ class _Run:
         )
         self.output_mapper = self.graph._output_mapper if self.version == "v2" else None
         self.state_mapper = self.graph._state_mapper if self.version == "v2" else None
-        self.eager = bool(
-            self.graph.stream_eager
-            or self.subgraphs
-            or "messages" in self.stream_modes
-            or "custom" in self.stream_modes
-        )
         # () -> the queued chunks (made without a Python frame)
         self.queued = partial(
             _native.stream_output, self.stream_mode, self.print_mode, self.subgraphs, getter,
             empty_exc, self.version, self.output_mapper, self.state_mapper,
         )
 
-    def make_loop(self, cls: type, put: _Notify, interrupts_only: bool = False) -> Any:
+    def make_loop(self, cls: type, put: Any, interrupts_only: bool = False) -> Any:
         """The run's loop. ``interrupts_only``: invoke/ainvoke read the run's
         "updates" only for interrupts; unless a parent streams them or they
         are printed, a task's ordinary updates chunk is then not made."""
         loop = cls(
             self.graph, self.spec, self.input,
-            stream=StreamProtocol(put, self.stream_modes),
+            stream=_native.stream_protocol(put, self.stream_modes),
             config=self.config, store=self.store, cache=self.cache,
             checkpointer=self.checkpointer, output_keys=self.output_keys,
             interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,

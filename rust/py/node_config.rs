@@ -9,7 +9,7 @@ use pyo3::ffi;
 use crate::runtime::generic_setattr;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyMapping, PyString};
 
 pub(crate) struct Imports {
     pub(crate) base_manager: Py<PyAny>,
@@ -143,12 +143,14 @@ pub(crate) fn merge_metadata_dicts<'py>(
     incoming: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = base.py();
-    if let (Ok(b), Ok(i)) = (base.cast::<PyDict>(), incoming.cast::<PyDict>()) {
+    // (`incoming` may be a mapping such as the `ChainMap` of LangGraph's
+    // `ensure_config`: `{**base, **incoming}` reads it through its keys)
+    if let (Ok(b), Ok(i)) = (base.cast::<PyDict>(), incoming.cast::<PyMapping>()) {
         if !b.contains(pyo3::intern!(py, "lc_versions"))?
             && !i.contains(pyo3::intern!(py, "lc_versions"))?
         {
             let merged = b.copy()?;
-            merged.update(i.as_mapping())?;
+            merged.update(i)?;
             return Ok(merged.into_any());
         }
     }

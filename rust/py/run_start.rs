@@ -1,7 +1,8 @@
 //! What a run's start builds, natively (LangGraph builds them in Python, in
 //! `Pregel.stream` and `PregelLoop`): the input's writes (`map_input`), an
 //! empty checkpoint, the run's `Runtime` (the merge of the parent's runtime
-//! with the run's own), and the graph's spec when it was read already.
+//! with the run's own), the loop's `StreamProtocol`, and the graph's spec
+//! when it was read already.
 //!
 //! Each takes LangGraph's own Python for what is not the common case: an
 //! input key that is not an input channel (LangGraph logs it), a context to
@@ -29,6 +30,10 @@ struct Imports {
     /// `Runtime.merge` reads the eight fields it was written for; else it is called
     plain_runtime: bool,
     key_runtime: Py<PyAny>,
+    stream_protocol: Py<PyAny>,
+    /// `StreamProtocol(put, modes)` sets its two slots and nothing else; else
+    /// the class is called
+    plain_stream_protocol: bool,
 }
 
 static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
@@ -55,6 +60,14 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             .map(|s| s == ["_drain_reason"])
             .unwrap_or(false);
         let plain_runtime = classes(py)?.runtime.field_names(py) == RUNTIME_FIELDS;
+        let stream_protocol = py
+            .import("langgraph.pregel.protocol")?
+            .getattr("StreamProtocol")?;
+        let plain_stream_protocol = stream_protocol
+            .getattr("__slots__")?
+            .extract::<Vec<String>>()
+            .map(|s| s == ["modes", "__call__"])
+            .unwrap_or(false);
         Ok(Imports {
             map_input: py
                 .import("langgraph.pregel._io")?
@@ -72,7 +85,29 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
                 .import("langgraph._internal._constants")?
                 .getattr("CONFIG_KEY_RUNTIME")?
                 .unbind(),
+            stream_protocol: stream_protocol.unbind(),
+            plain_stream_protocol,
         })
+    })
+}
+
+/// `StreamProtocol(put, modes)`: the loop's stream.
+#[pyfunction]
+pub fn stream_protocol<'py>(
+    put: &Bound<'py, PyAny>,
+    modes: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guarded("stream_protocol", || {
+        let py = put.py();
+        let im = imports(py)?;
+        let cls = im.stream_protocol.bind(py);
+        if !im.plain_stream_protocol {
+            return cls.call1((put, modes));
+        }
+        let out = object_new(cls)?;
+        out.setattr(intern!(py, "__call__"), put)?;
+        out.setattr(intern!(py, "modes"), modes)?;
+        Ok(out)
     })
 }
 
