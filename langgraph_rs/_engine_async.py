@@ -10,12 +10,13 @@ asyncio tasks (``_AsyncLoop.run_tasks``).
 from __future__ import annotations
 
 import asyncio
+import operator
+from collections import deque
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
 from langgraph._internal._constants import CONFIG_KEY_CALL
-from langgraph._internal._queue import AsyncQueue  # type: ignore[attr-defined]
 from langgraph._internal._runnable import _is_stream_handler
 from langgraph.callbacks import get_async_graph_callback_manager_for_config
 from langgraph.pregel._messages import StreamMessagesHandler
@@ -106,11 +107,14 @@ async def astream(
             yield chunk
         return
     run = _Run(self, spec, input, config, opts, kwargs)
-    q = AsyncQueue()
+    # the queued chunks, put on the event loop's thread (``LoopPut``) and read
+    # there without awaiting, so a deque (an asyncio.Queue's futures, event and
+    # three deques would take ~3 KB per run)
+    q: deque = deque()
     aioloop = asyncio.get_running_loop()
 
     # chunks may come from worker threads running sync nodes (rust/py/stream_put.rs)
-    put_chunk = _native.LoopPut(q.put_nowait, aioloop)
+    put_chunk = _native.LoopPut(q.append, aioloop)
     run_manager = None
     try:
         callback_manager = run.configure(True)
@@ -125,7 +129,8 @@ async def astream(
             else get_async_graph_callback_manager_for_config(run.config, run_id=run_manager.run_id)
         )
         run.started(
-            run_manager, partial(_Notify, put_chunk, q.empty, aioloop), q.get_nowait, asyncio.QueueEmpty
+            run_manager, partial(_Notify, put_chunk, partial(operator.not_, q), aioloop), q.popleft,
+            IndexError,
         )
         put = run.put
         # a stream that is not eager wakes no one: its put is the queue's

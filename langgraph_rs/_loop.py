@@ -15,7 +15,6 @@ stream events (``_loop_stream``). ``_SyncLoop`` (``_sync_loop``) and
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -141,7 +140,9 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self.tasks: dict[str, PregelExecutableTask] = {}
         self.output: Any = None
         self.updated_channels: list[str] | None = None
-        self.lifecycle: deque = deque()
+        # graph callback events (resume/interrupt) in order: few, so a list
+        # (a deque takes 760 bytes per run)
+        self.lifecycle: list = []
         self.is_nested = CONFIG_KEY_TASK_ID in config.get(CONF, {})
         if self.stream is not None and CONFIG_KEY_STREAM in config[CONF]:
             outer = config[CONF][CONFIG_KEY_STREAM]

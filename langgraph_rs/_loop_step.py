@@ -291,7 +291,7 @@ class _Steps:
         return self._saver_exc if exc_value is None or suppress else None
 
     def pop_lifecycle_event(self) -> Any:
-        return self.lifecycle.popleft() if self.lifecycle else None
+        return self.lifecycle.pop(0) if self.lifecycle else None
 
     def _cache_lookup_keys(self) -> dict:
         return {

@@ -5,7 +5,6 @@ reads a task makes of the state.
 
 from __future__ import annotations
 
-from collections import deque
 from functools import partial
 from typing import Any
 
@@ -101,7 +100,7 @@ class _Tasks:
         config: dict,
         task_id: str,
         task_ns: str,
-        writes: deque,
+        writes: list,
         additional: dict,
         name: str,
         callbacks: Any,
@@ -213,7 +212,7 @@ class _Tasks:
             if cache_policy
             else None
         )
-        writes: deque = deque()
+        writes: list = []
         return PregelExecutableTask(
             name,
             failed.input,
@@ -290,7 +289,7 @@ class _Tasks:
         task_ns = f"{checkpoint_ns}{NS_END}{task_id}"
         path = (PUSH, parent.path, write_idx, True)
         metadata = _task_metadata(self.step, name, PUSH_TRIGGER, path, task_ns, None)
-        writes: deque = deque()
+        writes: list = []
         cache_policy = call.cache_policy or self.cache_policy
         cache_key = (
             _cache_key(
@@ -336,7 +335,7 @@ class _Tasks:
         scratchpad: Any,
         channels: Any,
         managed: Any,
-        writes: deque,
+        writes: list,
         select: str | list[str],
         fresh: bool = False,
     ) -> Any:

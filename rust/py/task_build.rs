@@ -28,7 +28,6 @@ struct Imports {
     counter: Py<PyAny>,
     python_scratchpad: Py<PyAny>,
     runnable_seq: Py<PyAny>,
-    deque: Py<PyAny>,
     partial: Py<PyAny>,
     copy: Py<PyAny>,
     default_runtime: Py<PyAny>,
@@ -58,10 +57,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             runnable_seq: py
                 .import("langgraph._internal._runnable")?
                 .getattr(pyo3::intern!(py, "RunnableSeq"))?
-                .unbind(),
-            deque: py
-                .import("collections")?
-                .getattr(pyo3::intern!(py, "deque"))?
                 .unbind(),
             partial: py
                 .import("functools")?
@@ -515,7 +510,9 @@ impl<'py> Step<'py> {
             }
         }
         let meta_values = [&self.step, &name, &triggers, &path, &task_ns];
-        let writes = im.deque.bind(py).call0()?;
+        // a list where LangGraph's task has a deque (only extended, read and
+        // cleared: an empty deque takes 760 bytes per task)
+        let writes = PyList::empty(py).into_any();
         let own_cache = proc.getattr(pyo3::intern!(py, "cache_policy"))?;
         let cache_policy = if own_cache.is_truthy()? {
             own_cache

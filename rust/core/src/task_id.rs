@@ -5,10 +5,6 @@ use xxhash_rust::xxh3::xxh3_128;
 
 /// The 16 bytes of a checkpoint id (`binascii.unhexlify(id.replace("-", ""))`).
 pub fn checkpoint_id_bytes(checkpoint_id: &str) -> Option<Vec<u8>> {
-    let hex: Vec<u8> = checkpoint_id.bytes().filter(|b| *b != b'-').collect();
-    if hex.len() % 2 != 0 {
-        return None;
-    }
     let val = |c: u8| -> Option<u8> {
         match c {
             b'0'..=b'9' => Some(c - b'0'),
@@ -17,9 +13,17 @@ pub fn checkpoint_id_bytes(checkpoint_id: &str) -> Option<Vec<u8>> {
             _ => None,
         }
     };
-    hex.chunks(2)
-        .map(|p| Some(val(p[0])? << 4 | val(p[1])?))
-        .collect()
+    let mut out = Vec::with_capacity(16);
+    let mut high: Option<u8> = None;
+    for c in checkpoint_id.bytes().filter(|b| *b != b'-') {
+        let v = val(c)?;
+        match high.take() {
+            None => high = Some(v),
+            Some(h) => out.push(h << 4 | v),
+        }
+    }
+    // an odd number of hex digits is no byte string
+    high.is_none().then_some(out)
 }
 
 /// Which hash a checkpoint's task ids use: `checkpoint["v"] > 1` uses XXH3,
@@ -57,18 +61,15 @@ pub fn task_id_with<S: AsRef<str>>(scheme: IdScheme, namespace: &[u8], parts: &[
 /// `str(uuid.UUID(int=v))`: 32 lowercase hex digits in 8-4-4-4-12 groups.
 pub fn uuid_string(v: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 36];
-    let mut j = 0;
-    for i in 0..32 {
-        if i == 8 || i == 12 || i == 16 || i == 20 {
-            out[j] = b'-';
-            j += 1;
+    let mut out = String::with_capacity(36);
+    for (i, b) in v.to_be_bytes().into_iter().enumerate() {
+        if i == 4 || i == 6 || i == 8 || i == 10 {
+            out.push('-');
         }
-        out[j] = HEX[((v >> (124 - 4 * i)) & 0xF) as usize];
-        j += 1;
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xF) as usize] as char);
     }
-    // ASCII only: always valid UTF-8
-    String::from_utf8(out.to_vec()).expect("hex digits and dashes are ASCII")
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +94,22 @@ mod tests {
             &["a", "1", "a", "__pregel_pull", "branch:to:a"],
         );
         assert_eq!(id, EXPECTED_V1);
+    }
+
+    #[test]
+    fn checkpoint_id_bytes_is_unhexlify() {
+        // binascii.unhexlify("1ef4f797-8335-6428-8001-8a1503f9b875".replace("-", ""))
+        assert_eq!(
+            checkpoint_id_bytes("1ef4f797-8335-6428-8001-8a1503f9b875").unwrap(),
+            [
+                0x1e, 0xf4, 0xf7, 0x97, 0x83, 0x35, 0x64, 0x28, 0x80, 0x01, 0x8a, 0x15, 0x03, 0xf9,
+                0xb8, 0x75
+            ]
+        );
+        assert_eq!(checkpoint_id_bytes("AB-cd").unwrap(), [0xab, 0xcd]);
+        assert_eq!(checkpoint_id_bytes("").unwrap(), Vec::<u8>::new());
+        assert_eq!(checkpoint_id_bytes("abc"), None); // odd length
+        assert_eq!(checkpoint_id_bytes("zz"), None); // not hex
     }
 
     #[test]
