@@ -123,6 +123,7 @@ async def astream(
         if run_manager is None:
             args, kw = run.chain_start_args()
             run_manager = await callback_manager.on_chain_start(*args, **kw)
+        del callback_manager  # (not kept for the run's length by this frame)
         graph_callbacks = (  # None: no callbacks configured (see _lifecycle_calls)
             None
             if run.config.get("callbacks") is None

@@ -60,6 +60,10 @@ SAVERS_IN_PLACE = (InMemorySaver,)
 _TASK_PATH: dict[Any, bool] = {}
 
 
+# an empty set a run shares where it has nothing to keep
+_NONE: frozenset = frozenset()
+
+
 class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     """One run of a graph: checkpoint I/O, task building and streaming around
     the Rust state machine. Sync and async I/O live in the subclasses, which
@@ -236,10 +240,11 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self._lean = manager is not None and not manager.handlers and not manager.inheritable_handlers
         self._lean_nodes: dict[str, Any] = spec.lean_nodes
         self._delta_names = spec.delta
-        self._forced: set[str] = set()
+        # (changed only in a run with delta channels: else shared and empty)
+        self._forced: set[str] | frozenset = set() if spec.delta else _NONE
         self._resume_loaded_writes: Any = ()
         self._reapplied_task_ids: set[str] = set()
-        self._stored_delta_writes: set = set()
+        self._stored_delta_writes: set | frozenset = _NONE  # (delta channels: _first_writes)
         self._exit_command_writes: list = []
         self._exit_delta_writes: list | None = None
         self._exit_first_step: int | None = None
@@ -249,7 +254,7 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         # (async) when a sibling's error ended the run: committed at exit, after
         # the exit save, as LangGraph's runner commits them when its executor closes
         self._late: list[tuple[Any, PregelExecutableTask]] = []
-        self._handler_nodes = set(self._handler_map.values())
+        self._handler_nodes = set(self._handler_map.values()) if self._handler_map else _NONE
         # LangGraph saves in the background: a failed save doesn't stop the run,
         # the first failure is raised at exit (unless the run raises), and a failed
         # checkpoint fails every later one (each save waits on the previous)
