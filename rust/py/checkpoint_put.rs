@@ -49,6 +49,24 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     })
 }
 
+/// LangGraph's checkpoint format version (`LATEST_VERSION`).
+pub(crate) fn latest_version(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(imports(py)?.latest_version.bind(py).clone())
+}
+
+/// A new checkpoint's id for `step`: `_loop_checkpoint.checkpoint_id(step)`,
+/// looked up at each call (tests replace it).
+pub(crate) fn new_checkpoint_id<'py>(
+    py: Python<'py>,
+    step: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    imports(py)?
+        .loop_checkpoint
+        .bind(py)
+        .getattr(intern!(py, "checkpoint_id"))?
+        .call1((step,))
+}
+
 /// `{**config, "configurable": {**config["configurable"], **patch}}`
 /// (`patch_configurable` for a config that has its `configurable`).
 fn patched<'py>(
@@ -250,11 +268,7 @@ pub(crate) fn next_checkpoint_unsaved(
         .cast_into::<PyDict>()?
         .copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
-    let id = im
-        .loop_checkpoint
-        .bind(py)
-        .getattr(intern!(py, "checkpoint_id"))?
-        .call1((&step,))?;
+    let id = new_checkpoint_id(py, &step)?;
     checkpoint.set_item(intern!(py, "id"), id)?;
     loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
     loop_.setattr(intern!(py, "step"), step.add(1)?)
@@ -290,11 +304,7 @@ pub(crate) fn put_step_checkpoint(
     let checkpoint = PyDict::new(py);
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     checkpoint.set_item(intern!(py, "ts"), crate::ids::now_iso()?)?;
-    let id = im
-        .loop_checkpoint
-        .bind(py)
-        .getattr(intern!(py, "checkpoint_id"))?
-        .call1((&step,))?;
+    let id = new_checkpoint_id(py, &step)?;
     checkpoint.set_item(intern!(py, "id"), &id)?;
     checkpoint.set_item(intern!(py, "channel_values"), &values)?;
     checkpoint.set_item(intern!(py, "channel_versions"), &versions)?;

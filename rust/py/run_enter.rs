@@ -22,8 +22,6 @@ struct Imports {
     state: Py<PyAny>,
     replay_state: Py<PyAny>,
     graph_resume_event: Py<PyAny>,
-    latest_version: Py<PyAny>,
-    loop_checkpoint: Py<PyAny>,
     key_resuming: Py<PyAny>,
     key_replay_state: Py<PyAny>,
     key_checkpoint_ns: Py<PyAny>,
@@ -53,15 +51,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             graph_resume_event: py
                 .import("langgraph.callbacks")?
                 .getattr("GraphResumeEvent")?
-                .unbind(),
-            latest_version: py
-                .import("langgraph.pregel._checkpoint")?
-                .getattr("LATEST_VERSION")?
-                .unbind(),
-            // its `checkpoint_id` is read at each use: tests replace it
-            loop_checkpoint: py
-                .import("langgraph_rs._loop_checkpoint")?
-                .into_any()
                 .unbind(),
             key_resuming: constants.getattr("CONFIG_KEY_RESUMING")?.unbind(),
             key_replay_state: constants.getattr("CONFIG_KEY_REPLAY_STATE")?.unbind(),
@@ -121,12 +110,10 @@ pub fn start_empty(loop_: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
         }
         // _load(None)
         let set = |k: &Bound<'_, PyString>, v: &Bound<'_, PyAny>| loop_.setattr(k, v);
-        let id = im
-            .loop_checkpoint
-            .bind(py)
-            .getattr(intern!(py, "checkpoint_id"))?
-            .call1((-2,))?;
-        let checkpoint = crate::run_start::empty_checkpoint(py, im.latest_version.bind(py), &id)?;
+        let version = crate::checkpoint_put::latest_version(py)?;
+        let id =
+            crate::checkpoint_put::new_checkpoint_id(py, &(-2i64).into_pyobject(py)?.into_any())?;
+        let checkpoint = crate::run_start::empty_checkpoint(py, &version, &id)?;
         let old = loop_.getattr(intern!(py, "checkpoint_config"))?;
         let conf = PyDict::new(py);
         conf.set_item(im.key_checkpoint_ns.bind(py), "")?;
@@ -146,7 +133,7 @@ pub fn start_empty(loop_: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
         set(intern!(py, "checkpoint_config"), &checkpoint_config)?;
         set(intern!(py, "checkpoint_id_saved"), &id)?;
         set(intern!(py, "checkpoint"), &checkpoint)?;
-        let sha1 = im.latest_version.bind(py).le(1)?;
+        let sha1 = version.le(1)?;
         set(intern!(py, "sha1_ids"), &pyo3::types::PyBool::new(py, sha1))?;
         set(
             intern!(py, "_initial_checkpoint_config"),
