@@ -65,10 +65,8 @@ pub fn _debug_panic_next(op: Option<&str>) -> PyResult<Option<&'static str>> {
         let next = match op {
             None => None,
             Some(name) => Some(fault::Op::from_name(name).ok_or_else(|| {
-                let known: Vec<String> = fault::Op::ALL
-                    .iter()
-                    .map(|o| format!("'{}'", o.name()))
-                    .collect();
+                let known: Vec<String> =
+                    fault::Op::ALL.iter().map(|o| format!("'{}'", o.name())).collect();
                 PyValueError::new_err(format!(
                     "unknown engine operation '{name}'; expected one of {}",
                     known.join(", ")

@@ -40,26 +40,18 @@ static RULES: PyOnceLock<Option<Rules>> = PyOnceLock::new();
 
 fn rules(py: Python<'_>) -> PyResult<Option<&'static Rules>> {
     let r = RULES.get_or_try_init(py, || -> PyResult<Option<Rules>> {
-        let d = py
-            .import("langgraph_rs._callback_rules")?
-            .call_method0(pyo3::intern!(py, "native_rules"))?;
+        let d = py.import("langgraph_rs._callback_rules")?.call_method0(pyo3::intern!(py, "native_rules"))?;
         if d.is_none() {
             return Ok(None);
         }
         let d = d.cast_into::<PyDict>()?;
         let get = |k: &str| -> PyResult<Py<PyAny>> {
-            Ok(d.get_item(k)?
-                .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(k.to_string()))?
-                .unbind())
+            Ok(d.get_item(k)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(k.to_string()))?.unbind())
         };
         let mut guards = Vec::new();
         for g in get("guards")?.bind(py).try_iter()? {
             let g = g?.cast_into::<PyTuple>()?;
-            guards.push((
-                g.get_item(0)?.unbind(),
-                g.get_item(1)?.unbind(),
-                g.get_item(2)?.unbind(),
-            ));
+            guards.push((g.get_item(0)?.unbind(), g.get_item(1)?.unbind(), g.get_item(2)?.unbind()));
         }
         Ok(Some(Rules {
             guards,
@@ -127,10 +119,7 @@ fn adds_handlers(py: Python<'_>, r: &Rules, config: &Bound<'_, PyDict>) -> PyRes
     let tracing = if !enabled.is_none() {
         enabled.is_truthy()?
     } else {
-        let global = r
-            .ls_context
-            .bind(py)
-            .getattr(pyo3::intern!(py, "_GLOBAL_TRACING_ENABLED"))?;
+        let global = r.ls_context.bind(py).getattr(pyo3::intern!(py, "_GLOBAL_TRACING_ENABLED"))?;
         if !global.is_none() {
             global.is_truthy()?
         } else {
@@ -148,11 +137,7 @@ fn adds_handlers(py: Python<'_>, r: &Rules, config: &Bound<'_, PyDict>) -> PyRes
         return Ok(true);
     }
     // debug (langchain_core.globals.get_debug())
-    if r.lc_globals
-        .bind(py)
-        .getattr(pyo3::intern!(py, "_debug"))?
-        .is_truthy()?
-    {
+    if r.lc_globals.bind(py).getattr(pyo3::intern!(py, "_debug"))?.is_truthy()? {
         return Ok(true);
     }
     // configure hooks: a handler in its context variable, or made from the environment
@@ -164,10 +149,7 @@ fn adds_handlers(py: Python<'_>, r: &Rules, config: &Bound<'_, PyDict>) -> PyRes
         if !var_get(&var)?.is_none() {
             return Ok(true);
         }
-        if !env_var.is_none()
-            && !handler_class.is_none()
-            && env_var_is_set(&env_var.extract::<String>()?)
-        {
+        if !env_var.is_none() && !handler_class.is_none() && env_var_is_set(&env_var.extract::<String>()?) {
             return Ok(true);
         }
     }
@@ -177,21 +159,14 @@ fn adds_handlers(py: Python<'_>, r: &Rules, config: &Bound<'_, PyDict>) -> PyRes
 /// `get_(async_)callback_manager_for_config(config)` plus the
 /// `ls_integration` metadata, when no rule adds a handler; else None.
 #[pyfunction]
-pub fn plain_callback_manager<'py>(
-    config: &Bound<'py, PyDict>,
-    is_async: bool,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn plain_callback_manager<'py>(config: &Bound<'py, PyDict>, is_async: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
     guarded("plain_callback_manager", || {
         let py = config.py();
         let Some(r) = rules(py)? else { return Ok(None) };
         if adds_handlers(py, r, config)? {
             return Ok(None);
         }
-        let cls = if is_async {
-            r.async_cls.bind(py)
-        } else {
-            r.sync_cls.bind(py)
-        };
+        let cls = if is_async { r.async_cls.bind(py) } else { r.sync_cls.bind(py) };
         let nc = crate::node_config::imports(py)?;
         // BaseCallbackManager.__init__(handlers=[], parent_run_id=None)
         let m = crate::runtime::object_new(cls)?;
@@ -221,26 +196,18 @@ pub fn plain_callback_manager<'py>(
             if md.is_truthy()? {
                 metadata = crate::node_config::merge_metadata_dicts(nc, &metadata, &md)?;
                 metadata = crate::node_config::merge_metadata_dicts(nc, &metadata, &empty)?;
-                inheritable_metadata =
-                    crate::node_config::merge_metadata_dicts(nc, &inheritable_metadata, &md)?;
+                inheritable_metadata = crate::node_config::merge_metadata_dicts(nc, &inheritable_metadata, &md)?;
             }
         }
         if !metadata.contains(pyo3::intern!(py, "ls_integration"))? {
             let ls = PyDict::new(py);
-            ls.set_item(
-                pyo3::intern!(py, "ls_integration"),
-                pyo3::intern!(py, "langgraph"),
-            )?;
+            ls.set_item(pyo3::intern!(py, "ls_integration"), pyo3::intern!(py, "langgraph"))?;
             let ls = ls.into_any();
             metadata = crate::node_config::merge_metadata_dicts(nc, &metadata, &ls)?;
-            inheritable_metadata =
-                crate::node_config::merge_metadata_dicts(nc, &inheritable_metadata, &ls)?;
+            inheritable_metadata = crate::node_config::merge_metadata_dicts(nc, &inheritable_metadata, &ls)?;
         }
         m.setattr(pyo3::intern!(py, "metadata"), metadata)?;
-        m.setattr(
-            pyo3::intern!(py, "inheritable_metadata"),
-            inheritable_metadata,
-        )?;
+        m.setattr(pyo3::intern!(py, "inheritable_metadata"), inheritable_metadata)?;
         Ok(Some(m))
     })
 }

@@ -36,36 +36,21 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         let manager = py.import("langchain_core.callbacks.manager")?;
         let init = pyo3::intern!(py, "__init__");
         let start = pyo3::intern!(py, "on_chain_start");
-        let base_init = manager
-            .getattr(pyo3::intern!(py, "BaseRunManager"))?
-            .getattr(init)?;
+        let base_init = manager.getattr(pyo3::intern!(py, "BaseRunManager"))?.getattr(init)?;
         let sync_run = manager.getattr(pyo3::intern!(py, "CallbackManagerForChainRun"))?;
         let async_run = manager.getattr(pyo3::intern!(py, "AsyncCallbackManagerForChainRun"))?;
-        let chain_runs = (sync_run.getattr(init)?.is(&base_init)
-            && async_run.getattr(init)?.is(&base_init))
-        .then(|| (sync_run.unbind(), async_run.unbind()));
+        let chain_runs = (sync_run.getattr(init)?.is(&base_init) && async_run.getattr(init)?.is(&base_init))
+            .then(|| (sync_run.unbind(), async_run.unbind()));
         let sync_cls = manager.getattr(pyo3::intern!(py, "CallbackManager"))?;
         let async_cls = manager.getattr(pyo3::intern!(py, "AsyncCallbackManager"))?;
         Ok(Imports {
-            chain_starts: (
-                sync_cls.getattr(start)?.unbind(),
-                async_cls.getattr(start)?.unbind(),
-            ),
+            chain_starts: (sync_cls.getattr(start)?.unbind(), async_cls.getattr(start)?.unbind()),
             callback_manager: sync_cls.unbind(),
             async_callback_manager: async_cls.unbind(),
             chain_runs,
-            parent_get_child: manager
-                .getattr(pyo3::intern!(py, "ParentRunManager"))?
-                .getattr(pyo3::intern!(py, "get_child"))?
-                .unbind(),
-            async_parent_get_child: manager
-                .getattr(pyo3::intern!(py, "AsyncParentRunManager"))?
-                .getattr(pyo3::intern!(py, "get_child"))?
-                .unbind(),
-            mapping: py
-                .import("collections.abc")?
-                .getattr(pyo3::intern!(py, "Mapping"))?
-                .unbind(),
+            parent_get_child: manager.getattr(pyo3::intern!(py, "ParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
+            async_parent_get_child: manager.getattr(pyo3::intern!(py, "AsyncParentRunManager"))?.getattr(pyo3::intern!(py, "get_child"))?.unbind(),
+            mapping: py.import("collections.abc")?.getattr(pyo3::intern!(py, "Mapping"))?.unbind(),
         })
     })
 }
@@ -87,18 +72,12 @@ fn metadata_copy<'py>(im: &Imports, metadata: &Bound<'py, PyAny>) -> PyResult<Bo
 
 /// `run_manager.get_child(tag)`.
 #[pyfunction]
-pub fn callback_child<'py>(
-    run_manager: &Bound<'py, PyAny>,
-    tag: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     guarded("callback_child", || {
         let py = run_manager.py();
         let im = imports(py)?;
-        let own = run_manager
-            .get_type()
-            .getattr(pyo3::intern!(py, "get_child"))?;
-        let inheritable_handlers =
-            run_manager.getattr(pyo3::intern!(py, "inheritable_handlers"))?;
+        let own = run_manager.get_type().getattr(pyo3::intern!(py, "get_child"))?;
+        let inheritable_handlers = run_manager.getattr(pyo3::intern!(py, "inheritable_handlers"))?;
         let metadata = run_manager.getattr(pyo3::intern!(py, "inheritable_metadata"))?;
         // a sync run's manager makes a CallbackManager, an async run's an
         // AsyncCallbackManager; the two get_child are otherwise the same
@@ -115,10 +94,7 @@ pub fn callback_child<'py>(
         let child = crate::runtime::object_new(&cls)?;
         let tags = PyList::empty(py);
         let inheritable_tags = PyList::empty(py);
-        for t in run_manager
-            .getattr(pyo3::intern!(py, "inheritable_tags"))?
-            .try_iter()?
-        {
+        for t in run_manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {
             let t = t?;
             tags.append(&t)?;
             inheritable_tags.append(t)?;
@@ -134,26 +110,17 @@ pub fn callback_child<'py>(
         // attributes in the order BaseCallbackManager.__init__ sets them
         child.setattr(pyo3::intern!(py, "handlers"), PyList::empty(py))?;
         child.setattr(pyo3::intern!(py, "inheritable_handlers"), PyList::empty(py))?;
-        child.setattr(
-            pyo3::intern!(py, "parent_run_id"),
-            run_manager.getattr(pyo3::intern!(py, "run_id"))?,
-        )?;
+        child.setattr(pyo3::intern!(py, "parent_run_id"), run_manager.getattr(pyo3::intern!(py, "run_id"))?)?;
         child.setattr(pyo3::intern!(py, "tags"), tags)?;
         child.setattr(pyo3::intern!(py, "inheritable_tags"), inheritable_tags)?;
         child.setattr(pyo3::intern!(py, "metadata"), metadata_copy(im, &metadata)?)?;
-        child.setattr(
-            pyo3::intern!(py, "inheritable_metadata"),
-            metadata_copy(im, &metadata)?,
-        )?;
+        child.setattr(pyo3::intern!(py, "inheritable_metadata"), metadata_copy(im, &metadata)?)?;
         Ok(child)
     })
 }
 
 /// `x or []` / `x or {}` of `BaseRunManager.__init__`: `x` itself when truthy.
-fn or_new<'py>(
-    x: Bound<'py, PyAny>,
-    new: impl FnOnce() -> Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+fn or_new<'py>(x: Bound<'py, PyAny>, new: impl FnOnce() -> Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     Ok(if x.is_truthy()? { x } else { new() })
 }
 
@@ -164,16 +131,11 @@ fn or_new<'py>(
 /// here. Returns None otherwise (a handler, a subclass): the caller makes
 /// langchain-core's call, so every callback event is still emitted.
 #[pyfunction]
-pub fn chain_run_manager<'py>(
-    manager: &Bound<'py, PyAny>,
-    run_id: &Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn chain_run_manager<'py>(manager: &Bound<'py, PyAny>, run_id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     guarded("chain_run_manager", || {
         let py = manager.py();
         let im = imports(py)?;
-        let Some((sync_run, async_run)) = &im.chain_runs else {
-            return Ok(None);
-        };
+        let Some((sync_run, async_run)) = &im.chain_runs else { return Ok(None) };
         let cls = manager.get_type();
         let run_cls = if cls.is(im.callback_manager.bind(py)) {
             sync_run.bind(py)
@@ -198,46 +160,21 @@ pub fn chain_run_manager<'py>(
         }
         let nc = crate::node_config::imports(py)?;
         let nn = crate::node_config::names(py)?;
-        let run_id = if run_id.is_none() {
-            crate::node_config::uuid7(py, nc, nn)?
-        } else {
-            run_id.clone()
-        };
+        let run_id = if run_id.is_none() { crate::node_config::uuid7(py, nc, nn)? } else { run_id.clone() };
         let rm = crate::runtime::object_new(run_cls)?;
         // BaseRunManager.__init__, in its order
         rm.setattr(pyo3::intern!(py, "run_id"), run_id)?;
         rm.setattr(pyo3::intern!(py, "handlers"), handlers)?;
-        rm.setattr(
-            pyo3::intern!(py, "inheritable_handlers"),
-            manager.getattr(pyo3::intern!(py, "inheritable_handlers"))?,
-        )?;
-        rm.setattr(
-            pyo3::intern!(py, "parent_run_id"),
-            manager.getattr(pyo3::intern!(py, "parent_run_id"))?,
-        )?;
+        rm.setattr(pyo3::intern!(py, "inheritable_handlers"), manager.getattr(pyo3::intern!(py, "inheritable_handlers"))?)?;
+        rm.setattr(pyo3::intern!(py, "parent_run_id"), manager.getattr(pyo3::intern!(py, "parent_run_id"))?)?;
         let list = || PyList::empty(py).into_any();
         let dict = || PyDict::new(py).into_any();
-        rm.setattr(
-            pyo3::intern!(py, "tags"),
-            or_new(manager.getattr(pyo3::intern!(py, "tags"))?, list)?,
-        )?;
-        rm.setattr(
-            pyo3::intern!(py, "inheritable_tags"),
-            or_new(
-                manager.getattr(pyo3::intern!(py, "inheritable_tags"))?,
-                list,
-            )?,
-        )?;
-        rm.setattr(
-            pyo3::intern!(py, "metadata"),
-            or_new(manager.getattr(pyo3::intern!(py, "metadata"))?, dict)?,
-        )?;
+        rm.setattr(pyo3::intern!(py, "tags"), or_new(manager.getattr(pyo3::intern!(py, "tags"))?, list)?)?;
+        rm.setattr(pyo3::intern!(py, "inheritable_tags"), or_new(manager.getattr(pyo3::intern!(py, "inheritable_tags"))?, list)?)?;
+        rm.setattr(pyo3::intern!(py, "metadata"), or_new(manager.getattr(pyo3::intern!(py, "metadata"))?, dict)?)?;
         rm.setattr(
             pyo3::intern!(py, "inheritable_metadata"),
-            or_new(
-                manager.getattr(pyo3::intern!(py, "inheritable_metadata"))?,
-                dict,
-            )?,
+            or_new(manager.getattr(pyo3::intern!(py, "inheritable_metadata"))?, dict)?,
         )?;
         Ok(Some(rm))
     })

@@ -49,48 +49,23 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         };
         Ok(Imports {
             channel_write: write.getattr(pyo3::intern!(py, "ChannelWrite"))?.unbind(),
-            entry: write
-                .getattr(pyo3::intern!(py, "ChannelWriteEntry"))?
-                .unbind(),
-            tuple_entry: write
-                .getattr(pyo3::intern!(py, "ChannelWriteTupleEntry"))?
-                .unbind(),
+            entry: write.getattr(pyo3::intern!(py, "ChannelWriteEntry"))?.unbind(),
+            tuple_entry: write.getattr(pyo3::intern!(py, "ChannelWriteTupleEntry"))?.unbind(),
             send: types.getattr(pyo3::intern!(py, "Send"))?.unbind(),
             command: types.getattr(pyo3::intern!(py, "Command"))?.unbind(),
-            runnable: py
-                .import("langchain_core.runnables")?
-                .getattr(pyo3::intern!(py, "Runnable"))?
-                .unbind(),
+            runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
             passthrough: write.getattr(pyo3::intern!(py, "PASSTHROUGH"))?.unbind(),
             skip_write: write.getattr(pyo3::intern!(py, "SKIP_WRITE"))?.unbind(),
-            invalid_update: py
-                .import("langgraph.errors")?
-                .getattr(pyo3::intern!(py, "InvalidUpdateError"))?
-                .unbind(),
-            parent_command: py
-                .import("langgraph.errors")?
-                .getattr(pyo3::intern!(py, "ParentCommand"))?
-                .unbind(),
-            control_branch: py
-                .import("langgraph.graph.state")?
-                .getattr(pyo3::intern!(py, "_control_branch"))?
-                .unbind(),
-            parent: types
-                .getattr(pyo3::intern!(py, "Command"))?
-                .getattr(pyo3::intern!(py, "PARENT"))?
-                .unbind(),
-            end: py
-                .import("langgraph.constants")?
-                .getattr(pyo3::intern!(py, "END"))?
-                .unbind(),
+            invalid_update: py.import("langgraph.errors")?.getattr(pyo3::intern!(py, "InvalidUpdateError"))?.unbind(),
+            parent_command: py.import("langgraph.errors")?.getattr(pyo3::intern!(py, "ParentCommand"))?.unbind(),
+            control_branch: py.import("langgraph.graph.state")?.getattr(pyo3::intern!(py, "_control_branch"))?.unbind(),
+            parent: types.getattr(pyo3::intern!(py, "Command"))?.getattr(pyo3::intern!(py, "PARENT"))?.unbind(),
+            end: py.import("langgraph.constants")?.getattr(pyo3::intern!(py, "END"))?.unbind(),
             tasks: key("TASKS")?,
             conf: key("CONF")?,
             key_send: key("CONFIG_KEY_SEND")?,
-            get_updates_qualname: PyString::intern(
-                py,
-                "CompiledStateGraph.attach_node.<locals>._get_updates",
-            )
-            .unbind(),
+            get_updates_qualname: PyString::intern(py, "CompiledStateGraph.attach_node.<locals>._get_updates")
+                .unbind(),
         })
     })
 }
@@ -108,26 +83,15 @@ pub fn writer_plan<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py
         let im = imports(py)?;
         if !writer.get_type().is(im.channel_write.bind(py))
             || writer.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
-            || writer
-                .getattr(pyo3::intern!(py, "explode_args"))?
-                .is_truthy()?
+            || writer.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
             || writer.getattr(pyo3::intern!(py, "kwargs"))?.is_truthy()?
         {
             return Ok(None);
         }
         let func = writer.getattr(pyo3::intern!(py, "func"))?;
-        let own = im
-            .channel_write
-            .bind(py)
-            .getattr(pyo3::intern!(py, "_write"))?;
-        if !(func
-            .getattr(pyo3::intern!(py, "__func__"))
-            .map(|f| f.is(&own))
-            .unwrap_or(false)
-            && func
-                .getattr(pyo3::intern!(py, "__self__"))
-                .map(|s| s.is(writer))
-                .unwrap_or(false))
+        let own = im.channel_write.bind(py).getattr(pyo3::intern!(py, "_write"))?;
+        if !(func.getattr(pyo3::intern!(py, "__func__")).map(|f| f.is(&own)).unwrap_or(false)
+            && func.getattr(pyo3::intern!(py, "__self__")).map(|s| s.is(writer)).unwrap_or(false))
         {
             return Ok(None);
         }
@@ -141,25 +105,19 @@ pub fn writer_plan<'py>(writer: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py
                 let mapper = e.get_item(0)?;
                 let control = mapper.is(im.control_branch.bind(py));
                 let keys = update_keys(im, &mapper)?;
-                (TUPLE, mapper, e.get_item(1)?, keys, control)
-                    .into_pyobject(py)?
-                    .into_any()
+                (TUPLE, mapper, e.get_item(1)?, keys, control).into_pyobject(py)?.into_any()
             } else if e.is_instance(im.entry.bind(py))? {
                 let channel = e.get_item(0)?;
                 writes_tasks |= channel.eq(im.tasks.bind(py))?;
                 let skip_none = e.get_item(2)?.is_truthy()?;
-                (ENTRY, channel, e.get_item(1)?, skip_none, e.get_item(3)?)
-                    .into_pyobject(py)?
-                    .into_any()
+                (ENTRY, channel, e.get_item(1)?, skip_none, e.get_item(3)?).into_pyobject(py)?.into_any()
             } else {
                 (INVALID, e).into_pyobject(py)?.into_any()
             };
             entries.push(planned);
         }
         let recurse = writer.getattr(pyo3::intern!(py, "recurse"))?.is_truthy()?;
-        Ok(Some(
-            (recurse, writes_tasks, PyTuple::new(py, entries)?).into_pyobject(py)?,
-        ))
+        Ok(Some((recurse, writes_tasks, PyTuple::new(py, entries)?).into_pyobject(py)?))
     })
 }
 
@@ -183,20 +141,15 @@ pub fn channel_write<'py>(
     guarded("channel_write", || {
         let py = plan.py();
         let im = imports(py)?;
-        let (writer_recurse, writes_tasks, entries): (bool, bool, Bound<'py, PyTuple>) =
-            plan.extract()?;
+        let (writer_recurse, writes_tasks, entries): (bool, bool, Bound<'py, PyTuple>) = plan.extract()?;
         // validated as do_write does, before anything is written
         if writes_tasks {
             return Err(PyErr::from_value(
-                im.invalid_update
-                    .bind(py)
-                    .call1(("Cannot write to the reserved channel TASKS",))?,
+                im.invalid_update.bind(py).call1(("Cannot write to the reserved channel TASKS",))?,
             ));
         }
         let passthrough = im.passthrough.bind(py);
-        let send = config
-            .get_item(im.conf.bind(py))?
-            .get_item(im.key_send.bind(py))?;
+        let send = config.get_item(im.conf.bind(py))?.get_item(im.key_send.bind(py))?;
         let out = PyList::empty(py);
         for e in entries.iter() {
             let e = e.cast_into::<PyTuple>()?;
@@ -205,10 +158,7 @@ pub fn channel_write<'py>(
                 Ok(if v.is(passthrough) { input.clone() } else { v })
             };
             match e.get_item(0)?.extract::<u8>()? {
-                SEND => out.append(PyTuple::new(
-                    py,
-                    [im.tasks.bind(py).as_any(), &e.get_item(1)?],
-                )?)?,
+                SEND => out.append(PyTuple::new(py, [im.tasks.bind(py).as_any(), &e.get_item(1)?])?)?,
                 TUPLE => {
                     let (mapper, keys) = (e.get_item(1)?, e.get_item(3)?);
                     let control = e.get_item(4)?.is_truthy()?;
@@ -217,14 +167,8 @@ pub fn channel_write<'py>(
                 ENTRY => {
                     let mapper = e.get_item(4)?;
                     let value = value_at(2)?;
-                    let value = if mapper.is_none() {
-                        value
-                    } else {
-                        mapper.call1((value,))?
-                    };
-                    if value.is(im.skip_write.bind(py))
-                        || (e.get_item(3)?.is_truthy()? && value.is_none())
-                    {
+                    let value = if mapper.is_none() { value } else { mapper.call1((value,))? };
+                    if value.is(im.skip_write.bind(py)) || (e.get_item(3)?.is_truthy()? && value.is_none()) {
                         continue;
                     }
                     out.append(PyTuple::new(py, [e.get_item(1)?, value])?)?;
@@ -281,14 +225,9 @@ fn map_tuples<'py>(
 }
 
 /// The `output_key_set` a StateGraph node's `_get_updates` closure filters by.
-fn update_keys<'py>(
-    im: &Imports,
-    mapper: &Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn update_keys<'py>(im: &Imports, mapper: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = mapper.py();
-    let Ok(qualname) = mapper.getattr(pyo3::intern!(py, "__qualname__")) else {
-        return Ok(None);
-    };
+    let Ok(qualname) = mapper.getattr(pyo3::intern!(py, "__qualname__")) else { return Ok(None) };
     if !qualname.eq(im.get_updates_qualname.bind(py))? {
         return Ok(None);
     }
@@ -300,25 +239,15 @@ fn update_keys<'py>(
     }
     for (i, name) in names.try_iter()?.enumerate() {
         if name?.eq("output_key_set")? {
-            let keys = closure
-                .get_item(i)?
-                .getattr(pyo3::intern!(py, "cell_contents"))?;
-            return Ok(if keys.is_instance_of::<pyo3::types::PyFrozenSet>() {
-                Some(keys)
-            } else {
-                None
-            });
+            let keys = closure.get_item(i)?.getattr(pyo3::intern!(py, "cell_contents"))?;
+            return Ok(if keys.is_instance_of::<pyo3::types::PyFrozenSet>() { Some(keys) } else { None });
         }
     }
     Ok(None)
 }
 
 /// `langgraph.graph.state._control_branch(value)`.
-fn control_branch<'py>(
-    im: &Imports,
-    value: &Bound<'py, PyAny>,
-    out: &Bound<'py, PyList>,
-) -> PyResult<()> {
+fn control_branch<'py>(im: &Imports, value: &Bound<'py, PyAny>, out: &Bound<'py, PyList>) -> PyResult<()> {
     let py = value.py();
     let tasks = im.tasks.bind(py);
     if value.is_instance(im.send.bind(py))? {
@@ -338,13 +267,8 @@ fn control_branch<'py>(
         }
     }
     for command in commands {
-        if command
-            .getattr(pyo3::intern!(py, "graph"))?
-            .eq(im.parent.bind(py))?
-        {
-            return Err(PyErr::from_value(
-                im.parent_command.bind(py).call1((&command,))?,
-            ));
+        if command.getattr(pyo3::intern!(py, "graph"))?.eq(im.parent.bind(py))? {
+            return Err(PyErr::from_value(im.parent_command.bind(py).call1((&command,))?));
         }
         let goto = command.getattr(pyo3::intern!(py, "goto"))?;
         let targets: Vec<Bound<'py, PyAny>> =
@@ -358,13 +282,7 @@ fn control_branch<'py>(
                 out.append(PyTuple::new(py, [tasks.as_any(), &go])?)?;
             } else if go.is_instance_of::<PyString>() && !go.eq(im.end.bind(py))? {
                 let channel = format!("branch:to:{}", go.cast::<PyString>()?.to_str()?);
-                out.append(PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, &channel).into_any(),
-                        py.None().into_bound(py),
-                    ],
-                )?)?;
+                out.append(PyTuple::new(py, [PyString::new(py, &channel).into_any(), py.None().into_bound(py)])?)?;
             }
         }
     }

@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::boundary::guarded;
 
-use core::{Kind, Managed};
 use langgraph_rs_core as core;
+use core::{Kind, Managed};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -36,26 +36,15 @@ impl Imports {
             overwrite_cls: types.getattr(pyo3::intern!(py, "Overwrite"))?.unbind(),
             send_cls: types.getattr(pyo3::intern!(py, "Send"))?.unbind(),
             missing: typing.getattr(pyo3::intern!(py, "MISSING"))?.unbind(),
-            invalid_update: errors
-                .getattr(pyo3::intern!(py, "InvalidUpdateError"))?
-                .unbind(),
-            empty_channel: errors
-                .getattr(pyo3::intern!(py, "EmptyChannelError"))?
-                .unbind(),
-            create_error_message: errors
-                .getattr(pyo3::intern!(py, "create_error_message"))?
-                .unbind(),
+            invalid_update: errors.getattr(pyo3::intern!(py, "InvalidUpdateError"))?.unbind(),
+            empty_channel: errors.getattr(pyo3::intern!(py, "EmptyChannelError"))?.unbind(),
+            create_error_message: errors.getattr(pyo3::intern!(py, "create_error_message"))?.unbind(),
             concurrent_code: errors
                 .getattr(pyo3::intern!(py, "ErrorCode"))?
                 .getattr(pyo3::intern!(py, "INVALID_CONCURRENT_GRAPH_UPDATE"))?
                 .unbind(),
-            logger: logging
-                .call_method1(pyo3::intern!(py, "getLogger"), ("langgraph",))?
-                .unbind(),
-            copy: py
-                .import("copy")?
-                .getattr(pyo3::intern!(py, "copy"))?
-                .unbind(),
+            logger: logging.call_method1(pyo3::intern!(py, "getLogger"), ("langgraph",))?.unbind(),
+            copy: py.import("copy")?.getattr(pyo3::intern!(py, "copy"))?.unbind(),
             delta_snapshot: py
                 .import("langgraph.checkpoint.serde.types")?
                 .getattr(pyo3::intern!(py, "_DeltaSnapshot"))?
@@ -90,51 +79,24 @@ pub(crate) fn kind_of(
         "last_value" => (Kind::LastValue, None),
         "last_value_after_finish" => (Kind::LastValueAfterFinish, None),
         "any_value" => (Kind::AnyValue, None),
-        "ephemeral" => (
-            Kind::Ephemeral {
-                guard: arg.is_truthy()?,
-            },
-            None,
-        ),
-        "untracked" => (
-            Kind::Untracked {
-                guard: arg.is_truthy()?,
-            },
-            None,
-        ),
-        "topic" => (
-            Kind::Topic {
-                accumulate: arg.is_truthy()?,
-            },
-            None,
-        ),
+        "ephemeral" => (Kind::Ephemeral { guard: arg.is_truthy()? }, None),
+        "untracked" => (Kind::Untracked { guard: arg.is_truthy()? }, None),
+        "topic" => (Kind::Topic { accumulate: arg.is_truthy()? }, None),
         "binop" => {
             let (op, init): (Py<PyAny>, Py<PyAny>) = arg.extract()?;
             reducers.push(op);
-            (
-                Kind::BinOp {
-                    op: reducers.len() - 1,
-                },
-                Some(init),
-            )
+            (Kind::BinOp { op: reducers.len() - 1 }, Some(init))
         }
         "delta" => {
             deltas.push(arg.clone().unbind());
-            (
-                Kind::Delta {
-                    op: deltas.len() - 1,
-                },
-                None,
-            )
+            (Kind::Delta { op: deltas.len() - 1 }, None)
         }
         "named_barrier" => (Kind::NamedBarrier { names: names(arg)? }, None),
         "named_barrier_after_finish" => {
             (Kind::NamedBarrierAfterFinish { names: names(arg)? }, None)
         }
         other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown channel kind {other:?}"
-            )));
+            return Err(PyValueError::new_err(format!("unknown channel kind {other:?}")));
         }
     })
 }
@@ -168,9 +130,7 @@ impl Graph {
                     "is_last_step" => Managed::IsLastStep,
                     "remaining_steps" => Managed::RemainingSteps,
                     other => {
-                        return Err(PyValueError::new_err(format!(
-                            "unknown managed kind {other:?}"
-                        )))
+                        return Err(PyValueError::new_err(format!("unknown managed kind {other:?}")))
                     }
                 };
                 managed_kinds.insert(name, m);
@@ -191,13 +151,7 @@ impl Graph {
                     return Err(PyValueError::new_err(format!("unknown channel {name:?}")));
                 }
             }
-            Ok(Graph {
-                inner,
-                reducers,
-                binop_init,
-                deltas,
-                imports: Imports::load(py)?,
-            })
+            Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
         })
     }
 
@@ -209,10 +163,7 @@ impl Graph {
                 .enumerate()
                 .filter(|(_, ns)| !ns.is_empty())
                 .map(|(c, ns)| {
-                    (
-                        g.channels[c].0.clone(),
-                        ns.iter().map(|n| g.nodes[*n].name.clone()).collect(),
-                    )
+                    (g.channels[c].0.clone(), ns.iter().map(|n| g.nodes[*n].name.clone()).collect())
                 })
                 .collect())
         })

@@ -63,10 +63,7 @@ pub fn uuid6_int(timestamp: u128, clock_seq: i64, node: u64) -> u128 {
     let time_low = timestamp & 0x0FFF;
     // Python's `clock_seq & 0x3FFF` on a negative int is two's complement too
     let clock_seq = (clock_seq & 0x3FFF) as u128;
-    let mut v = time_high_and_mid << 80
-        | time_low << 64
-        | clock_seq << 48
-        | (node as u128 & 0xFFFF_FFFF_FFFF);
+    let mut v = time_high_and_mid << 80 | time_low << 64 | clock_seq << 48 | (node as u128 & 0xFFFF_FFFF_FFFF);
     // RFC 4122 variant, version 6
     v &= !(0xC000u128 << 48);
     v |= 0x8000u128 << 48;
@@ -114,14 +111,7 @@ pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
+    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
 }
 
 /// `datetime.fromtimestamp(t, timezone.utc).isoformat()` for `t` given as
@@ -139,9 +129,7 @@ pub fn iso_utc(secs: u64, micros: u32) -> String {
 #[pyfunction]
 pub fn now_iso() -> PyResult<String> {
     guarded("now_iso", || {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Ok(iso_utc(now.as_secs(), now.subsec_micros()))
     })
 }
@@ -154,18 +142,9 @@ mod tests {
     fn timestamps_read_as_pythons_isoformat() {
         // datetime.fromtimestamp(t, timezone.utc).isoformat()
         assert_eq!(iso_utc(0, 0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(
-            iso_utc(1_795_869_980, 123),
-            "2026-11-28T12:46:20.000123+00:00"
-        );
-        assert_eq!(
-            iso_utc(951_782_400, 500_000),
-            "2000-02-29T00:00:00.500000+00:00"
-        );
-        assert_eq!(
-            iso_utc(4_102_444_799, 999_999),
-            "2099-12-31T23:59:59.999999+00:00"
-        );
+        assert_eq!(iso_utc(1_795_869_980, 123), "2026-11-28T12:46:20.000123+00:00");
+        assert_eq!(iso_utc(951_782_400, 500_000), "2000-02-29T00:00:00.500000+00:00");
+        assert_eq!(iso_utc(4_102_444_799, 999_999), "2099-12-31T23:59:59.999999+00:00");
     }
 
     #[test]

@@ -28,8 +28,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::boundary::guarded;
 use crate::channel_write::{channel_write, writer_plan};
 use crate::node_config::{
-    config_context, imports, in_context, injected_kwargs, is_runnable, names, parent, recurses,
-    step_config, Imports,
+    config_context, imports, in_context, injected_kwargs, is_runnable, names, parent, recurses, step_config, Imports,
 };
 
 /// `RunnableCallable.invoke(input, config, **kwargs)` for a plain callable
@@ -42,16 +41,10 @@ fn call_plain<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = step.py();
-    let Some(call_kwargs) = injected_kwargs(step, config, kwargs)? else {
-        return Ok(None);
-    };
-    let ret = step
-        .getattr(pyo3::intern!(py, "func"))?
-        .call((input,), Some(&call_kwargs))?;
+    let Some(call_kwargs) = injected_kwargs(step, config, kwargs)? else { return Ok(None) };
+    let ret = step.getattr(pyo3::intern!(py, "func"))?.call((input,), Some(&call_kwargs))?;
     if recurses(step, &ret)? {
-        return Ok(Some(
-            ret.call_method1(pyo3::intern!(py, "invoke"), (input, config))?,
-        ));
+        return Ok(Some(ret.call_method1(pyo3::intern!(py, "invoke"), (input, config))?));
     }
     Ok(Some(ret))
 }
@@ -61,9 +54,7 @@ fn is_plain_async(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = step.py();
     Ok(step.get_type().is(im.runnable_callable.bind(py))
         && !step.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
-        && !step
-            .getattr(pyo3::intern!(py, "explode_args"))?
-            .is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
         && !step.getattr(pyo3::intern!(py, "afunc"))?.is_none())
 }
 
@@ -71,9 +62,7 @@ fn is_plain_callable(im: &Imports, step: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = step.py();
     Ok(step.get_type().is(im.runnable_callable.bind(py))
         && !step.getattr(pyo3::intern!(py, "trace"))?.is_truthy()?
-        && !step
-            .getattr(pyo3::intern!(py, "explode_args"))?
-            .is_truthy()?
+        && !step.getattr(pyo3::intern!(py, "explode_args"))?.is_truthy()?
         && !step.getattr(pyo3::intern!(py, "func"))?.is_none())
 }
 
@@ -100,10 +89,7 @@ impl LeanSeq {
         guarded("LeanSeq", || {
             let py = seq.py();
             let im = imports(py)?;
-            let steps: Vec<Bound<'_, PyAny>> = seq
-                .getattr(pyo3::intern!(py, "steps"))?
-                .try_iter()?
-                .collect::<PyResult<_>>()?;
+            let steps: Vec<Bound<'_, PyAny>> = seq.getattr(pyo3::intern!(py, "steps"))?.try_iter()?.collect::<PyResult<_>>()?;
             let mut own = Vec::with_capacity(steps.len());
             let mut native = Vec::with_capacity(steps.len());
             for s in &steps {
@@ -174,13 +160,7 @@ impl LeanSeq {
         };
         let manager = match manager {
             Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
-            _ => {
-                return self.seq.bind(py).call_method(
-                    pyo3::intern!(py, "invoke"),
-                    (input, config),
-                    kwargs,
-                )
-            }
+            _ => return self.seq.bind(py).call_method(pyo3::intern!(py, "invoke"), (input, config), kwargs),
         };
         guarded("LeanSeq.invoke", || {
             let config = config.cast::<PyDict>()?;
@@ -208,10 +188,7 @@ impl LeanSeq {
                 }
                 let step = steps.get_item(i)?;
                 value = if own.get_item(i)?.is_truthy()? {
-                    step.call_method1(
-                        pyo3::intern!(py, "invoke"),
-                        (&value, step_config(im, n, config, &manager_cls, &p, i + 1)?),
-                    )?
+                    step.call_method1(pyo3::intern!(py, "invoke"), (&value, step_config(im, n, config, &manager_cls, &p, i + 1)?))?
                 } else {
                     step.call_method1(pyo3::intern!(py, "invoke"), (&value, config))?
                 };
@@ -239,13 +216,7 @@ impl LeanSeq {
         };
         let manager = match manager {
             Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
-            _ => {
-                return lean.seq.bind(py).call_method(
-                    pyo3::intern!(py, "ainvoke"),
-                    (input, config),
-                    kwargs,
-                )
-            }
+            _ => return lean.seq.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs),
         };
         guarded("LeanSeq.ainvoke", || {
             let config = config.cast::<PyDict>()?;
@@ -262,23 +233,11 @@ impl LeanSeq {
                 None
             };
             let (awaitable, plain) = match plain_kwargs {
-                Some(kw) => (
-                    step0
-                        .getattr(pyo3::intern!(py, "afunc"))?
-                        .call((input,), Some(&kw))?,
-                    true,
-                ),
-                None => (
-                    step0.call_method(pyo3::intern!(py, "ainvoke"), (input, &first), kwargs)?,
-                    false,
-                ),
+                Some(kw) => (step0.getattr(pyo3::intern!(py, "afunc"))?.call((input,), Some(&kw))?, true),
+                None => (step0.call_method(pyo3::intern!(py, "ainvoke"), (input, &first), kwargs)?, false),
             };
             let run = crate::node_call_async::LeanAwait::new(
-                (
-                    lean.steps.bind(py),
-                    lean.native.bind(py),
-                    lean.own_config.bind(py),
-                ),
+                (lean.steps.bind(py), lean.native.bind(py), lean.own_config.bind(py)),
                 input,
                 config,
                 first,
@@ -320,13 +279,7 @@ impl LeanWrite {
             return Ok(None);
         }
         match writer_plan(writer)? {
-            Some(plan) => Ok(Some(Bound::new(
-                py,
-                LeanWrite {
-                    writer: writer.clone().unbind(),
-                    plan: plan.unbind(),
-                },
-            )?)),
+            Some(plan) => Ok(Some(Bound::new(py, LeanWrite { writer: writer.clone().unbind(), plan: plan.unbind() })?)),
             None => Ok(None),
         }
     }
@@ -356,15 +309,9 @@ impl LeanWrite {
         let py = input.py();
         match config {
             Some(config) if !config.is_none() && kwargs.is_none_or(|k| k.is_empty()) => {
-                guarded("LeanWrite.invoke", || {
-                    channel_write(self.plan.bind(py), input, config, true)
-                })
+                guarded("LeanWrite.invoke", || channel_write(self.plan.bind(py), input, config, true))
             }
-            _ => self.writer.bind(py).call_method(
-                pyo3::intern!(py, "invoke"),
-                (input, config),
-                kwargs,
-            ),
+            _ => self.writer.bind(py).call_method(pyo3::intern!(py, "invoke"), (input, config), kwargs),
         }
     }
 
@@ -394,19 +341,12 @@ impl LeanWrite {
                     let fut = aioloop.call_method0(pyo3::intern!(py, "create_future"))?;
                     match channel_write(self.plan.bind(py), input, config, false) {
                         Ok(v) => fut.call_method1(pyo3::intern!(py, "set_result"), (v,))?,
-                        Err(e) => fut.call_method1(
-                            pyo3::intern!(py, "set_exception"),
-                            (e.into_value(py),),
-                        )?,
+                        Err(e) => fut.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
                     };
                     Ok(fut)
                 })
             }
-            _ => self.writer.bind(py).call_method(
-                pyo3::intern!(py, "ainvoke"),
-                (input, config),
-                kwargs,
-            ),
+            _ => self.writer.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs),
         }
     }
 

@@ -51,11 +51,7 @@ pub struct LeanAwait {
 impl LeanAwait {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<'py>(
-        (steps, native, own_config): (
-            &Bound<'py, PyTuple>,
-            &Bound<'py, PyTuple>,
-            &Bound<'py, PyTuple>,
-        ),
+        (steps, native, own_config): (&Bound<'py, PyTuple>, &Bound<'py, PyTuple>, &Bound<'py, PyTuple>),
         input: &Bound<'py, PyAny>,
         config: &Bound<'py, PyDict>,
         first: Bound<'py, PyDict>,
@@ -77,11 +73,7 @@ impl LeanAwait {
             parent_tags: parent.tags.unbind(),
             parent_metadata: parent.metadata.unbind(),
             parent_run_id: parent.run_id.unbind(),
-            inner: Some(
-                awaitable
-                    .call_method0(pyo3::intern!(awaitable.py(), "__await__"))?
-                    .unbind(),
-            ),
+            inner: Some(awaitable.call_method0(pyo3::intern!(awaitable.py(), "__await__"))?.unbind()),
             in_ctx: true,
             stage: 0,
             plain,
@@ -91,20 +83,13 @@ impl LeanAwait {
     /// After step `stage` returned `value`: runs the writers that need no
     /// awaiting; returns the next awaitable's iterator, or None when the
     /// steps are done (the result is then in `value`).
-    fn advance<'py>(
-        &mut self,
-        py: Python<'py>,
-        value: &mut Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn advance<'py>(&mut self, py: Python<'py>, value: &mut Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let steps = self.steps.bind(py);
         let config = self.config.bind(py);
         if self.stage == 0 {
             if self.plain && recurses(&steps.get_item(0)?, value)? {
                 self.plain = false;
-                let next = value.call_method1(
-                    pyo3::intern!(py, "ainvoke"),
-                    (self.input.bind(py), self.first.bind(py)),
-                )?;
+                let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (self.input.bind(py), self.first.bind(py)))?;
                 return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
             }
             self.in_ctx = false;
@@ -120,8 +105,7 @@ impl LeanAwait {
             if !plan.is_none() {
                 *value = channel_write(plan.cast::<PyTuple>()?, value, config.as_any(), false)?;
                 if step.getattr(pyo3::intern!(py, "recurse"))?.is_truthy()? && is_runnable(value)? {
-                    let next =
-                        value.call_method1(pyo3::intern!(py, "ainvoke"), (&*value, config))?;
+                    let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (&*value, config))?;
                     return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
                 }
                 continue;
@@ -132,14 +116,7 @@ impl LeanAwait {
                     metadata: self.parent_metadata.bind(py).clone(),
                     run_id: self.parent_run_id.bind(py).clone(),
                 };
-                step_config(
-                    imports(py)?,
-                    names(py)?,
-                    config,
-                    self.manager_cls.bind(py),
-                    &parent,
-                    i + 1,
-                )?
+                step_config(imports(py)?, names(py)?, config, self.manager_cls.bind(py), &parent, i + 1)?
             } else {
                 config.clone()
             };
@@ -195,11 +172,7 @@ impl LeanAwait {
         self.send(py, py.None().into_bound(py))
     }
 
-    fn send<'py>(
-        &mut self,
-        py: Python<'py>,
-        value: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn send<'py>(&mut self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         guarded("LeanSeq.ainvoke", || self.drive(py, Resume::Send(value)))
     }
 
@@ -224,9 +197,7 @@ impl LeanAwait {
         if let Some(inner) = self.inner.take() {
             let inner = inner.bind(py);
             if self.in_ctx {
-                in_context(self.ctx.bind(py), || {
-                    inner.call_method0(pyo3::intern!(py, "close")).map(|_| ())
-                })?;
+                in_context(self.ctx.bind(py), || inner.call_method0(pyo3::intern!(py, "close")).map(|_| ()))?;
             } else {
                 inner.call_method0(pyo3::intern!(py, "close"))?;
             }

@@ -61,27 +61,13 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         };
         Ok(Imports {
             retry: retry.clone().unbind(),
-            replace: py
-                .import("dataclasses")?
-                .getattr(pyo3::intern!(py, "replace"))?
-                .unbind(),
+            replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
             parent_command: errors.getattr(pyo3::intern!(py, "ParentCommand"))?.unbind(),
             graph_bubble_up: errors.getattr(pyo3::intern!(py, "GraphBubbleUp"))?.unbind(),
-            cancelled: py
-                .import("asyncio")?
-                .getattr(pyo3::intern!(py, "CancelledError"))?
-                .unbind(),
-            node_cancelled: retry
-                .getattr(pyo3::intern!(py, "NodeCancelledError"))?
-                .unbind(),
-            command_parent: py
-                .import("langgraph.types")?
-                .getattr(pyo3::intern!(py, "Command"))?
-                .getattr(pyo3::intern!(py, "PARENT"))?
-                .unbind(),
-            exc_notes: retry
-                .getattr(pyo3::intern!(py, "SUPPORTS_EXC_NOTES"))?
-                .is_truthy()?,
+            cancelled: py.import("asyncio")?.getattr(pyo3::intern!(py, "CancelledError"))?.unbind(),
+            node_cancelled: retry.getattr(pyo3::intern!(py, "NodeCancelledError"))?.unbind(),
+            command_parent: py.import("langgraph.types")?.getattr(pyo3::intern!(py, "Command"))?.getattr(pyo3::intern!(py, "PARENT"))?.unbind(),
+            exc_notes: retry.getattr(pyo3::intern!(py, "SUPPORTS_EXC_NOTES"))?.is_truthy()?,
             conf: key("CONF")?,
             key_runtime: key("CONFIG_KEY_RUNTIME")?,
             key_ns: key("CONFIG_KEY_CHECKPOINT_NS")?,
@@ -115,22 +101,11 @@ fn patch_configurable<'py>(
 }
 
 /// The runtime in `config`'s configurable, if it is a `Runtime`.
-fn runtime_of<'py>(
-    im: &Imports,
-    config: &Bound<'py, PyDict>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn runtime_of<'py>(im: &Imports, config: &Bound<'py, PyDict>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = config.py();
-    let Some(conf) = config.get_item(im.conf.bind(py))? else {
-        return Ok(None);
-    };
-    let Some(runtime) = conf.get_item(im.key_runtime.bind(py)).ok() else {
-        return Ok(None);
-    };
-    Ok(if runtime::classes(py)?.runtime.is_instance(&runtime)? {
-        Some(runtime)
-    } else {
-        None
-    })
+    let Some(conf) = config.get_item(im.conf.bind(py))? else { return Ok(None) };
+    let Some(runtime) = conf.get_item(im.key_runtime.bind(py)).ok() else { return Ok(None) };
+    Ok(if runtime::classes(py)?.runtime.is_instance(&runtime)? { Some(runtime) } else { None })
 }
 
 /// `runtime.patch_execution_info(**changes)`.
@@ -153,10 +128,7 @@ fn patch_execution_info<'py>(
 }
 
 fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// Runs `task` as LangGraph's `run_with_retry(task, retry_policy, configurable)`.
@@ -168,22 +140,13 @@ pub fn run_with_retry(
     retry_policy: &Bound<'_, PyAny>,
     configurable: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyAny>> {
-    guarded("run_with_retry", || {
-        run(py, task, retry_policy, configurable)
-    })
+    guarded("run_with_retry", || run(py, task, retry_policy, configurable))
 }
 
 /// The retry policy that applies: the task's own, else the graph's.
-pub(crate) fn policy_of<'py>(
-    task: &Bound<'py, PyAny>,
-    retry_policy: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn policy_of<'py>(task: &Bound<'py, PyAny>, retry_policy: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let own = task.getattr(pyo3::intern!(task.py(), "retry_policy"))?;
-    Ok(if own.is_truthy()? {
-        own
-    } else {
-        retry_policy.clone()
-    })
+    Ok(if own.is_truthy()? { own } else { retry_policy.clone() })
 }
 
 /// The execution info of a task the engine built (rust/py/task_build.rs makes
@@ -197,24 +160,15 @@ fn fresh_execution_info<'py>(
     config: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = task.py();
-    let Ok(config) = config.cast::<PyDict>() else {
-        return Ok(None);
-    };
-    let Some(rt) = runtime_of(im, config)? else {
-        return Ok(None);
-    };
+    let Ok(config) = config.cast::<PyDict>() else { return Ok(None) };
+    let Some(rt) = runtime_of(im, config)? else { return Ok(None) };
     let info = rt.getattr(im.execution_info_name.bind(py))?;
-    if !info
-        .get_type()
-        .is(runtime::classes(py)?.execution_info.class(py))
-    {
+    if !info.get_type().is(runtime::classes(py)?.execution_info.class(py)) {
         return Ok(None);
     }
     let fresh = info.getattr(im.node_first_attempt_time.bind(py))?.is_none()
         && info.getattr(im.node_attempt.bind(py))?.eq(1)?
-        && info
-            .getattr(pyo3::intern!(py, "task_id"))?
-            .eq(task.getattr(pyo3::intern!(py, "id"))?)?;
+        && info.getattr(pyo3::intern!(py, "task_id"))?.eq(task.getattr(pyo3::intern!(py, "id"))?)?;
     Ok(if fresh { Some(info) } else { None })
 }
 
@@ -237,10 +191,7 @@ pub(crate) fn first_config<'py>(
         patch.push((k, v.clone()));
     }
     let key_runtime = im.key_runtime.bind(py).as_any();
-    if !extra
-        .iter()
-        .any(|(k, _)| k.eq(key_runtime).unwrap_or(false))
-    {
+    if !extra.iter().any(|(k, _)| k.eq(key_runtime).unwrap_or(false)) {
         if let Some(info) = fresh_execution_info(im, task, &config)? {
             // the task's own execution info, not yet run: its first-attempt
             // time is set where it is, and the engine's keys (the @task call)
@@ -257,10 +208,7 @@ pub(crate) fn first_config<'py>(
         }
     }
     // the runtime as LangGraph's first patch leaves it: the engine's keys win
-    let runtime = match extra
-        .iter()
-        .find(|(k, _)| k.eq(key_runtime).unwrap_or(false))
-    {
+    let runtime = match extra.iter().find(|(k, _)| k.eq(key_runtime).unwrap_or(false)) {
         Some((_, rt)) if runtime::classes(py)?.runtime.is_instance(rt)? => Some(rt.clone()),
         Some(_) => None,
         None => runtime_of(im, config.cast::<PyDict>()?)?,
@@ -269,8 +217,7 @@ pub(crate) fn first_config<'py>(
         let rt = if rt.getattr(im.execution_info_name.bind(py))?.is_none() {
             // the config it reads is built only on this rare path
             let patched = patch_configurable(im, &config, &patch)?;
-            im.helper(py, "_ensure_execution_info")?
-                .call1((&rt, &patched, task))?
+            im.helper(py, "_ensure_execution_info")?.call1((&rt, &patched, task))?
         } else {
             rt
         };
@@ -278,10 +225,7 @@ pub(crate) fn first_config<'py>(
             im,
             &rt,
             &[
-                (
-                    im.node_first_attempt_time.bind(py),
-                    first_attempt_time.into_pyobject(py)?.into_any(),
-                ),
+                (im.node_first_attempt_time.bind(py), first_attempt_time.into_pyobject(py)?.into_any()),
                 (im.node_attempt.bind(py), 1u32.into_pyobject(py)?.into_any()),
             ],
         )?;
@@ -295,10 +239,7 @@ pub(crate) fn first_config<'py>(
 
 /// The config of attempt `attempts + 1` after a failure: its runtime's
 /// execution info says which attempt it is.
-pub(crate) fn retry_config<'py>(
-    config: Bound<'py, PyAny>,
-    attempts: u32,
-) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn retry_config<'py>(config: Bound<'py, PyAny>, attempts: u32) -> PyResult<Bound<'py, PyAny>> {
     let py = config.py();
     let im = imports(py)?;
     let conf = config.cast::<PyDict>()?.clone();
@@ -306,14 +247,9 @@ pub(crate) fn retry_config<'py>(
         let rt = patch_execution_info(
             im,
             &rt,
-            &[(
-                im.node_attempt.bind(py),
-                (attempts + 1).into_pyobject(py)?.into_any(),
-            )],
+            &[(im.node_attempt.bind(py), (attempts + 1).into_pyobject(py)?.into_any())],
         )?;
-        return Ok(
-            patch_configurable(im, &config, &[(im.key_runtime.bind(py).as_any(), rt)])?.into_any(),
-        );
+        return Ok(patch_configurable(im, &config, &[(im.key_runtime.bind(py).as_any(), rt)])?.into_any());
     }
     Ok(config)
 }
@@ -343,24 +279,17 @@ pub(crate) fn on_failure<'py>(
     let im = imports(py)?;
     let exc = err.value(py).clone();
     if exc.is_instance(im.parent_command.bind(py))? {
-        let ns = config
-            .get_item(im.conf.bind(py))?
-            .get_item(im.key_ns.bind(py))?;
+        let ns = config.get_item(im.conf.bind(py))?.get_item(im.key_ns.bind(py))?;
         let cmd = exc.getattr(pyo3::intern!(py, "args"))?.get_item(0)?;
         let graph = cmd.getattr(pyo3::intern!(py, "graph"))?;
         let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
-        if graph.eq(&ns)?
-            || graph.eq(&recast)?
-            || graph.eq(task.getattr(pyo3::intern!(py, "name"))?)?
-        {
+        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(task.getattr(pyo3::intern!(py, "name"))?)? {
             for w in task.getattr(pyo3::intern!(py, "writers"))?.try_iter()? {
                 w?.call_method1(pyo3::intern!(py, "invoke"), (&cmd, config))?;
             }
             return Ok(Failure::Handled);
         } else if graph.eq(im.command_parent.bind(py))? {
-            let parent_ns = im
-                .helper(py, "_checkpoint_ns_for_parent_command")?
-                .call1((&ns,))?;
+            let parent_ns = im.helper(py, "_checkpoint_ns_for_parent_command")?.call1((&ns,))?;
             let kwargs = PyDict::new(py);
             kwargs.set_item(pyo3::intern!(py, "graph"), parent_ns)?;
             let cmd = im.replace.bind(py).call((&cmd,), Some(&kwargs))?;
@@ -375,10 +304,7 @@ pub(crate) fn on_failure<'py>(
         if !user_cancelled()? {
             return Ok(Failure::Raise(err));
         }
-        let new = im
-            .node_cancelled
-            .bind(py)
-            .call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
+        let new = im.node_cancelled.bind(py).call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
         new.setattr(pyo3::intern!(py, "__cause__"), &exc)?;
         new.setattr(pyo3::intern!(py, "__context__"), &exc)?;
         return Ok(Failure::Raise(PyErr::from_value(new)));
@@ -400,47 +326,25 @@ pub(crate) fn on_failure<'py>(
     let mut matching = None;
     for policy in retry_policy.try_iter()? {
         let policy = policy?;
-        if im
-            .helper(py, "_should_retry_on")?
-            .call1((&policy, &exc))?
-            .is_truthy()?
-        {
+        if im.helper(py, "_should_retry_on")?.call1((&policy, &exc))?.is_truthy()? {
             matching = Some(policy);
             break;
         }
     }
-    let Some(policy) = matching else {
-        return Ok(Failure::Raise(err));
-    };
+    let Some(policy) = matching else { return Ok(Failure::Raise(err)) };
     *attempts += 1;
-    if *attempts
-        >= policy
-            .getattr(pyo3::intern!(py, "max_attempts"))?
-            .extract::<u32>()?
-    {
+    if *attempts >= policy.getattr(pyo3::intern!(py, "max_attempts"))?.extract::<u32>()? {
         return Ok(Failure::Raise(err));
     }
-    let initial: f64 = policy
-        .getattr(pyo3::intern!(py, "initial_interval"))?
-        .extract()?;
-    let backoff: f64 = policy
-        .getattr(pyo3::intern!(py, "backoff_factor"))?
-        .extract()?;
-    let max_interval: f64 = policy
-        .getattr(pyo3::intern!(py, "max_interval"))?
-        .extract()?;
+    let initial: f64 = policy.getattr(pyo3::intern!(py, "initial_interval"))?.extract()?;
+    let backoff: f64 = policy.getattr(pyo3::intern!(py, "backoff_factor"))?.extract()?;
+    let max_interval: f64 = policy.getattr(pyo3::intern!(py, "max_interval"))?.extract()?;
     let interval = max_interval.min(initial * backoff.powf(f64::from(*attempts - 1)));
-    Ok(Failure::Retry(
-        if policy.getattr(pyo3::intern!(py, "jitter"))?.is_truthy()? {
-            interval
-                + im.helper(py, "random")?
-                    .getattr(pyo3::intern!(py, "uniform"))?
-                    .call1((0, 1))?
-                    .extract::<f64>()?
-        } else {
-            interval
-        },
-    ))
+    Ok(Failure::Retry(if policy.getattr(pyo3::intern!(py, "jitter"))?.is_truthy()? {
+        interval + im.helper(py, "random")?.getattr(pyo3::intern!(py, "uniform"))?.call1((0, 1))?.extract::<f64>()?
+    } else {
+        interval
+    }))
 }
 
 /// After the backoff sleep: LangGraph's log line, and the config of the next
@@ -464,14 +368,9 @@ pub(crate) fn after_sleep<'py>(
     );
     let kwargs = PyDict::new(py);
     kwargs.set_item(pyo3::intern!(py, "exc_info"), exc)?;
-    im.helper(py, "logger")?
-        .call_method(pyo3::intern!(py, "info"), (message,), Some(&kwargs))?;
+    im.helper(py, "logger")?.call_method(pyo3::intern!(py, "info"), (message,), Some(&kwargs))?;
     let resuming = im.key_resuming.bind(py).as_any();
-    let config = patch_configurable(
-        im,
-        config,
-        &[(resuming, true.into_pyobject(py)?.to_owned().into_any())],
-    )?;
+    let config = patch_configurable(im, config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?;
     im.helper(py, "_reset_interrupt_counter")?.call1((&config,))
 }
 
@@ -489,9 +388,7 @@ fn run(
     let im = imports(py)?;
     let retry_policy = policy_of(task, retry_policy)?;
     if !task.getattr(pyo3::intern!(py, "timeout"))?.is_none() {
-        let err = im
-            .helper(py, "sync_timeout_unsupported")?
-            .call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
+        let err = im.helper(py, "sync_timeout_unsupported")?.call1((task.getattr(pyo3::intern!(py, "name"))?,))?;
         return Err(PyErr::from_value(err));
     }
     let mut attempts: u32 = 0;
@@ -509,15 +406,11 @@ fn run(
             Err(err) => err,
         };
         let exc = err.value(py).clone();
-        match on_failure(task, &config, &retry_policy, &mut attempts, err, || {
-            Ok(true)
-        })? {
+        match on_failure(task, &config, &retry_policy, &mut attempts, err, || Ok(true))? {
             Failure::Handled => return Ok(py.None()),
             Failure::Raise(err) => return Err(err),
             Failure::Retry(sleep_time) => {
-                im.helper(py, "time")?
-                    .getattr(pyo3::intern!(py, "sleep"))?
-                    .call1((sleep_time,))?;
+                im.helper(py, "time")?.getattr(pyo3::intern!(py, "sleep"))?.call1((sleep_time,))?;
                 config = after_sleep(task, &config, attempts, sleep_time, &exc)?;
             }
         }

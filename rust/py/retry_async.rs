@@ -14,18 +14,13 @@ use pyo3::types::PyDict;
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
-use crate::retry::{
-    after_sleep, first_config, on_failure, policy_of, retry_config, retry_helper, Failure,
-};
+use crate::retry::{after_sleep, first_config, on_failure, policy_of, retry_config, retry_helper, Failure};
 
 enum Phase {
     /// running attempt `attempts + 1`
     Attempt,
     /// the backoff sleep after an attempt failed with `exc`
-    Sleep {
-        sleep_time: f64,
-        exc: Py<PyAny>,
-    },
+    Sleep { sleep_time: f64, exc: Py<PyAny> },
     Done,
 }
 
@@ -52,10 +47,7 @@ pub(crate) fn resume<'py>(inner: &Bound<'py, PyAny>, how: Resume<'py>) -> Step<'
     match r {
         Ok(v) => Step::Yield(v),
         Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
-            let value = e
-                .value(py)
-                .getattr(pyo3::intern!(py, "value"))
-                .unwrap_or_else(|_| py.None().into_bound(py));
+            let value = e.value(py).getattr(pyo3::intern!(py, "value")).unwrap_or_else(|_| py.None().into_bound(py));
             Step::Return(value)
         }
         Err(e) => Step::Raise(e),
@@ -102,15 +94,10 @@ impl ARetry {
     /// The awaitable iterator of the next attempt (its writes cleared first).
     fn start_attempt<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let task = self.task.bind(py);
-        task.getattr(pyo3::intern!(py, "writes"))?
-            .call_method0(pyo3::intern!(py, "clear"))?;
-        let awaitable = task.getattr(pyo3::intern!(py, "proc"))?.call_method1(
-            pyo3::intern!(py, "ainvoke"),
-            (
-                task.getattr(pyo3::intern!(py, "input"))?,
-                self.config.bind(py),
-            ),
-        )?;
+        task.getattr(pyo3::intern!(py, "writes"))?.call_method0(pyo3::intern!(py, "clear"))?;
+        let awaitable = task
+            .getattr(pyo3::intern!(py, "proc"))?
+            .call_method1(pyo3::intern!(py, "ainvoke"), (task.getattr(pyo3::intern!(py, "input"))?, self.config.bind(py)))?;
         let inner = awaitable.call_method0(pyo3::intern!(py, "__await__"))?;
         self.inner = Some(inner.clone().unbind());
         self.phase = Phase::Attempt;
@@ -123,11 +110,7 @@ impl ARetry {
         loop {
             let inner = match (&self.inner, &self.phase) {
                 (Some(i), Phase::Attempt | Phase::Sleep { .. }) => i.bind(py).clone(),
-                _ => {
-                    return Err(PyRuntimeError::new_err(
-                        "cannot reuse already awaited coroutine",
-                    ))
-                }
+                _ => return Err(PyRuntimeError::new_err("cannot reuse already awaited coroutine")),
             };
             let step = resume(&inner, how);
             match step {
@@ -139,13 +122,7 @@ impl ARetry {
                     }
                     Phase::Sleep { sleep_time, exc } => {
                         let task = self.task.bind(py);
-                        let config = after_sleep(
-                            task,
-                            self.config.bind(py),
-                            self.attempts,
-                            sleep_time,
-                            exc.bind(py),
-                        )?;
+                        let config = after_sleep(task, self.config.bind(py), self.attempts, sleep_time, exc.bind(py))?;
                         self.config = retry_config(config, self.attempts)?.unbind();
                         self.start_attempt(py)?;
                         how = Resume::Send(py.None().into_bound(py));
@@ -167,11 +144,7 @@ impl ARetry {
                         self.retry_policy.bind(py),
                         &mut self.attempts,
                         err,
-                        || {
-                            retry_helper(py, "_is_user_raised_cancelled")?
-                                .call0()?
-                                .is_truthy()
-                        },
+                        || retry_helper(py, "_is_user_raised_cancelled")?.call0()?.is_truthy(),
                     )?;
                     match outcome {
                         Failure::Handled => {
@@ -185,11 +158,8 @@ impl ARetry {
                             return Err(err);
                         }
                         Failure::Retry(sleep_time) => {
-                            let sleep = retry_helper(py, "asyncio")?
-                                .getattr(pyo3::intern!(py, "sleep"))?
-                                .call1((sleep_time,))?;
-                            self.inner =
-                                Some(sleep.call_method0(pyo3::intern!(py, "__await__"))?.unbind());
+                            let sleep = retry_helper(py, "asyncio")?.getattr(pyo3::intern!(py, "sleep"))?.call1((sleep_time,))?;
+                            self.inner = Some(sleep.call_method0(pyo3::intern!(py, "__await__"))?.unbind());
                             self.phase = Phase::Sleep { sleep_time, exc };
                             how = Resume::Send(py.None().into_bound(py));
                         }
@@ -214,11 +184,7 @@ impl ARetry {
         self.send(py, py.None().into_bound(py))
     }
 
-    fn send<'py>(
-        &mut self,
-        py: Python<'py>,
-        value: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn send<'py>(&mut self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         guarded("arun_with_retry", || {
             if self.inner.is_none() && matches!(self.phase, Phase::Attempt) {
                 if !value.is_none() {

@@ -30,42 +30,22 @@ impl Frozen {
         let missing = dataclasses.getattr(pyo3::intern!(py, "MISSING"))?;
         let mut fields = Vec::new();
         let mut native = !cls.hasattr(pyo3::intern!(py, "__post_init__"))?;
-        for f in dataclasses
-            .call_method1(pyo3::intern!(py, "fields"), (&cls,))?
-            .try_iter()?
-        {
+        for f in dataclasses.call_method1(pyo3::intern!(py, "fields"), (&cls,))?.try_iter()? {
             let f = f?;
             native &= f.getattr(pyo3::intern!(py, "init"))?.is_truthy()?;
             // a default_factory would have to be called per object
-            native &= f
-                .getattr(pyo3::intern!(py, "default_factory"))?
-                .is(&missing);
+            native &= f.getattr(pyo3::intern!(py, "default_factory"))?.is(&missing);
             let default = f.getattr(pyo3::intern!(py, "default"))?;
-            let default = if default.is(&missing) {
-                None
-            } else {
-                Some(default.unbind())
-            };
-            let name = PyString::intern(
-                py,
-                &f.getattr(pyo3::intern!(py, "name"))?.extract::<String>()?,
-            )
-            .unbind();
+            let default = if default.is(&missing) { None } else { Some(default.unbind()) };
+            let name = PyString::intern(py, &f.getattr(pyo3::intern!(py, "name"))?.extract::<String>()?).unbind();
             fields.push((name, default));
         }
-        Ok(Frozen {
-            cls: cls.unbind(),
-            fields,
-            native,
-        })
+        Ok(Frozen { cls: cls.unbind(), fields, native })
     }
 
     /// The field names, in declaration order.
     pub fn field_names(&self, py: Python<'_>) -> Vec<String> {
-        self.fields
-            .iter()
-            .map(|(name, _)| name.bind(py).to_string())
-            .collect()
+        self.fields.iter().map(|(name, _)| name.bind(py).to_string()).collect()
     }
 
     pub fn class<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
@@ -145,9 +125,7 @@ pub(crate) fn object_new<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
     unsafe {
         let base = &raw const ffi::PyBaseObject_Type;
         let Some(new) = (*base).tp_new else {
-            return Err(pyo3::exceptions::PySystemError::new_err(
-                "object has no tp_new",
-            ));
+            return Err(pyo3::exceptions::PySystemError::new_err("object has no tp_new"));
         };
         let obj = new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut());
         Bound::from_owned_ptr_or_err(py, obj)
@@ -156,11 +134,7 @@ pub(crate) fn object_new<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
 
 /// `object.__setattr__(obj, name, value)`: the generic setter, which works on
 /// frozen and slotted classes (what a frozen dataclass's `__init__` uses).
-pub(crate) fn generic_setattr(
-    obj: &Bound<'_, PyAny>,
-    name: &Bound<'_, PyString>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+pub(crate) fn generic_setattr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     // SAFETY: the three objects are live for the call.
     let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
     if rc != 0 {
@@ -192,17 +166,12 @@ pub fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
         Ok(Classes {
             runtime: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "Runtime"))?)?,
             execution_info: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "ExecutionInfo"))?)?,
-            replace: py
-                .import("dataclasses")?
-                .getattr(pyo3::intern!(py, "replace"))?
-                .unbind(),
+            replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
         })
     })
 }
 
-fn pairs<'py>(
-    kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)>> {
+fn pairs<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)>> {
     let mut out = Vec::new();
     if let Some(kwargs) = kwargs {
         for (k, v) in kwargs.iter() {
@@ -231,10 +200,7 @@ pub fn override_runtime<'py>(
 /// `ExecutionInfo(**fields)`.
 #[pyfunction]
 #[pyo3(signature = (**fields))]
-pub fn execution_info<'py>(
-    py: Python<'py>,
-    fields: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn execution_info<'py>(py: Python<'py>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
     guarded("execution_info", || {
         let fields = pairs(fields)?;
         let fields: Vec<_> = fields.iter().map(|(k, v)| (k, v.clone())).collect();

@@ -8,14 +8,14 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::boundary::guarded;
 
-use core::{Got, Kind, Managed, ManagedValue, PlanInput, PregelError, ReadVal, Version};
 use langgraph_rs_core as core;
+use core::{Got, Kind, Managed, ManagedValue, PlanInput, PregelError, ReadVal, Version};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PySet, PyString, PyTuple};
 
-use crate::graph_py::Graph;
 use crate::V;
+use crate::graph_py::Graph;
 
 /// The `Host` the core calls back into.
 pub(crate) struct PyHost<'a, 'py> {
@@ -30,43 +30,25 @@ impl core::Host<V> for PyHost<'_, '_> {
     type Error = PyErr;
 
     fn reduce(&mut self, op: usize, acc: V, value: V) -> PyResult<V> {
-        Ok(self.graph.reducers[op]
-            .bind(self.py)
-            .call1((acc, value))?
-            .unbind())
+        Ok(self.graph.reducers[op].bind(self.py).call1((acc, value))?.unbind())
     }
 
     fn delta_reduce(&mut self, op: usize, base: Option<V>, values: Vec<V>) -> PyResult<V> {
         let spec = self.graph.deltas[op].bind(self.py);
         let base = match base {
             Some(b) => b,
-            None => spec
-                .getattr(pyo3::intern!(self.py, "typ"))?
-                .call0()?
-                .unbind(),
+            None => spec.getattr(pyo3::intern!(self.py, "typ"))?.call0()?.unbind(),
         };
         let list = PyList::new(self.py, values.iter().map(|v| v.bind(self.py)))?;
-        Ok(spec
-            .getattr(pyo3::intern!(self.py, "reducer"))?
-            .call1((base, list))?
-            .unbind())
+        Ok(spec.getattr(pyo3::intern!(self.py, "reducer"))?.call1((base, list))?.unbind())
     }
 
     fn delta_reset(&mut self, op: usize, value: V) -> PyResult<V> {
         let spec = self.graph.deltas[op].bind(self.py);
         if value.is_none(self.py) {
-            return Ok(spec
-                .getattr(pyo3::intern!(self.py, "typ"))?
-                .call0()?
-                .unbind());
+            return Ok(spec.getattr(pyo3::intern!(self.py, "typ"))?.call0()?.unbind());
         }
-        Ok(self
-            .graph
-            .imports
-            .copy
-            .bind(self.py)
-            .call1((value,))?
-            .unbind())
+        Ok(self.graph.imports.copy.bind(self.py).call1((value,))?.unbind())
     }
 
     fn overwrite(&mut self, value: &V) -> PyResult<Option<V>> {
@@ -100,22 +82,12 @@ impl core::Host<V> for PyHost<'_, '_> {
     }
 
     fn name_of(&mut self, value: &V) -> PyResult<Option<String>> {
-        Ok(value
-            .bind(self.py)
-            .downcast::<PyString>()
-            .ok()
-            .map(|s| s.to_string()))
+        Ok(value.bind(self.py).downcast::<PyString>().ok().map(|s| s.to_string()))
     }
 
     fn barrier_error(&mut self, key: &str, value: &V, names: &BTreeSet<String>) -> String {
-        let set = PySet::new(self.py, names.iter())
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        let v = value
-            .bind(self.py)
-            .str()
-            .map(|s| s.to_string())
-            .unwrap_or_default();
+        let set = PySet::new(self.py, names.iter()).map(|s| s.to_string()).unwrap_or_default();
+        let v = value.bind(self.py).str().map(|s| s.to_string()).unwrap_or_default();
         format!("At key '{key}': Value {v} not in {set}")
     }
 
@@ -141,14 +113,8 @@ impl core::Host<V> for PyHost<'_, '_> {
     fn unknown_channel(&mut self, task: usize, channel: &str) {
         let (name, path) = match self.tasks.and_then(|t| t.get(task)) {
             Some(t) => (
-                t.get_item(0)
-                    .and_then(|x| x.str())
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                t.get_item(1)
-                    .and_then(|x| x.str())
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
+                t.get_item(0).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
+                t.get_item(1).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
             ),
             None => (String::new(), String::new()),
         };
@@ -166,24 +132,12 @@ impl core::Host<V> for PyHost<'_, '_> {
     }
 
     fn warn_invalid_packet(&mut self, value: &V) {
-        let t = value
-            .bind(self.py)
-            .get_type()
-            .str()
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        self.warn(&format!(
-            "Ignoring invalid packet type {t} in pending sends"
-        ));
+        let t = value.bind(self.py).get_type().str().map(|s| s.to_string()).unwrap_or_default();
+        self.warn(&format!("Ignoring invalid packet type {t} in pending sends"));
     }
 
     fn warn(&mut self, message: &str) {
-        let _ = self
-            .graph
-            .imports
-            .logger
-            .bind(self.py)
-            .call_method1(pyo3::intern!(self.py, "warning"), (message,));
+        let _ = self.graph.imports.logger.bind(self.py).call_method1(pyo3::intern!(self.py, "warning"), (message,));
     }
 }
 
@@ -208,21 +162,13 @@ use crate::versions_py::version_to_py;
 pub(crate) fn map_err(py: Python<'_>, graph: &Graph, e: PregelError<PyErr>) -> PyErr {
     match e {
         PregelError::Host(e) => e,
-        PregelError::InvalidUpdate {
-            message,
-            concurrent,
-        } => {
+        PregelError::InvalidUpdate { message, concurrent } => {
             let imp = &graph.imports;
             let msg: PyResult<Py<PyAny>> = if concurrent {
                 let kw = PyDict::new(py);
                 let built = kw
                     .set_item(pyo3::intern!(py, "message"), &message)
-                    .and_then(|_| {
-                        kw.set_item(
-                            pyo3::intern!(py, "error_code"),
-                            imp.concurrent_code.bind(py),
-                        )
-                    })
+                    .and_then(|_| kw.set_item(pyo3::intern!(py, "error_code"), imp.concurrent_code.bind(py)))
                     .and_then(|_| imp.create_error_message.bind(py).call((), Some(&kw)));
                 built.map(|m| m.unbind())
             } else {
@@ -244,9 +190,7 @@ pub(crate) fn map_err(py: Python<'_>, graph: &Graph, e: PregelError<PyErr>) -> P
 pub(crate) fn got_to_py(py: Python<'_>, got: Got<'_, V>) -> PyResult<Py<PyAny>> {
     Ok(match got {
         Got::Value(v) => v.clone_ref(py),
-        Got::List(vs) => PyList::new(py, vs.iter().map(|v| v.bind(py)))?
-            .into_any()
-            .unbind(),
+        Got::List(vs) => PyList::new(py, vs.iter().map(|v| v.bind(py)))?.into_any().unbind(),
         Got::Unit => py.None(),
     })
 }
@@ -264,17 +208,8 @@ pub(crate) fn pull_path<'py>(
     name: &Bound<'py, PyString>,
     triggers: &[String],
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let path = PyTuple::new(
-        py,
-        [
-            PyString::new(py, core::state::PULL).into_any(),
-            name.clone().into_any(),
-        ],
-    )?;
-    Ok((
-        path.into_any(),
-        PyTuple::new(py, triggers.iter())?.into_any(),
-    ))
+    let path = PyTuple::new(py, [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()])?;
+    Ok((path.into_any(), PyTuple::new(py, triggers.iter())?.into_any()))
 }
 
 /// A `(channel, value)` write from any 2-item sequence.
@@ -374,40 +309,23 @@ pub(crate) fn restore_channel(
             ch.finished = f;
         }
         Kind::Topic { .. } => {
-            let items = if let Ok(t) = cv.downcast::<PyTuple>() {
-                t.get_item(1)?
-            } else {
-                cv.clone()
-            };
-            ch.values = items
-                .try_iter()?
-                .map(|x| x.map(|x| x.unbind()))
-                .collect::<PyResult<_>>()?;
+            let items = if let Ok(t) = cv.downcast::<PyTuple>() { t.get_item(1)? } else { cv.clone() };
+            ch.values = items.try_iter()?.map(|x| x.map(|x| x.unbind())).collect::<PyResult<_>>()?;
         }
         Kind::NamedBarrier { .. } => {
-            ch.seen = cv
-                .try_iter()?
-                .map(|x| x?.extract::<String>())
-                .collect::<PyResult<_>>()?;
+            ch.seen = cv.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
         }
         Kind::NamedBarrierAfterFinish { .. } => {
             let s = cv.get_item(0)?;
             let f: bool = cv.get_item(1)?.is_truthy()?;
-            ch.seen = s
-                .try_iter()?
-                .map(|x| x?.extract::<String>())
-                .collect::<PyResult<_>>()?;
+            ch.seen = s.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?;
             ch.finished = f;
         }
     }
     Ok(())
 }
 
-pub(crate) fn checkpoint_value(
-    py: Python<'_>,
-    kind: &Kind,
-    ch: &core::Channel<V>,
-) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn checkpoint_value(py: Python<'_>, kind: &Kind, ch: &core::Channel<V>) -> PyResult<Option<Py<PyAny>>> {
     let names = |s: &BTreeSet<String>| -> PyResult<Py<PyAny>> {
         Ok(PySet::new(py, s.iter())?.into_any().unbind())
     };
@@ -419,33 +337,19 @@ pub(crate) fn checkpoint_value(
         Kind::LastValueAfterFinish => match &ch.value {
             None => None,
             Some(v) => Some(
-                PyTuple::new(
-                    py,
-                    [
-                        v.clone_ref(py),
-                        PyBool::new(py, ch.finished).to_owned().into_any().unbind(),
-                    ],
-                )?
-                .into_any()
-                .unbind(),
+                PyTuple::new(py, [v.clone_ref(py), PyBool::new(py, ch.finished).to_owned().into_any().unbind()])?
+                    .into_any()
+                    .unbind(),
             ),
         },
-        Kind::Topic { .. } => Some(
-            PyList::new(py, ch.values.iter().map(|v| v.bind(py)))?
-                .into_any()
-                .unbind(),
-        ),
+        Kind::Topic { .. } => {
+            Some(PyList::new(py, ch.values.iter().map(|v| v.bind(py)))?.into_any().unbind())
+        }
         Kind::NamedBarrier { .. } => Some(names(&ch.seen)?),
         Kind::NamedBarrierAfterFinish { .. } => Some(
-            PyTuple::new(
-                py,
-                [
-                    names(&ch.seen)?,
-                    PyBool::new(py, ch.finished).to_owned().into_any().unbind(),
-                ],
-            )?
-            .into_any()
-            .unbind(),
+            PyTuple::new(py, [names(&ch.seen)?, PyBool::new(py, ch.finished).to_owned().into_any().unbind()])?
+                .into_any()
+                .unbind(),
         ),
     })
 }
@@ -467,14 +371,8 @@ impl State {
             let mut values: Option<Bound<'_, PyAny>> = None;
             if let Some(cp) = &checkpoint {
                 let cv = cp.get_item(pyo3::intern!(py, "channel_values"))?;
-                let versions = versions_from_dict(
-                    cp.get_item(pyo3::intern!(py, "channel_versions"))?
-                        .downcast::<PyDict>()?,
-                )?;
-                let seen = seen_from_dict(
-                    cp.get_item(pyo3::intern!(py, "versions_seen"))?
-                        .downcast::<PyDict>()?,
-                )?;
+                let versions = versions_from_dict(cp.get_item(pyo3::intern!(py, "channel_versions"))?.downcast::<PyDict>()?)?;
+                let seen = seen_from_dict(cp.get_item(pyo3::intern!(py, "versions_seen"))?.downcast::<PyDict>()?)?;
                 st.restore_versions(&g.inner, versions, seen);
                 values = Some(cv);
             }
@@ -488,22 +386,15 @@ impl State {
                     None => None,
                 };
                 match got {
-                    Some(v) if !v.is(missing) => {
-                        restore_channel(py, g, kind, &mut st.channels[c], &v)?
-                    }
+                    Some(v) if !v.is(missing) => restore_channel(py, g, kind, &mut st.channels[c], &v)?,
                     _ => {}
                 }
             }
             for (c, (_, kind)) in g.inner.channels.iter().enumerate() {
                 if let Kind::Delta { op } = kind {
                     if st.channels[c].value.is_none() {
-                        st.channels[c].value = Some(
-                            g.deltas[*op]
-                                .bind(py)
-                                .getattr(pyo3::intern!(py, "typ"))?
-                                .call0()?
-                                .unbind(),
-                        );
+                        st.channels[c].value =
+                            Some(g.deltas[*op].bind(py).getattr(pyo3::intern!(py, "typ"))?.call0()?.unbind());
                     }
                 }
             }
@@ -516,12 +407,7 @@ impl State {
                 }
             }
             st.reindex(&g.inner);
-            Ok(State {
-                graph,
-                next_version,
-                inner: Mutex::new(st),
-                kept: Mutex::default(),
-            })
+            Ok(State { graph, next_version, inner: Mutex::new(st), kept: Mutex::default() })
         })
     }
 
@@ -562,11 +448,7 @@ impl State {
     fn read_output(&self, py: Python<'_>, keys: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         if let Ok(name) = keys.cast::<PyString>() {
             let name = name.to_str()?;
-            return if self.is_available(py, name)? {
-                self.get(py, name)
-            } else {
-                Ok(py.None())
-            };
+            return if self.is_available(py, name)? { self.get(py, name) } else { Ok(py.None()) };
         }
         self.read(py, keys, None, 0, 0)
     }
@@ -582,12 +464,7 @@ impl State {
     ) -> PyResult<Py<PyAny>> {
         guarded("read", || {
             let g = self.graph.get();
-            let mut host = PyHost {
-                py,
-                graph: g,
-                next_version: None,
-                tasks: None,
-            };
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
             // writes to the selected channels, grouped
             let mut fresh: HashMap<usize, Vec<V>> = HashMap::new();
             let single = select.downcast::<PyString>().ok().map(|s| s.to_string());
@@ -624,8 +501,7 @@ impl State {
                         let (key, kind) = (&g.inner.error_keys[c], &g.inner.channels[c].1);
                         let mut ch = copies[&c].clone();
                         let values = fresh.get(&c).cloned().unwrap_or_default();
-                        ch.update(kind, key, values, host)
-                            .map_err(|e| map_err(py, g, e))?;
+                        ch.update(kind, key, values, host).map_err(|e| map_err(py, g, e))?;
                         return ch.get(kind).map(|got| got_to_py(py, got)).transpose();
                     }
                     ReadFrom::State(st) => st.get(&g.inner, c),
@@ -696,7 +572,9 @@ impl State {
     }
 
     fn should_interrupt(&self, py: Python<'_>) -> PyResult<bool> {
-        guarded("should_interrupt", || Ok(self.lock(py)?.should_interrupt()))
+        guarded("should_interrupt", || {
+            Ok(self.lock(py)?.should_interrupt())
+        })
     }
 
     fn prepare(
@@ -712,77 +590,56 @@ impl State {
         guarded("prepare", || {
             let g = self.graph.get();
             let st = self.lock(py)?;
-            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id).ok_or_else(|| {
-                PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}"))
-            })?;
+            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
             let upd: Option<Vec<usize>> = updated.map(|u| {
-                u.iter()
-                    .filter_map(|n| g.inner.channel_index.get(n).copied())
-                    .collect()
+                u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
             });
-            let mut host = PyHost {
-                py,
-                graph: g,
-                next_version: None,
-                tasks: None,
-            };
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
             let plans = st
-                .prepare(
-                    &g.inner,
-                    &ns_bytes,
-                    parent_ns,
-                    step,
-                    stop,
-                    upd.as_deref(),
-                    crate::scheme(sha1_ids),
-                    &mut host,
-                )
+                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), crate::scheme(sha1_ids), &mut host)
                 .map_err(|e| map_err(py, g, e))?;
             let out = PyList::empty(py);
             for plan in plans {
                 let spec = &g.inner.nodes[plan.node];
                 let name = PyString::new(py, &spec.name);
-                let (path, triggers, input, packet): (
-                    Bound<'_, PyAny>,
-                    Bound<'_, PyAny>,
-                    Py<PyAny>,
-                    Py<PyAny>,
-                ) = match plan.input {
-                    PlanInput::Packet(p) => {
-                        let idx = plan.push_idx.unwrap_or(0);
-                        let path = PyTuple::new(
-                            py,
-                            [
-                                PyString::new(py, core::state::PUSH).into_any(),
-                                idx.into_pyobject(py)?.into_any(),
-                                PyBool::new(py, false).to_owned().into_any(),
-                            ],
-                        )?;
-                        let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
-                        (
-                            path.into_any(),
-                            PyTuple::new(py, [core::state::PUSH])?.into_any(),
-                            arg,
-                            p.clone_ref(py),
-                        )
-                    }
-                    PlanInput::Single(got) => {
-                        let input = got_to_py(py, got)?;
-                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                        (path, triggers, input, py.None())
-                    }
-                    PlanInput::Map(vals) => {
-                        let d = PyDict::new(py);
-                        for (k, v) in vals {
-                            match v {
-                                ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                            }
+                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                    match plan.input {
+                        PlanInput::Packet(p) => {
+                            let idx = plan.push_idx.unwrap_or(0);
+                            let path = PyTuple::new(
+                                py,
+                                [
+                                    PyString::new(py, core::state::PUSH).into_any(),
+                                    idx.into_pyobject(py)?.into_any(),
+                                    PyBool::new(py, false).to_owned().into_any(),
+                                ],
+                            )?;
+                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
+                            (
+                                path.into_any(),
+                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                                arg,
+                                p.clone_ref(py),
+                            )
                         }
-                        let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                        (path, triggers, d.into_any().unbind(), py.None())
-                    }
-                };
+                        PlanInput::Single(got) => {
+                            let input = got_to_py(py, got)?;
+                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                            (path, triggers, input, py.None())
+                        }
+                        PlanInput::Map(vals) => {
+                            let d = PyDict::new(py);
+                            for (k, v) in vals {
+                                match v {
+                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                                }
+                            }
+                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
+                            (path, triggers, d.into_any().unbind(), py.None())
+                        }
+                    };
                 let t = PyTuple::new(
                     py,
                     [
@@ -811,11 +668,7 @@ impl State {
             let sorted = py_tasks.len() > 1;
             for t in &py_tasks {
                 let name: String = t.get_item(0)?.extract()?;
-                let sort_key = if sorted {
-                    task_path_str(&t.get_item(1)?)?
-                } else {
-                    String::new()
-                };
+                let sort_key = if sorted { task_path_str(&t.get_item(1)?)? } else { String::new() };
                 let triggers: Vec<String> = t
                     .get_item(2)?
                     .try_iter()?
@@ -826,12 +679,7 @@ impl State {
                     .try_iter()?
                     .map(|w| pair(&w?))
                     .collect::<PyResult<_>>()?;
-                tw.push(core::TaskWrites {
-                    name,
-                    sort_key,
-                    triggers,
-                    writes,
-                });
+                tw.push(core::TaskWrites { name, sort_key, triggers, writes });
             }
             let mut st = self.lock(py)?;
             let mut host = PyHost {
@@ -840,9 +688,7 @@ impl State {
                 next_version: self.next_version.as_ref(),
                 tasks: Some(&py_tasks),
             };
-            let updated = st
-                .apply_writes(&g.inner, tw, &mut host)
-                .map_err(|e| map_err(py, g, e))?;
+            let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
             let out = PyList::empty(py);
             for c in updated {
                 out.append(&g.inner.channels[c].0)?;
@@ -880,21 +726,12 @@ impl State {
 }
 
 pub(crate) fn versions_from_dict(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, Version)>> {
-    d.iter()
-        .map(|(k, v)| Ok((k.extract::<String>()?, version_from_py(&v)?)))
-        .collect()
+    d.iter().map(|(k, v)| Ok((k.extract::<String>()?, version_from_py(&v)?))).collect()
 }
 
-pub(crate) fn seen_from_dict(
-    d: &Bound<'_, PyDict>,
-) -> PyResult<Vec<(String, Vec<(String, Version)>)>> {
+pub(crate) fn seen_from_dict(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, Vec<(String, Version)>)>> {
     d.iter()
-        .map(|(k, v)| {
-            Ok((
-                k.extract::<String>()?,
-                versions_from_dict(v.downcast::<PyDict>()?)?,
-            ))
-        })
+        .map(|(k, v)| Ok((k.extract::<String>()?, versions_from_dict(v.downcast::<PyDict>()?)?)))
         .collect()
 }
 
@@ -909,9 +746,7 @@ pub(crate) fn managed_kind(g: &Graph, name: &str) -> Option<Managed> {
 }
 
 pub(crate) fn versions_dict(py: Python<'_>, vs: &core::Versions) -> PyResult<Py<PyAny>> {
-    Ok(crate::versions_py::new_dict(py, &vs.entries)?
-        .into_any()
-        .unbind())
+    Ok(crate::versions_py::new_dict(py, &vs.entries)?.into_any().unbind())
 }
 
 pub(crate) fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {

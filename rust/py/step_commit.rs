@@ -33,18 +33,9 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         Ok(Imports {
             node_finished_key: constants.getattr("CONFIG_KEY_NODE_FINISHED")?.unbind(),
             no_writes: constants.getattr("NO_WRITES")?.unbind(),
-            hidden: py
-                .import("langgraph.constants")?
-                .getattr("TAG_HIDDEN")?
-                .unbind(),
-            control_writes: py
-                .import("langgraph.pregel._task_status")?
-                .getattr("CONTROL_WRITES")?
-                .unbind(),
-            idx_map: py
-                .import("langgraph.checkpoint.base")?
-                .getattr("WRITES_IDX_MAP")?
-                .unbind(),
+            hidden: py.import("langgraph.constants")?.getattr("TAG_HIDDEN")?.unbind(),
+            control_writes: py.import("langgraph.pregel._task_status")?.getattr("CONTROL_WRITES")?.unbind(),
+            idx_map: py.import("langgraph.checkpoint.base")?.getattr("WRITES_IDX_MAP")?.unbind(),
         })
     })
 }
@@ -78,21 +69,14 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
         let writes = task.getattr(intern!(py, "writes"))?;
         if all_written_in(&writes, im.control_writes.bind(py))? {
             let none = py.None().into_bound(py);
-            writes.call_method1(
-                intern!(py, "append"),
-                (PyTuple::new(py, [im.no_writes.bind(py), &none])?,),
-            )?;
+            writes.call_method1(intern!(py, "append"), (PyTuple::new(py, [im.no_writes.bind(py), &none])?,))?;
         }
         put_writes(loop_, task, &writes)
     })
 }
 
 /// `put_writes(task.id, writes)` on the loop, natively in the common case.
-fn put_writes(
-    loop_: &Bound<'_, PyAny>,
-    task: &Bound<'_, PyAny>,
-    writes: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
     let task_id = task.getattr(intern!(py, "id"))?;
     if writes.len()? == 0 {
@@ -114,10 +98,7 @@ fn put_writes(
         .cast_into::<PySet>()?
         .add(&task_id)?;
     let pending = PyList::empty(py);
-    for w in loop_
-        .getattr(intern!(py, "checkpoint_pending_writes"))?
-        .try_iter()?
-    {
+    for w in loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.try_iter()? {
         let w = w?;
         if !w.get_item(0)?.eq(&task_id)? {
             pending.append(w)?;
@@ -125,17 +106,12 @@ fn put_writes(
     }
     for w in writes.try_iter()? {
         let w = w?;
-        pending.append(PyTuple::new(
-            py,
-            [task_id.clone(), w.get_item(0)?, w.get_item(1)?],
-        )?)?;
+        pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
     }
     loop_.setattr(intern!(py, "checkpoint_pending_writes"), pending)?;
     loop_.setattr(intern!(py, "_last_writes"), writes)?;
     let durability = loop_.getattr(intern!(py, "durability"))?;
-    if !durability.eq(intern!(py, "exit"))?
-        && !loop_.getattr(intern!(py, "checkpointer"))?.is_none()
-    {
+    if !durability.eq(intern!(py, "exit"))? && !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
         crate::checkpoint_put::save_writes(loop_, &task_id, writes)?;
     }
     if loop_.getattr(intern!(py, "tasks"))?.is_truthy()? {
@@ -145,18 +121,10 @@ fn put_writes(
 }
 
 /// `output_writes(task_id, writes)`: the `updates` chunk of a task's writes.
-fn output_writes(
-    loop_: &Bound<'_, PyAny>,
-    task_id: &Bound<'_, PyAny>,
-    writes: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
     let stream = loop_.getattr(intern!(py, "stream"))?;
-    let Some(task) = loop_
-        .getattr(intern!(py, "tasks"))?
-        .cast_into::<PyDict>()?
-        .get_item(task_id)?
-    else {
+    let Some(task) = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.get_item(task_id)? else {
         return Ok(());
     };
     if stream.is_none() {
@@ -170,11 +138,7 @@ fn output_writes(
         return Ok(());
     }
     // invoke reads its "updates" for interrupts only (`_Loop._updates_for_interrupts`)
-    if is_hidden(imports(py)?, &task)?
-        || loop_
-            .getattr(intern!(py, "_updates_for_interrupts"))?
-            .is_truthy()?
-    {
+    if is_hidden(imports(py)?, &task)? || loop_.getattr(intern!(py, "_updates_for_interrupts"))?.is_truthy()? {
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
@@ -234,18 +198,10 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 /// `_emit_values(writes)`: the `values` chunk, when a task wrote an output key.
-fn emit_values(
-    loop_: &Bound<'_, PyAny>,
-    tasks: &Bound<'_, PyDict>,
-    keys: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
     let stream = loop_.getattr(intern!(py, "stream"))?;
-    if stream.is_none()
-        || !stream
-            .getattr(intern!(py, "modes"))?
-            .contains(intern!(py, "values"))?
-    {
+    if stream.is_none() || !stream.getattr(intern!(py, "modes"))?.contains(intern!(py, "values"))? {
         return Ok(());
     }
     let mut written = false;
@@ -260,10 +216,7 @@ fn emit_values(
     }
     let state = loop_.getattr(intern!(py, "state"))?;
     let value = if keys.is_instance_of::<PyString>() {
-        if state
-            .call_method1(intern!(py, "is_available"), (keys,))?
-            .is_truthy()?
-        {
+        if state.call_method1(intern!(py, "is_available"), (keys,))?.is_truthy()? {
             state.call_method1(intern!(py, "get"), (keys,))?
         } else {
             py.None().into_bound(py)
@@ -273,11 +226,7 @@ fn emit_values(
     };
     let item = PyTuple::new(
         py,
-        [
-            loop_.getattr(intern!(py, "checkpoint_ns"))?,
-            intern!(py, "values").clone().into_any(),
-            value,
-        ],
+        [loop_.getattr(intern!(py, "checkpoint_ns"))?, intern!(py, "values").clone().into_any(), value],
     )?;
     stream.call1((item,))?;
     Ok(())

@@ -31,9 +31,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
         let s = |v: &str| PyString::intern(py, v).unbind();
         Ok(Imports {
             output: main.getattr(pyo3::intern!(py, "_output"))?.unbind(),
-            coerce: main
-                .getattr(pyo3::intern!(py, "_coerce_checkpoint_values"))?
-                .unbind(),
+            coerce: main.getattr(pyo3::intern!(py, "_coerce_checkpoint_values"))?.unbind(),
             interrupt: s("__interrupt__"),
             values: s("values"),
             checkpoints: s("checkpoints"),
@@ -186,12 +184,8 @@ pub fn stream_output<'py>(
             modes_list: stream_mode.is_instance_of::<PyList>(),
             subgraphs,
             v2: version == "v2",
-            output_mapper: output_mapper
-                .filter(|m| !m.is_none())
-                .map(|m| m.clone().unbind()),
-            state_mapper: state_mapper
-                .filter(|m| !m.is_none())
-                .map(|m| m.clone().unbind()),
+            output_mapper: output_mapper.filter(|m| !m.is_none()).map(|m| m.clone().unbind()),
+            state_mapper: state_mapper.filter(|m| !m.is_none()).map(|m| m.clone().unbind()),
         };
         Ok(Bound::new(py, chunks)?.into_any())
     })

@@ -14,9 +14,7 @@ static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// `asyncio._get_running_loop` (None outside a running loop, no exception).
 pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     GET_RUNNING_LOOP
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("asyncio")?.getattr("_get_running_loop")?.unbind())
-        })?
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("_get_running_loop")?.unbind()))?
         .bind(py)
         .call0()
 }
@@ -31,10 +29,7 @@ pub struct LoopPut {
 impl LoopPut {
     #[new]
     fn new(put_nowait: Py<PyAny>, aioloop: Py<PyAny>) -> Self {
-        LoopPut {
-            put_nowait,
-            aioloop,
-        }
+        LoopPut { put_nowait, aioloop }
     }
 
     fn __call__(&self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -42,10 +37,9 @@ impl LoopPut {
             if running_loop(py)?.is(self.aioloop.bind(py)) {
                 self.put_nowait.bind(py).call1((chunk,))?;
             } else {
-                self.aioloop.bind(py).call_method1(
-                    intern!(py, "call_soon_threadsafe"),
-                    (&self.put_nowait, chunk),
-                )?;
+                self.aioloop
+                    .bind(py)
+                    .call_method1(intern!(py, "call_soon_threadsafe"), (&self.put_nowait, chunk))?;
             }
             Ok(())
         })

@@ -39,10 +39,7 @@ static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
 fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         Ok(Imports {
-            key_call: py
-                .import("langgraph._internal._constants")?
-                .getattr("CONFIG_KEY_CALL")?
-                .unbind(),
+            key_call: py.import("langgraph._internal._constants")?.getattr("CONFIG_KEY_CALL")?.unbind(),
             partial: py.import("functools")?.getattr("partial")?.unbind(),
             exception: py.import("builtins")?.getattr("Exception")?.unbind(),
         })
@@ -167,10 +164,7 @@ impl SyncSteps {
                     };
                     if tasks.is_empty() {
                         self.phase = Phase::After;
-                    } else if tasks.len() == 1
-                        && self.timeout.is_none(py)
-                        && self.notify.is_none(py)
-                    {
+                    } else if tasks.len() == 1 && self.timeout.is_none(py) && self.notify.is_none(py) {
                         self.run_one(py, &tasks.get_item(0)?)?;
                     } else {
                         let gen = loop_.call_method1(
@@ -199,10 +193,7 @@ impl SyncSteps {
                     if loop_.getattr(intern!(py, "lifecycle"))?.is_truthy()? {
                         self.lifecycle.bind(py).call0()?;
                     }
-                    if loop_
-                        .getattr(intern!(py, "durability"))?
-                        .eq(intern!(py, "sync"))?
-                    {
+                    if loop_.getattr(intern!(py, "durability"))?.eq(intern!(py, "sync"))? {
                         loop_.call_method0(intern!(py, "raise_put_error"))?;
                     }
                     self.phase = Phase::Tick;

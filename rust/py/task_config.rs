@@ -42,16 +42,9 @@ fn keys(py: Python<'_>) -> PyResult<&'static Keys> {
             run_id: s("run_id"),
             configurable: s("configurable"),
             lc_versions: s("lc_versions"),
-            mapping: py
-                .import("collections.abc")?
-                .getattr(pyo3::intern!(py, "Mapping"))?
-                .unbind(),
-            default_recursion_limit: config
-                .getattr(pyo3::intern!(py, "_DefaultRecursionLimit"))?
-                .unbind(),
-            merge_callbacks: config
-                .getattr(pyo3::intern!(py, "_merge_callbacks"))?
-                .unbind(),
+            mapping: py.import("collections.abc")?.getattr(pyo3::intern!(py, "Mapping"))?.unbind(),
+            default_recursion_limit: config.getattr(pyo3::intern!(py, "_DefaultRecursionLimit"))?.unbind(),
+            merge_callbacks: config.getattr(pyo3::intern!(py, "_merge_callbacks"))?.unbind(),
         })
     })
 }
@@ -304,15 +297,7 @@ impl ConfigTemplate {
             }
             placeholder.update(extra.as_mapping())?;
         }
-        let out = task_config(
-            py,
-            config,
-            Some(placeholder.as_any()),
-            Some(tags),
-            run_name,
-            callbacks,
-            &PyDict::new(py),
-        )?;
+        let out = task_config(py, config, Some(placeholder.as_any()), Some(tags), run_name, callbacks, &PyDict::new(py))?;
         let metadata = match out.get_item(k.metadata.bind(py))? {
             Some(m) => m.cast_into::<PyDict>()?,
             None => return Ok(None),
@@ -324,12 +309,7 @@ impl ConfigTemplate {
         }
         let run_tags = config.get_item(k.tags.bind(py))?;
         let joined = match (&run_tags, tags.is_truthy()?) {
-            (Some(t), true) if t.is_truthy()? => Some(
-                out.get_item(k.tags.bind(py))?
-                    .expect("joined")
-                    .cast_into::<PyList>()?
-                    .unbind(),
-            ),
+            (Some(t), true) if t.is_truthy()? => Some(out.get_item(k.tags.bind(py))?.expect("joined").cast_into::<PyList>()?.unbind()),
             _ => None,
         };
         let task_keys = task_keys

@@ -29,14 +29,8 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let constants = py.import("langgraph._internal._constants")?;
         Ok(Imports {
-            graph_interrupt: py
-                .import("langgraph.errors")?
-                .getattr("GraphInterrupt")?
-                .unbind(),
-            run_control: py
-                .import("langgraph.runtime")?
-                .getattr("RunControl")?
-                .unbind(),
+            graph_interrupt: py.import("langgraph.errors")?.getattr("GraphInterrupt")?.unbind(),
+            run_control: py.import("langgraph.runtime")?.getattr("RunControl")?.unbind(),
             key_resuming: constants.getattr("CONFIG_KEY_RESUMING")?.unbind(),
         })
     })
@@ -50,18 +44,12 @@ pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         let stop = loop_.getattr(intern!(py, "stop"))?;
         let stop: i64 = match stop.extract() {
             Ok(s) => s,
-            Err(_) => py
-                .import("builtins")?
-                .getattr("int")?
-                .call1((stop,))?
-                .extract()?,
+            Err(_) => py.import("builtins")?.getattr("int")?.call1((stop,))?.extract()?,
         };
         let plans = loop_.getattr(intern!(py, "state"))?.call_method1(
             intern!(py, "prepare"),
             (
-                loop_
-                    .getattr(intern!(py, "checkpoint"))?
-                    .get_item(intern!(py, "id"))?,
+                loop_.getattr(intern!(py, "checkpoint"))?.get_item(intern!(py, "id"))?,
                 loop_.getattr(intern!(py, "parent_ns"))?,
                 loop_.getattr(intern!(py, "step"))?,
                 stop,
@@ -101,13 +89,8 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
     guarded("tick", || {
         let py = loop_.py();
         let im = imports(py)?;
-        if loop_
-            .getattr(intern!(py, "step"))?
-            .gt(loop_.getattr(intern!(py, "stop"))?)?
-        {
-            return loop_
-                .call_method0(intern!(py, "_tick_out_of_steps"))?
-                .is_truthy();
+        if loop_.getattr(intern!(py, "step"))?.gt(loop_.getattr(intern!(py, "stop"))?)? {
+            return loop_.call_method0(intern!(py, "_tick_out_of_steps"))?.is_truthy();
         }
         prepare_tasks(loop_)?;
         if !loop_.getattr(intern!(py, "checkpointer"))?.is_none() && streams_checkpoints(loop_)? {
@@ -119,18 +102,12 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
             return Ok(false);
         }
         if !loop_.getattr(intern!(py, "is_replaying"))?.is_truthy()?
-            && loop_
-                .getattr(intern!(py, "checkpoint_pending_writes"))?
-                .is_truthy()?
+            && loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.is_truthy()?
         {
             loop_.call_method0(intern!(py, "_reapply_pending_writes"))?;
         }
         let before = loop_.getattr(intern!(py, "interrupt_before"))?;
-        if before.is_truthy()?
-            && loop_
-                .call_method1(intern!(py, "_should_interrupt"), (&before,))?
-                .is_truthy()?
-        {
+        if before.is_truthy()? && loop_.call_method1(intern!(py, "_should_interrupt"), (&before,))?.is_truthy()? {
             loop_.setattr(intern!(py, "status"), intern!(py, "interrupt_before"))?;
             return Err(PyErr::from_value(im.graph_interrupt.bind(py).call0()?));
         }
@@ -163,12 +140,7 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
 pub fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let py = loop_.py();
     let out = PyList::empty(py);
-    for task in loop_
-        .getattr(intern!(py, "tasks"))?
-        .cast_into::<PyDict>()?
-        .values()
-        .iter()
-    {
+    for task in loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.values().iter() {
         if !task.getattr(intern!(py, "writes"))?.is_truthy()? {
             out.append(task)?;
         }
@@ -197,8 +169,7 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;
         } else {
-            crate::checkpoint_put::configurable(loop_)?
-                .call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
+            crate::checkpoint_put::configurable(loop_)?.call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
         }
         Ok(())
     })

@@ -12,8 +12,8 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use core::Version;
 use langgraph_rs_core as core;
+use core::Version;
 
 pub(crate) fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> {
     Ok(match v {
@@ -23,10 +23,7 @@ pub(crate) fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> 
 }
 
 /// `{k: v for k, v in entries}`, a new dict.
-pub(crate) fn new_dict<'py>(
-    py: Python<'py>,
-    entries: &[(String, Version)],
-) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn new_dict<'py>(py: Python<'py>, entries: &[(String, Version)]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in entries {
         d.set_item(k, version_to_py(py, v)?)?;
@@ -42,20 +39,13 @@ struct Kept {
 
 impl Kept {
     fn new(py: Python<'_>, entries: &[(String, Version)]) -> PyResult<Kept> {
-        Ok(Kept {
-            dict: new_dict(py, entries)?.unbind(),
-            entries: entries.to_vec(),
-        })
+        Ok(Kept { dict: new_dict(py, entries)?.unbind(), entries: entries.to_vec() })
     }
 
     /// A copy of the dict for `entries`, after bringing it up to date; a map
     /// whose keys are not the kept ones followed by new ones (it was
     /// replaced) is made anew.
-    fn copy_for<'py>(
-        &mut self,
-        py: Python<'py>,
-        entries: &[(String, Version)],
-    ) -> PyResult<Bound<'py, PyDict>> {
+    fn copy_for<'py>(&mut self, py: Python<'py>, entries: &[(String, Version)]) -> PyResult<Bound<'py, PyDict>> {
         let same_keys = self.entries.len() <= entries.len()
             && self.entries.iter().zip(entries).all(|(a, b)| a.0 == b.0);
         if !same_keys {
@@ -88,11 +78,7 @@ pub(crate) struct KeptVersions {
 
 impl KeptVersions {
     /// `checkpoint["channel_versions"]`, a new dict.
-    pub(crate) fn versions<'py>(
-        &mut self,
-        py: Python<'py>,
-        vs: &core::Versions,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn versions<'py>(&mut self, py: Python<'py>, vs: &core::Versions) -> PyResult<Bound<'py, PyDict>> {
         match &mut self.versions {
             Some(kept) => kept.copy_for(py, &vs.entries),
             None => {
@@ -105,22 +91,14 @@ impl KeptVersions {
     }
 
     /// `checkpoint["versions_seen"]`: a new dict of new dicts.
-    pub(crate) fn seen<'py>(
-        &mut self,
-        py: Python<'py>,
-        seen: &[(String, core::Versions)],
-    ) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn seen<'py>(&mut self, py: Python<'py>, seen: &[(String, core::Versions)]) -> PyResult<Bound<'py, PyDict>> {
         if self.seen.len() > seen.len() || self.seen.iter().zip(seen).any(|(a, b)| a.0 != b.0) {
             self.seen.clear(); // the nodes are not the kept ones followed by new ones
         }
         let out = PyDict::new(py);
         for (i, (node, vs)) in seen.iter().enumerate() {
             if i == self.seen.len() {
-                self.seen.push((
-                    node.clone(),
-                    PyString::new(py, node).unbind(),
-                    Kept::new(py, &vs.entries)?,
-                ));
+                self.seen.push((node.clone(), PyString::new(py, node).unbind(), Kept::new(py, &vs.entries)?));
             }
             let (_, name, kept) = &mut self.seen[i];
             out.set_item(name.bind(py), kept.copy_for(py, &vs.entries)?)?;

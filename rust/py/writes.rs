@@ -30,11 +30,7 @@ pub fn any_written_in(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> Py
     guarded("any_written_in", || {
         let single = names.is_instance_of::<pyo3::types::PyString>();
         for c in channels(writes)? {
-            if if single {
-                c.eq(names)?
-            } else {
-                names.contains(c)?
-            } {
+            if if single { c.eq(names)? } else { names.contains(c)? } {
                 return Ok(true);
             }
         }
@@ -68,9 +64,9 @@ fn unpack_pair<'py>(w: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound
     let items: Vec<Bound<'py, PyAny>> = w.try_iter()?.take(3).collect::<PyResult<_>>()?;
     match <[Bound<'py, PyAny>; 2]>::try_from(items) {
         Ok([c, v]) => Ok((c, v)),
-        Err(items) if items.len() > 2 => Err(PyValueError::new_err(
-            "too many values to unpack (expected 2)",
-        )),
+        Err(items) if items.len() > 2 => {
+            Err(PyValueError::new_err("too many values to unpack (expected 2)"))
+        }
         Err(items) => Err(PyValueError::new_err(format!(
             "not enough values to unpack (expected 2, got {})",
             items.len()
@@ -80,11 +76,7 @@ fn unpack_pair<'py>(w: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound
 
 /// `pending.extend((task_id, c, v) for c, v in writes)`.
 #[pyfunction]
-pub fn extend_pending(
-    pending: &Bound<'_, PyList>,
-    task_id: &Bound<'_, PyAny>,
-    writes: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+pub fn extend_pending(pending: &Bound<'_, PyList>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     guarded("extend_pending", || {
         for w in writes.try_iter()? {
             let w = w?;

@@ -12,29 +12,15 @@ pub enum Kind {
     LastValue,
     LastValueAfterFinish,
     AnyValue,
-    Ephemeral {
-        guard: bool,
-    },
-    Untracked {
-        guard: bool,
-    },
-    Topic {
-        accumulate: bool,
-    },
+    Ephemeral { guard: bool },
+    Untracked { guard: bool },
+    Topic { accumulate: bool },
     /// `op` is the host's index of the reducer.
-    BinOp {
-        op: usize,
-    },
-    NamedBarrier {
-        names: BTreeSet<String>,
-    },
-    NamedBarrierAfterFinish {
-        names: BTreeSet<String>,
-    },
+    BinOp { op: usize },
+    NamedBarrier { names: BTreeSet<String> },
+    NamedBarrierAfterFinish { names: BTreeSet<String> },
     /// DeltaChannel (beta): a batch reducer; checkpointed as writes, not values.
-    Delta {
-        op: usize,
-    },
+    Delta { op: usize },
 }
 
 impl Kind {
@@ -70,12 +56,7 @@ pub struct Channel<V> {
 
 impl<V> Default for Channel<V> {
     fn default() -> Self {
-        Channel {
-            value: None,
-            values: Vec::new(),
-            seen: BTreeSet::new(),
-            finished: false,
-        }
+        Channel { value: None, values: Vec::new(), seen: BTreeSet::new(), finished: false }
     }
 }
 
@@ -147,11 +128,7 @@ impl<V: Clone> Channel<V> {
                     return Ok(ephemeral && self.value.take().is_some());
                 }
                 if values.len() != 1 && *guard {
-                    let what = if ephemeral {
-                        "EphemeralValue"
-                    } else {
-                        "UntrackedValue"
-                    };
+                    let what = if ephemeral { "EphemeralValue" } else { "UntrackedValue" };
                     return Err(PregelError::InvalidUpdate {
                         message: format!(
                             "At key '{key}': {what}(guard=True) can receive only one value per step. Use guard=False if you want to store any one of multiple values."

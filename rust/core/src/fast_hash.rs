@@ -62,17 +62,7 @@ mod tests {
     #[test]
     fn names_that_differ_hash_apart_and_are_found() {
         let mut m: FastMap<String, usize> = FastMap::default();
-        let names = [
-            "a",
-            "b",
-            "ab",
-            "ba",
-            "channel_0",
-            "channel_1",
-            "branch:to:n1",
-            "branch:to:n10",
-            "",
-        ];
+        let names = ["a", "b", "ab", "ba", "channel_0", "channel_1", "branch:to:n1", "branch:to:n10", ""];
         for (i, n) in names.iter().enumerate() {
             m.insert(n.to_string(), i);
         }

@@ -62,10 +62,7 @@ pub fn check(op: Op) {
 #[cold]
 #[inline(never)]
 fn fire(op: Op) {
-    if ARMED
-        .compare_exchange(op as u8, 0, Ordering::SeqCst, Ordering::Relaxed)
-        .is_ok()
-    {
+    if ARMED.compare_exchange(op as u8, 0, Ordering::SeqCst, Ordering::Relaxed).is_ok() {
         panic!("injected panic in {} (test hook)", op.name());
     }
 }

@@ -93,8 +93,7 @@ impl Graph {
         nodes: Vec<(String, Vec<String>, Result<String, Vec<String>>)>,
         managed: &HashMap<String, Managed>,
     ) -> Result<Graph, GraphError> {
-        let mut channel_index =
-            FastMap::with_capacity_and_hasher(channels.len(), Default::default());
+        let mut channel_index = FastMap::with_capacity_and_hasher(channels.len(), Default::default());
         let mut topology = DiGraph::new();
         let mut channel_vertex = Vec::with_capacity(channels.len());
         for (i, (name, _)) in channels.iter().enumerate() {
@@ -109,12 +108,10 @@ impl Graph {
             let v = topology.add_node(Vertex::Node(n));
             let mut trig = Vec::with_capacity(triggers.len());
             for t in &triggers {
-                let c = *channel_index
-                    .get(t)
-                    .ok_or_else(|| GraphError::UnknownTrigger {
-                        node: name.clone(),
-                        channel: t.clone(),
-                    })?;
+                let c = *channel_index.get(t).ok_or_else(|| GraphError::UnknownTrigger {
+                    node: name.clone(),
+                    channel: t.clone(),
+                })?;
                 trig.push(c);
                 topology.update_edge(channel_vertex[c], v, ());
             }
@@ -130,10 +127,7 @@ impl Graph {
                         } else if let Some(m) = managed.get(&k) {
                             ReadItem::Managed(k.clone(), *m)
                         } else {
-                            return Err(GraphError::UnknownRead {
-                                node: name.clone(),
-                                name: k,
-                            });
+                            return Err(GraphError::UnknownRead { node: name.clone(), name: k });
                         };
                         items.push((k, item));
                     }
@@ -141,12 +135,7 @@ impl Graph {
                 }
             };
             node_index.insert(name.clone(), n);
-            specs.push(NodeSpec {
-                name,
-                triggers: trig,
-                sorted_triggers,
-                read,
-            });
+            specs.push(NodeSpec { name, triggers: trig, sorted_triggers, read });
         }
         let trigger_to_nodes = channel_vertex
             .iter()

@@ -11,12 +11,7 @@ pub trait Host<V> {
     /// `operator(acc, value)` of a BinaryOperatorAggregate.
     fn reduce(&mut self, op: usize, acc: V, value: V) -> Result<V, Self::Error>;
     /// DeltaChannel `op`: `reducer(base or typ(), values)`.
-    fn delta_reduce(
-        &mut self,
-        op: usize,
-        base: Option<V>,
-        values: Vec<V>,
-    ) -> Result<V, Self::Error>;
+    fn delta_reduce(&mut self, op: usize, base: Option<V>, values: Vec<V>) -> Result<V, Self::Error>;
     /// DeltaChannel `op` overwritten: a copy of `value`, or `typ()` for None.
     fn delta_reset(&mut self, op: usize, value: V) -> Result<V, Self::Error>;
     /// `Some(inner)` when `value` is an `Overwrite` in any of its forms.

@@ -92,10 +92,7 @@ struct LiveSet {
 
 impl LiveSet {
     fn with_capacity(n: usize) -> LiveSet {
-        LiveSet {
-            items: Vec::new(),
-            pos: vec![None; n],
-        }
+        LiveSet { items: Vec::new(), pos: vec![None; n] }
     }
 
     fn set(&mut self, c: usize, on: bool) {
@@ -141,9 +138,7 @@ pub struct Plan<'a, V> {
 impl<V: Clone> State<V> {
     pub fn new(graph: &Graph) -> State<V> {
         let mut st = State {
-            channels: (0..graph.channels.len())
-                .map(|_| Channel::default())
-                .collect(),
+            channels: (0..graph.channels.len()).map(|_| Channel::default()).collect(),
             versions: vec![None; graph.channels.len()],
             ordered: Versions::default(),
             max_version: None,
@@ -276,9 +271,7 @@ impl<V: Clone> State<V> {
 
     /// Any channel version newer than versions_seen["__interrupt__"].
     pub fn should_interrupt(&self) -> bool {
-        let Some(null) = self.null_version() else {
-            return false;
-        };
+        let Some(null) = self.null_version() else { return false };
         let seen = self.seen_index.get(INTERRUPT).map(|i| &self.seen[*i].1);
         self.ordered.entries.iter().any(|(k, v)| {
             let s = seen.and_then(|s| s.get(k)).unwrap_or(&null);
@@ -386,12 +379,7 @@ impl<V: Clone> State<V> {
 
     /// The live channels matching `pred` (a copy: notifying changes the set).
     fn live_where(&self, graph: &Graph, pred: fn(&crate::channel::Kind) -> bool) -> Vec<usize> {
-        self.live
-            .items
-            .iter()
-            .copied()
-            .filter(|c| pred(&graph.channels[*c].1))
-            .collect()
+        self.live.items.iter().copied().filter(|c| pred(&graph.channels[*c].1)).collect()
     }
 
     /// The end of `apply_writes`: a new step for the channels no task wrote, and
@@ -491,15 +479,11 @@ impl<V: Clone> State<V> {
                 }
             }
         }
-        let Some(null) = self.null_version() else {
-            return Ok(plans);
-        };
+        let Some(null) = self.null_version() else { return Ok(plans) };
         let candidates: Vec<usize> = match updated {
             Some(upd) if !upd.is_empty() => {
-                let mut out: Vec<usize> = upd
-                    .iter()
-                    .flat_map(|&c| graph.trigger_to_nodes[c].iter().copied())
-                    .collect();
+                let mut out: Vec<usize> =
+                    upd.iter().flat_map(|&c| graph.trigger_to_nodes[c].iter().copied()).collect();
                 out.sort_by(|a, b| graph.nodes[*a].name.cmp(&graph.nodes[*b].name));
                 out.dedup();
                 out
@@ -550,13 +534,7 @@ impl<V: Clone> State<V> {
             let mut parts: Vec<&str> = vec![ns.as_str(), &step_str, &spec.name, PULL];
             parts.extend(spec.sorted_triggers.iter().map(|s| s.as_str()));
             let id = task_id_with(scheme, checkpoint_id, &parts);
-            plans.push(Plan {
-                task_ns: format!("{ns}:{id}"),
-                id,
-                node: n,
-                push_idx: None,
-                input,
-            });
+            plans.push(Plan { task_ns: format!("{ns}:{id}"), id, node: n, push_idx: None, input });
         }
         Ok(plans)
     }

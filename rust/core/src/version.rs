@@ -44,14 +44,9 @@ mod tests {
     #[test]
     fn ordering_matches_python() {
         assert!(Version::Int(2) > Version::Int(1));
-        assert!(
-            Version::Str("00000000000000000000000000000002.1".into())
-                > Version::Str("00000000000000000000000000000001.9".into())
-        );
+        assert!(Version::Str("00000000000000000000000000000002.1".into())
+            > Version::Str("00000000000000000000000000000001.9".into()));
         assert_eq!(Version::Int(5).null_like(), Version::Int(0));
-        assert_eq!(
-            Version::Str("x".into()).null_like(),
-            Version::Str(String::new())
-        );
+        assert_eq!(Version::Str("x".into()).null_like(), Version::Str(String::new()));
     }
 }

@@ -24,21 +24,13 @@ fn graph() -> Graph {
             ("done".into(), Kind::LastValueAfterFinish),
         ],
         vec![
-            (
-                "__start__".into(),
-                vec!["__start__".into()],
-                Ok("__start__".into()),
-            ),
+            ("__start__".into(), vec!["__start__".into()], Ok("__start__".into())),
             (
                 "a".into(),
                 vec!["branch:to:a".into()],
                 Err(vec!["x".into(), "remaining".into()]),
             ),
-            (
-                "b".into(),
-                vec!["branch:to:b".into()],
-                Err(vec!["x".into()]),
-            ),
+            ("b".into(), vec!["branch:to:b".into()], Err(vec!["x".into()])),
         ],
         &managed,
     )
@@ -50,10 +42,7 @@ fn task(name: &str, key: &str, triggers: &[&str], writes: Vec<(&str, Val)>) -> T
         name: name.into(),
         sort_key: key.into(),
         triggers: triggers.iter().map(|t| t.to_string()).collect(),
-        writes: writes
-            .into_iter()
-            .map(|(c, v)| (c.to_string(), v))
-            .collect(),
+        writes: writes.into_iter().map(|(c, v)| (c.to_string(), v)).collect(),
     }
 }
 
@@ -70,42 +59,21 @@ fn a_run_of_supersteps() {
     let ns = checkpoint_id_bytes(CKPT).unwrap();
 
     // nothing versioned yet: no tasks
-    assert!(st
-        .prepare(&g, &ns, "", -1, 10, None, Default::default(), &mut host)
-        .unwrap()
-        .is_empty());
+    assert!(st.prepare(&g, &ns, "", -1, 10, None, Default::default(), &mut host).unwrap().is_empty());
 
     // the input: applied with no triggers, so no step bump (ephemerals kept)
     let upd = st
-        .apply_writes(
-            &g,
-            vec![task("__input__", "", &[], vec![("__start__", int(5))])],
-            &mut host,
-        )
+        .apply_writes(&g, vec![task("__input__", "", &[], vec![("__start__", int(5))])], &mut host)
         .unwrap();
     assert_eq!(names(&g, &upd), vec!["__start__"]);
     assert_eq!(st.versions().get("__start__"), Some(&Version::Int(1)));
 
-    let plans = st
-        .prepare(
-            &g,
-            &ns,
-            "",
-            0,
-            10,
-            Some(&upd),
-            Default::default(),
-            &mut host,
-        )
-        .unwrap();
+    let plans = st.prepare(&g, &ns, "", 0, 10, Some(&upd), Default::default(), &mut host).unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!(g.nodes[plans[0].node].name, "__start__");
     assert_eq!(
         plans[0].id,
-        task_id(
-            &ns,
-            &["__start__", "0", "__start__", "__pregel_pull", "__start__"]
-        )
+        task_id(&ns, &["__start__", "0", "__start__", "__pregel_pull", "__start__"])
     );
     assert_eq!(plans[0].task_ns, format!("__start__:{}", plans[0].id));
     assert!(matches!(plans[0].input, PlanInput::Single(_)));
@@ -128,40 +96,15 @@ fn a_run_of_supersteps() {
     assert_eq!(names(&g, &upd), vec!["x", "branch:to:a"]);
     assert!(!st.is_available(&g, 0));
     assert_eq!(st.versions().get("__start__"), Some(&Version::Int(2)));
-    assert_eq!(
-        st.seen
-            .iter()
-            .find(|(n, _)| n == "__start__")
-            .unwrap()
-            .1
-            .get("__start__"),
-        Some(&Version::Int(1))
-    );
+    assert_eq!(st.seen.iter().find(|(n, _)| n == "__start__").unwrap().1.get("__start__"), Some(&Version::Int(1)));
 
-    let plans = st
-        .prepare(
-            &g,
-            &ns,
-            "",
-            1,
-            10,
-            Some(&upd),
-            Default::default(),
-            &mut host,
-        )
-        .unwrap();
+    let plans = st.prepare(&g, &ns, "", 1, 10, Some(&upd), Default::default(), &mut host).unwrap();
     assert_eq!(plans.len(), 1, "only a is triggered");
     match &plans[0].input {
         PlanInput::Map(vals) => {
             assert_eq!(vals.len(), 2);
             assert_eq!(vals[0].0, "x");
-            assert!(matches!(
-                vals[1],
-                (
-                    "remaining",
-                    ReadVal::Managed(langgraph_rs_core::ManagedValue::Int(9))
-                )
-            ));
+            assert!(matches!(vals[1], ("remaining", ReadVal::Managed(langgraph_rs_core::ManagedValue::Int(9)))));
         }
         _ => panic!("a reads a dict"),
     }
@@ -173,12 +116,7 @@ fn a_run_of_supersteps() {
         .apply_writes(
             &g,
             vec![
-                task(
-                    "a",
-                    "~__pregel_pull, a",
-                    &["branch:to:a"],
-                    vec![("x", int(2)), ("nope", int(0))],
-                ),
+                task("a", "~__pregel_pull, a", &["branch:to:a"], vec![("x", int(2)), ("nope", int(0))]),
                 task("a2", "~__pregel_pull, 0", &[], vec![("x", int(1))]),
             ],
             &mut host,
@@ -222,35 +160,15 @@ fn sends_become_push_tasks_in_order() {
         &mut host,
     )
     .unwrap();
-    let plans = st
-        .prepare(
-            &g,
-            &ns,
-            "parent:1",
-            3,
-            10,
-            None,
-            Default::default(),
-            &mut host,
-        )
-        .unwrap();
-    let pushes: Vec<(String, Option<usize>)> = plans
-        .iter()
-        .map(|p| (g.nodes[p.node].name.clone(), p.push_idx))
-        .collect();
-    assert_eq!(
-        pushes,
-        vec![("b".to_string(), Some(0)), ("a".to_string(), Some(3))]
-    );
+    let plans = st.prepare(&g, &ns, "parent:1", 3, 10, None, Default::default(), &mut host).unwrap();
+    let pushes: Vec<(String, Option<usize>)> =
+        plans.iter().map(|p| (g.nodes[p.node].name.clone(), p.push_idx)).collect();
+    assert_eq!(pushes, vec![("b".to_string(), Some(0)), ("a".to_string(), Some(3))]);
     assert_eq!(
         plans[0].id,
         task_id(&ns, &["parent:1|b", "3", "b", "__pregel_push", "0"])
     );
-    assert_eq!(
-        host.warnings.len(),
-        2,
-        "a non-Send packet and an unknown node are skipped"
-    );
+    assert_eq!(host.warnings.len(), 2, "a non-Send packet and an unknown node are skipped");
 }
 
 #[test]
@@ -258,20 +176,12 @@ fn finish_runs_when_nothing_is_triggered() {
     let g = graph();
     let mut host = TestHost::default();
     let mut st: State<Val> = State::new(&g);
-    st.apply_writes(
-        &g,
-        vec![task("__input__", "", &[], vec![("done", s("v"))])],
-        &mut host,
-    )
-    .unwrap();
+    st.apply_writes(&g, vec![task("__input__", "", &[], vec![("done", s("v"))])], &mut host)
+        .unwrap();
     assert!(!st.is_available(&g, 5));
     // a step whose updates trigger no node finishes the after-finish channels
     let upd = st
-        .apply_writes(
-            &g,
-            vec![task("b", "~__pregel_pull, b", &["branch:to:b"], vec![])],
-            &mut host,
-        )
+        .apply_writes(&g, vec![task("b", "~__pregel_pull, b", &["branch:to:b"], vec![])], &mut host)
         .unwrap();
     assert_eq!(names(&g, &upd), vec!["done"]);
     assert!(st.is_available(&g, 5));
@@ -284,18 +194,9 @@ fn a_barrier_expecting_no_names_finishes_unwritten() {
     let g = Graph::new(
         vec![
             ("__start__".into(), Kind::Ephemeral { guard: true }),
-            (
-                "gate".into(),
-                Kind::NamedBarrierAfterFinish {
-                    names: Default::default(),
-                },
-            ),
+            ("gate".into(), Kind::NamedBarrierAfterFinish { names: Default::default() }),
         ],
-        vec![(
-            "__start__".into(),
-            vec!["__start__".into()],
-            Ok("__start__".into()),
-        )],
+        vec![("__start__".into(), vec!["__start__".into()], Ok("__start__".into()))],
         &HashMap::new(),
     )
     .unwrap();
@@ -303,16 +204,7 @@ fn a_barrier_expecting_no_names_finishes_unwritten() {
     let mut st: State<Val> = State::new(&g);
     assert!(!st.is_available(&g, 1));
     let upd = st
-        .apply_writes(
-            &g,
-            vec![task(
-                "__start__",
-                "~__pregel_pull, __start__",
-                &["__start__"],
-                vec![],
-            )],
-            &mut host,
-        )
+        .apply_writes(&g, vec![task("__start__", "~__pregel_pull, __start__", &["__start__"], vec![])], &mut host)
         .unwrap();
     assert_eq!(names(&g, &upd), vec!["gate"]);
     assert!(st.is_available(&g, 1));
@@ -324,12 +216,8 @@ fn interrupt_bookkeeping() {
     let mut host = TestHost::default();
     let mut st: State<Val> = State::new(&g);
     assert!(!st.should_interrupt());
-    st.apply_writes(
-        &g,
-        vec![task("__input__", "", &[], vec![("x", int(1))])],
-        &mut host,
-    )
-    .unwrap();
+    st.apply_writes(&g, vec![task("__input__", "", &[], vec![("x", int(1))])], &mut host)
+        .unwrap();
     assert!(st.should_interrupt());
     st.mark_seen(&g, "__interrupt__");
     assert!(!st.should_interrupt());
@@ -341,26 +229,14 @@ fn restored_versions_keep_unknown_channels() {
     let mut st: State<Val> = State::new(&g);
     st.restore_versions(
         &g,
-        vec![
-            ("gone".into(), Version::Int(7)),
-            ("x".into(), Version::Int(3)),
-        ],
+        vec![("gone".into(), Version::Int(7)), ("x".into(), Version::Int(3))],
         vec![("a".into(), vec![("x".into(), Version::Int(3))])],
     );
-    let keys: Vec<&str> = st
-        .versions()
-        .entries
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let keys: Vec<&str> = st.versions().entries.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, vec!["gone", "x"]);
     let mut host = TestHost::default();
-    st.apply_writes(
-        &g,
-        vec![task("__input__", "", &[], vec![("x", int(1))])],
-        &mut host,
-    )
-    .unwrap();
+    st.apply_writes(&g, vec![task("__input__", "", &[], vec![("x", int(1))])], &mut host)
+        .unwrap();
     // the next version comes from the max over all versions, unknown ones included
     assert_eq!(host.versions_asked, vec![Some(Version::Int(7))]);
     assert_eq!(st.versions().get("x"), Some(&Version::Int(8)));
@@ -369,10 +245,7 @@ fn restored_versions_keep_unknown_channels() {
 #[test]
 fn a_failed_apply_leaves_the_next_one_correct() {
     let g = Graph::new(
-        vec![
-            ("v".into(), Kind::LastValue),
-            ("e".into(), Kind::Ephemeral { guard: false }),
-        ],
+        vec![("v".into(), Kind::LastValue), ("e".into(), Kind::Ephemeral { guard: false })],
         vec![("n".into(), vec!["e".into()], Ok("v".into()))],
         &HashMap::new(),
     )
@@ -382,26 +255,14 @@ fn a_failed_apply_leaves_the_next_one_correct() {
     // the ephemeral is written, then the LastValue fails: two writes in one step
     let err = st.apply_writes(
         &g,
-        vec![task(
-            "t",
-            "a",
-            &["x"],
-            vec![("e", int(1)), ("v", int(1)), ("v", int(2))],
-        )],
+        vec![task("t", "a", &["x"], vec![("e", int(1)), ("v", int(1)), ("v", int(2))])],
         &mut host,
     );
     assert!(err.is_err());
     // a later step marks and reports exactly what it updates
     let upd = st
-        .apply_writes(
-            &g,
-            vec![task("t", "a", &["x"], vec![("v", int(3))])],
-            &mut host,
-        )
+        .apply_writes(&g, vec![task("t", "a", &["x"], vec![("v", int(3))])], &mut host)
         .unwrap();
     assert_eq!(names(&g, &upd), vec!["v"]);
-    assert!(
-        !st.is_available(&g, 1),
-        "the new step cleared the ephemeral"
-    );
+    assert!(!st.is_available(&g, 1), "the new step cleared the ephemeral");
 }

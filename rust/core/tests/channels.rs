@@ -28,10 +28,7 @@ fn last_value_takes_one_write_per_step() {
     assert!(upd(&mut ch, &k, vec![int(1)]).unwrap());
     assert_eq!(value(&ch, &k), Some(int(1)));
     match upd(&mut ch, &k, vec![int(2), int(3)]) {
-        Err(PregelError::InvalidUpdate {
-            message,
-            concurrent,
-        }) => {
+        Err(PregelError::InvalidUpdate { message, concurrent }) => {
             assert!(concurrent);
             assert_eq!(
                 message,
@@ -40,11 +37,7 @@ fn last_value_takes_one_write_per_step() {
         }
         other => panic!("expected InvalidUpdate, got {other:?}"),
     }
-    assert_eq!(
-        value(&ch, &k),
-        Some(int(1)),
-        "a failed update keeps the value"
-    );
+    assert_eq!(value(&ch, &k), Some(int(1)), "a failed update keeps the value");
 }
 
 #[test]
@@ -74,10 +67,7 @@ fn ephemeral_and_any_value_clear_on_an_empty_step() {
     let mut ch = Channel::default();
     assert!(matches!(
         upd(&mut ch, &guarded, vec![int(1), int(2)]),
-        Err(PregelError::InvalidUpdate {
-            concurrent: false,
-            ..
-        })
+        Err(PregelError::InvalidUpdate { concurrent: false, .. })
     ));
     let unguarded = Kind::Ephemeral { guard: false };
     assert!(upd(&mut ch, &unguarded, vec![int(1), int(2)]).unwrap());
@@ -101,14 +91,8 @@ fn topic_flattens_and_accumulates_or_not() {
     let k = Kind::Topic { accumulate: false };
     let mut ch = Channel::default();
     assert!(upd(&mut ch, &k, vec![int(1), Val::List(vec![int(2), int(3)])]).unwrap());
-    assert_eq!(
-        value(&ch, &k),
-        Some(Val::List(vec![int(1), int(2), int(3)]))
-    );
-    assert!(
-        upd(&mut ch, &k, vec![]).unwrap(),
-        "a new step clears the topic"
-    );
+    assert_eq!(value(&ch, &k), Some(Val::List(vec![int(1), int(2), int(3)])));
+    assert!(upd(&mut ch, &k, vec![]).unwrap(), "a new step clears the topic");
     assert!(!ch.is_available(&k));
     assert!(!upd(&mut ch, &k, vec![Val::List(vec![])]).unwrap());
 
@@ -139,19 +123,10 @@ fn binop_reduces_and_overwrites() {
     match upd(
         &mut ch,
         &k,
-        vec![
-            Val::Overwrite(Box::new(int(1))),
-            Val::Overwrite(Box::new(int(2))),
-        ],
+        vec![Val::Overwrite(Box::new(int(1))), Val::Overwrite(Box::new(int(2)))],
     ) {
-        Err(PregelError::InvalidUpdate {
-            message,
-            concurrent: true,
-        }) => {
-            assert_eq!(
-                message,
-                "Can receive only one Overwrite value per super-step."
-            )
+        Err(PregelError::InvalidUpdate { message, concurrent: true }) => {
+            assert_eq!(message, "Can receive only one Overwrite value per super-step.")
         }
         other => panic!("expected InvalidUpdate, got {other:?}"),
     }
@@ -166,29 +141,21 @@ fn binop_keeps_its_value_when_the_reducer_fails() {
     let k = Kind::BinOp { op: 0 };
     let mut ch: Channel<Val> = Channel::default();
     ch.value = Some(int(1));
-    assert!(matches!(
-        upd(&mut ch, &k, vec![s("x")]),
-        Err(PregelError::Host(_))
-    ));
+    assert!(matches!(upd(&mut ch, &k, vec![s("x")]), Err(PregelError::Host(_))));
     assert_eq!(value(&ch, &k), Some(int(1)));
 }
 
 #[test]
 fn named_barrier_waits_for_every_name() {
     let names: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
-    let k = Kind::NamedBarrier {
-        names: names.clone(),
-    };
+    let k = Kind::NamedBarrier { names: names.clone() };
     let mut ch: Channel<Val> = Channel::default();
     assert!(upd(&mut ch, &k, vec![s("a")]).unwrap());
     assert!(!upd(&mut ch, &k, vec![s("a")]).unwrap());
     assert!(!ch.is_available(&k));
     assert!(upd(&mut ch, &k, vec![s("b")]).unwrap());
     assert!(ch.is_available(&k));
-    assert!(matches!(
-        upd(&mut ch, &k, vec![s("z")]),
-        Err(PregelError::InvalidUpdate { .. })
-    ));
+    assert!(matches!(upd(&mut ch, &k, vec![s("z")]), Err(PregelError::InvalidUpdate { .. })));
     assert!(ch.consume(&k));
     assert!(ch.seen.is_empty());
 
@@ -210,26 +177,11 @@ fn delta_reduces_a_batch_and_overwrites() {
     assert!(!upd(&mut ch, &k, vec![]).unwrap());
     assert!(upd(&mut ch, &k, vec![int(1), int(2)]).unwrap());
     assert_eq!(value(&ch, &k), Some(Val::List(vec![int(1), int(2)])));
-    assert!(upd(
-        &mut ch,
-        &k,
-        vec![int(3), Val::Overwrite(Box::new(Val::List(vec![int(9)])))]
-    )
-    .unwrap());
+    assert!(upd(&mut ch, &k, vec![int(3), Val::Overwrite(Box::new(Val::List(vec![int(9)])))]).unwrap());
     assert_eq!(value(&ch, &k), Some(Val::List(vec![int(9)])));
     assert!(matches!(
-        upd(
-            &mut ch,
-            &k,
-            vec![
-                Val::Overwrite(Box::new(int(1))),
-                Val::Overwrite(Box::new(int(2)))
-            ]
-        ),
-        Err(PregelError::InvalidUpdate {
-            concurrent: true,
-            ..
-        })
+        upd(&mut ch, &k, vec![Val::Overwrite(Box::new(int(1))), Val::Overwrite(Box::new(int(2)))]),
+        Err(PregelError::InvalidUpdate { concurrent: true, .. })
     ));
     assert!(!k.clears_on_empty_update() && !k.has_finish());
 }

@@ -16,11 +16,7 @@ fn graph() -> Graph {
             ("__start__".into(), Kind::Ephemeral { guard: true }),
             ("x".into(), Kind::LastValue),
         ],
-        vec![(
-            "__start__".into(),
-            vec!["__start__".into()],
-            Ok("__start__".into()),
-        )],
+        vec![("__start__".into(), vec!["__start__".into()], Ok("__start__".into()))],
         &Default::default(),
     )
     .unwrap()
@@ -38,10 +34,7 @@ fn input(v: i64) -> Vec<TaskWrites<Val>> {
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(p) => p
-            .downcast::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+        Err(p) => p.downcast::<&str>().map(|s| s.to_string()).unwrap_or_default(),
     }
 }
 
@@ -68,17 +61,11 @@ fn an_armed_operation_panics_once() {
     fault::arm(Some(Op::ApplyWrites));
     assert_eq!(fault::armed(), Some(Op::ApplyWrites));
     fault::check(Op::Checkpoint);
-    st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host)
-        .unwrap();
+    st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host).unwrap();
     let mut broken = st.clone();
-    let err = catch_unwind(AssertUnwindSafe(|| {
-        broken.apply_writes(&g, input(2), &mut host)
-    }))
-    .expect_err("apply_writes panics");
-    assert_eq!(
-        panic_message(err),
-        "injected panic in apply_writes (test hook)"
-    );
+    let err = catch_unwind(AssertUnwindSafe(|| broken.apply_writes(&g, input(2), &mut host)))
+        .expect_err("apply_writes panics");
+    assert_eq!(panic_message(err), "injected panic in apply_writes (test hook)");
     assert_eq!(fault::armed(), None);
     st.apply_writes(&g, input(3), &mut host).unwrap();
     match st.get(&g, 1) {
@@ -89,25 +76,16 @@ fn an_armed_operation_panics_once() {
     // armed at prepare
     fault::arm(Some(Op::Prepare));
     let err = catch_unwind(AssertUnwindSafe(|| {
-        st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host)
-            .map(|p| p.len())
+        st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host).map(|p| p.len())
     }))
     .expect_err("prepare panics");
     assert_eq!(panic_message(err), "injected panic in prepare (test hook)");
-    assert_eq!(
-        st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(st.prepare(&g, &ns, "", 0, 10, None, Default::default(), &mut host).unwrap().len(), 1);
 
     // armed at checkpoint (the embedder's check), then disarmed before it fires
     fault::arm(Some(Op::Checkpoint));
     let err = catch_unwind(|| fault::check(Op::Checkpoint)).expect_err("checkpoint panics");
-    assert_eq!(
-        panic_message(err),
-        "injected panic in checkpoint (test hook)"
-    );
+    assert_eq!(panic_message(err), "injected panic in checkpoint (test hook)");
     fault::arm(Some(Op::Checkpoint));
     fault::arm(None);
     fault::check(Op::Checkpoint);

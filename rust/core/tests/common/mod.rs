@@ -34,12 +34,7 @@ impl Host<Val> for TestHost {
         }
     }
 
-    fn delta_reduce(
-        &mut self,
-        _op: usize,
-        base: Option<Val>,
-        values: Vec<Val>,
-    ) -> Result<Val, String> {
+    fn delta_reduce(&mut self, _op: usize, base: Option<Val>, values: Vec<Val>) -> Result<Val, String> {
         let mut acc = match base {
             Some(Val::List(v)) => v,
             None => vec![],
@@ -88,8 +83,7 @@ impl Host<Val> for TestHost {
     }
 
     fn unknown_channel(&mut self, task: usize, channel: &str) {
-        self.warnings
-            .push(format!("task {task} wrote to unknown channel {channel}"));
+        self.warnings.push(format!("task {task} wrote to unknown channel {channel}"));
     }
 
     fn send_node(&mut self, value: &Val) -> Result<Option<String>, String> {
