@@ -68,11 +68,9 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         # nothing saved: the empty checkpoint loaded and the input applied
         # natively (rust/py/run_enter.rs), else as below
         if saved is None and (applied := _native.start_empty(self)) is not None:
-            if not applied:
-                pass
-            elif self.checkpointer is None:
+            if applied and self.checkpointer is None:
                 _native.put_checkpoint(self, "input")  # nothing saved (rust/py/checkpoint_put.rs)
-            else:
+            elif applied:
                 await self._aput_checkpoint({"source": "input"})
             _native.after_first(self, False)
             return self

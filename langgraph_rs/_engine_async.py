@@ -134,6 +134,8 @@ async def astream(
             IndexError,
         )
         put = run.put
+        # () -> the queued chunks to yield (none when they go to the sink)
+        output = run.queued if sink is None else partial(sink.take, run.queued)
         # a stream that is not eager wakes no one: its put is the queue's
         loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
         loop.use_astream = bool(run_manager.handlers) and any(
@@ -148,8 +150,6 @@ async def astream(
                 for call in _lifecycle_calls(loop, graph_callbacks):
                     await call
             notify = put if run.eager else None
-            # () -> the queued chunks to yield (none when they go to the sink)
-            output = run.queued if sink is None else partial(sink.take, run.queued)
             # nothing to save or flush after a step: the step ends natively
             native_after = loop.checkpointer is None and not loop._delta_names and loop.cache is None
             # a step's one task is awaited here, natively (no engine coroutine
@@ -209,7 +209,7 @@ async def astream(
             for call in _lifecycle_calls(loop, graph_callbacks):
                 await call
         await asyncio.sleep(0)
-        for chunk in run.queued() if sink is None else sink.take(run.queued):
+        for chunk in output():
             yield chunk
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)

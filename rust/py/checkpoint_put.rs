@@ -67,9 +67,10 @@ pub(crate) fn new_checkpoint_id<'py>(
         .call1((step,))
 }
 
-/// `{**config, "configurable": {**config["configurable"], **patch}}`
-/// (`patch_configurable` for a config that has its `configurable`).
-fn patched<'py>(
+/// LangGraph's `patch_configurable(config, patch)`:
+/// `{**config, "configurable": {**config.get("configurable", {}), **patch}}`,
+/// keys in LangGraph's order.
+pub(crate) fn patch_configurable<'py>(
     config: &Bound<'py, PyAny>,
     patch: &[(&Bound<'py, PyAny>, Bound<'py, PyAny>)],
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -166,7 +167,7 @@ pub(crate) fn save_writes(
     let id = loop_
         .getattr(intern!(py, "checkpoint"))?
         .get_item(intern!(py, "id"))?;
-    let config = patched(
+    let config = patch_configurable(
         &loop_.getattr(intern!(py, "checkpoint_config"))?,
         &[
             (im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?),
@@ -335,7 +336,7 @@ pub(crate) fn put_step_checkpoint(
             py.None().into_bound(py)
         },
     )?;
-    let put_config = patched(
+    let put_config = patch_configurable(
         &saved_config,
         &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?)],
     )?;
@@ -358,7 +359,7 @@ pub(crate) fn put_step_checkpoint(
     )?;
     loop_.setattr(
         intern!(py, "checkpoint_config"),
-        patched(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
+        patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
     )?;
     loop_.setattr(intern!(py, "step"), step.add(1)?)?;
     let saver = loop_.getattr(intern!(py, "checkpointer"))?;

@@ -79,27 +79,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     })
 }
 
-/// `patch_configurable(config, patch)`: a new config whose configurable is a
-/// copy of the old one updated with `patch`, keys in LangGraph's order.
-fn patch_configurable<'py>(
-    im: &Imports,
-    config: &Bound<'py, PyAny>,
-    patch: &[(&Bound<'py, PyAny>, Bound<'py, PyAny>)],
-) -> PyResult<Bound<'py, PyDict>> {
-    let py = config.py();
-    let conf_key = im.conf.bind(py);
-    let out = config.cast::<PyDict>()?.copy()?;
-    let conf = match out.get_item(conf_key)? {
-        Some(c) => c.cast_into::<PyDict>()?.copy()?,
-        None => PyDict::new(py),
-    };
-    for (k, v) in patch {
-        conf.set_item(k, v)?;
-    }
-    out.set_item(conf_key, conf)?;
-    Ok(out)
-}
-
 /// The runtime in `config`'s configurable, if it is a `Runtime`.
 fn runtime_of<'py>(im: &Imports, config: &Bound<'py, PyDict>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = config.py();
@@ -202,7 +181,7 @@ pub(crate) fn first_config<'py>(
                 &first_attempt_time.into_pyobject(py)?.into_any(),
             )?;
             if !patch.is_empty() {
-                config = patch_configurable(im, &config, &patch)?.into_any();
+                config = crate::checkpoint_put::patch_configurable(&config, &patch)?.into_any();
             }
             return Ok(config);
         }
@@ -216,7 +195,7 @@ pub(crate) fn first_config<'py>(
     if let Some(rt) = runtime {
         let rt = if rt.getattr(im.execution_info_name.bind(py))?.is_none() {
             // the config it reads is built only on this rare path
-            let patched = patch_configurable(im, &config, &patch)?;
+            let patched = crate::checkpoint_put::patch_configurable(&config, &patch)?;
             im.helper(py, "_ensure_execution_info")?.call1((&rt, &patched, task))?
         } else {
             rt
@@ -232,7 +211,7 @@ pub(crate) fn first_config<'py>(
         patch.push((key_runtime, rt));
     }
     if !patch.is_empty() {
-        config = patch_configurable(im, &config, &patch)?.into_any();
+        config = crate::checkpoint_put::patch_configurable(&config, &patch)?.into_any();
     }
     Ok(config)
 }
@@ -249,7 +228,7 @@ pub(crate) fn retry_config<'py>(config: Bound<'py, PyAny>, attempts: u32) -> PyR
             &rt,
             &[(im.node_attempt.bind(py), (attempts + 1).into_pyobject(py)?.into_any())],
         )?;
-        return Ok(patch_configurable(im, &config, &[(im.key_runtime.bind(py).as_any(), rt)])?.into_any());
+        return Ok(crate::checkpoint_put::patch_configurable(&config, &[(im.key_runtime.bind(py).as_any(), rt)])?.into_any());
     }
     Ok(config)
 }
@@ -370,7 +349,7 @@ pub(crate) fn after_sleep<'py>(
     kwargs.set_item(pyo3::intern!(py, "exc_info"), exc)?;
     im.helper(py, "logger")?.call_method(pyo3::intern!(py, "info"), (message,), Some(&kwargs))?;
     let resuming = im.key_resuming.bind(py).as_any();
-    let config = patch_configurable(im, config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?;
+    let config = crate::checkpoint_put::patch_configurable(config, &[(resuming, true.into_pyobject(py)?.to_owned().into_any())])?;
     im.helper(py, "_reset_interrupt_counter")?.call1((&config,))
 }
 

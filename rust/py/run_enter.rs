@@ -240,17 +240,17 @@ pub fn after_first(loop_: &Bound<'_, PyAny>, is_resuming: bool) -> PyResult<()> 
         let im = imports(py)?;
         if !loop_.getattr(intern!(py, "is_nested"))?.is_truthy()? {
             let config = loop_.getattr(intern!(py, "config"))?;
-            let conf = configurable(&config)?.copy()?;
-            conf.set_item(im.key_resuming.bind(py), is_resuming)?;
             let rid = loop_.getattr(intern!(py, "_replay_checkpoint_id"))?;
             let replay = if rid.is_none() {
                 rid
             } else {
                 im.replay_state.bind(py).call1((rid,))?
             };
-            conf.set_item(im.key_replay_state.bind(py), replay)?;
-            let patched = config.cast::<PyDict>()?.copy()?;
-            patched.set_item(intern!(py, "configurable"), conf)?;
+            let resuming = pyo3::types::PyBool::new(py, is_resuming).to_owned().into_any();
+            let patched = crate::checkpoint_put::patch_configurable(
+                &config,
+                &[(im.key_resuming.bind(py), resuming), (im.key_replay_state.bind(py), replay)],
+            )?;
             loop_.setattr(intern!(py, "config"), patched)?;
         }
         let status = intern!(py, "pending");
