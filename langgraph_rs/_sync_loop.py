@@ -282,11 +282,13 @@ class _SyncLoop(_SyncCalls, _Loop):
         tracked = [0, False]  # running, a failure that stops the others was seen
         tracked_lock = threading.Lock()
 
-        def on_done(fut: concurrent.futures.Future) -> None:
+        # (the task is bound to the callback, not looked up in ``futures``: a
+        # future keeps its callbacks, and ``futures`` keeps the futures)
+        def on_done(t: PregelExecutableTask, fut: concurrent.futures.Future) -> None:
             with tracked_lock:
                 tracked[0] -= 1
                 if not fut.cancelled() and (exc := fut.result()[1]) is not None:
-                    if _stops_others([exc]) and not self._routes_to_handler(futures[fut], exc):
+                    if _stops_others([exc]) and not self._routes_to_handler(t, exc):
                         tracked[1] = True
                 if tracked[0] == 0 or tracked[1]:
                     settled.set()
@@ -296,7 +298,7 @@ class _SyncLoop(_SyncCalls, _Loop):
             with tracked_lock:
                 settled.clear()
                 tracked[0] += 1
-            fut.add_done_callback(on_done)
+            fut.add_done_callback(partial(on_done, t))
 
         for t in tasks:
             ctx = contextvars.copy_context()

@@ -1,13 +1,10 @@
-"""A run whose steps have one task each (the steps the engine runs natively)
-frees what it made by reference counting alone: no reference cycle is left
-for the garbage collector (a task config holding its own task, a loop holding
-itself through a callback). What a cycle costs is the collector's pause, paid
-every few hundred steps, and the run's objects held until then;
+"""A run frees what it made by reference counting alone: no reference cycle
+is left for the garbage collector (a task config holding its own task, a loop
+holding itself through a callback, a step's futures holding their done
+callbacks that hold the futures). What a cycle costs is the collector's
+pause, paid every few hundred steps, and the run's objects held until then;
 ``gc.collect()`` after runs with the collector off shows whether any was made.
-
-(A step with several tasks runs them in a thread pool, which leaves its loop
-in a cycle through the pool's threads and futures, as stock LangGraph's pool
-leaves its own: not covered here.)"""
+(Stock LangGraph leaves ~250 objects in cycles per invoke of a fan-out.)"""
 
 from __future__ import annotations
 
@@ -83,6 +80,52 @@ def test_async_runs_leave_no_cycles(collector_off: None) -> None:
     g = _graph()
     loop = asyncio.new_event_loop()
     try:
+        assert _cyclic_garbage(lambda: loop.run_until_complete(g.ainvoke({"x": 0, "log": []}))) == 0
+    finally:
+        loop.close()
+
+
+def _fan_out(saver: Any = None, **kwargs: Any) -> Any:
+    """A step of five tasks (run on the task threads), then a join."""
+
+    def src(s: S) -> dict:
+        return {"log": ["src"]}
+
+    def worker(i: int) -> Any:
+        def w(s: S) -> dict:
+            return {"log": [f"w{i}"]}
+
+        return w
+
+    def join(s: S) -> dict:
+        return {"x": len(s["log"])}
+
+    g = StateGraph(S)
+    g.add_node("src", src)
+    g.add_edge(START, "src")
+    for i in range(5):
+        g.add_node(f"w{i}", worker(i))
+        g.add_edge("src", f"w{i}")
+    g.add_node("join", join)
+    g.add_edge([f"w{i}" for i in range(5)], "join")
+    return langgraph_rs.compile(g, checkpointer=saver, **kwargs)
+
+
+@pytest.mark.parametrize("saver", [False, True])
+@pytest.mark.parametrize("max_concurrency", [None, 1])
+def test_sync_fan_out_leaves_no_cycles(collector_off: None, saver: bool, max_concurrency: Any) -> None:
+    g = _fan_out(InMemorySaver() if saver else None)
+    config = {"configurable": {"thread_id": "t"}, "max_concurrency": max_concurrency}
+    out = g.invoke({"x": 0, "log": []}, config)
+    assert out == {"x": 6, "log": ["src", "w0", "w1", "w2", "w3", "w4"]}
+    assert _cyclic_garbage(lambda: g.invoke({"x": 0, "log": []}, config)) == 0
+
+
+def test_async_fan_out_leaves_no_cycles(collector_off: None) -> None:
+    g = _fan_out()
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(g.ainvoke({"x": 0, "log": []}))["x"] == 6
         assert _cyclic_garbage(lambda: loop.run_until_complete(g.ainvoke({"x": 0, "log": []}))) == 0
     finally:
         loop.close()
