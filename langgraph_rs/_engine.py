@@ -239,6 +239,8 @@ def invoke(
             _run_lifecycle(loop, graph_callbacks)
         for chunk in run.queued():
             out(chunk)
+        if (chunk := loop.pending_values()) is not None:
+            out(chunk)
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)
         if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:

@@ -137,7 +137,9 @@ async def astream(
         # () -> the queued chunks to yield (none when they go to the sink)
         output = run.queued if sink is None else partial(sink.take, run.queued)
         # a stream that is not eager wakes no one: its put is the queue's
-        loop = run.make_loop(_AsyncLoop, put if run.eager else put_chunk, interrupts_only)
+        loop = run.make_loop(
+            _AsyncLoop, put if run.eager else put_chunk, interrupts_only and sink is not None
+        )
         loop.use_astream = bool(run_manager.handlers) and any(
             _is_stream_handler(h)
             and not isinstance(h, (StreamMessagesHandler, StreamToolCallHandler))
@@ -211,6 +213,8 @@ async def astream(
         await asyncio.sleep(0)
         for chunk in output():
             yield chunk
+        if sink is not None and (chunk := loop.pending_values()) is not None:
+            sink(chunk)
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)
         await achain_end(run_manager, loop.output)

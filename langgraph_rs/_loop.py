@@ -94,6 +94,10 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     # set by ``invoke`` when its stream's "updates" are read for interrupts
     # only: a task's ordinary updates chunk is then not made
     _updates_for_interrupts = False
+    # set by ``invoke`` when it reads the "values" chunks only for the last
+    # one: a step's chunk is then made once, at the end (``pending_values``)
+    _values_at_end = False
+    _values_pending = False
     # what the native task builder reads once per run (rust/py/task_build.rs)
     _step_consts = None
     # a sync run's saves made in the background, in order (a task lane of one;

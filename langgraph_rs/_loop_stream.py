@@ -63,7 +63,18 @@ class _Streaming:
             return
         keys = self.output_keys
         if writes is True or _native.any_written_in(writes, keys):
+            if self._values_at_end:
+                self._values_pending = True
+                return
             self.stream((self.checkpoint_ns, "values", self.state.read_output(keys)))
+
+    def pending_values(self) -> tuple | None:
+        """The last "values" chunk of a run that made it at the end
+        (``_values_at_end``), or None when a later chunk replaced it."""
+        if not self._values_pending:
+            return None
+        self._values_pending = False
+        return ("values", self.state.read_output(self.output_keys))
 
     def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
         task = self.tasks.get(task_id)
@@ -88,6 +99,7 @@ class _Streaming:
             if "updates" in modes:
                 self._emit("updates", lambda: iter(interrupts))
             if "values" in modes:
+                self._values_pending = False  # (this chunk comes after it)
                 current = self.state.read_output(self.output_keys)
                 if isinstance(current, dict):
                     current[INTERRUPT] = interrupts[0][INTERRUPT]

@@ -267,6 +267,15 @@ class _Run:
         )
         if interrupts_only and CONFIG_KEY_STREAM not in self.config[CONF]:
             loop._updates_for_interrupts = "updates" not in self.print_mode
+            # invoke/ainvoke keep only the last "values" chunk: when nothing
+            # else reads them and the output channels change only when
+            # written, it is made once, at the end (``pending_values``)
+            keys = self.output_keys
+            loop._values_at_end = "values" not in self.print_mode and (
+                keys in self.spec.stable
+                if isinstance(keys, str)
+                else all(k in self.spec.stable for k in keys)
+            )
         return loop
 
     def entered(self, loop: _Loop) -> None:

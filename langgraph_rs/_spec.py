@@ -84,6 +84,10 @@ class GraphSpec:
     #: the channels LangGraph's ``stream_channels_asis`` names when the graph
     #: has no ``stream_channels`` (read, never changed, by every run)
     channels_asis: list[str] = field(default_factory=list)
+    #: the channels whose value changes only when a task writes them (no
+    #: clearing on a new step, no finish): what a run read of them after its
+    #: last write is what it would have read then
+    stable: frozenset[str] = frozenset()
 
 
 def spec_for(pregel: Any) -> GraphSpec:
@@ -98,6 +102,7 @@ def spec_for(pregel: Any) -> GraphSpec:
     untracked = set()
     delta = set()
     binop = set()
+    stable = set()
     # LangGraph's channel errors name the channel's ``key`` (StateGraph sets it to
     # the channel name; a raw Pregel's channels keep "")
     error_keys: dict[str, str] = {}
@@ -123,6 +128,8 @@ def spec_for(pregel: Any) -> GraphSpec:
             delta.add(name)
         elif type(ch) is BinaryOperatorAggregate:
             binop.add(name)
+        if type(ch) in (LastValue, BinaryOperatorAggregate):
+            stable.add(name)
     node_entries = []
     for name, node in nodes.items():
         read = node.channels
@@ -148,6 +155,7 @@ def spec_for(pregel: Any) -> GraphSpec:
         channel_order=tuple(graph.channel_names),
         channel_names=frozenset(graph.channel_names),
         channels_asis=[k for k, ch in channels.items() if isinstance(ch, BaseChannel)],
+        stable=frozenset(stable),
     )
     d["_langgraph_rs_spec"] = spec
     return spec

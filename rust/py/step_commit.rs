@@ -214,6 +214,10 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     if !written {
         return Ok(());
     }
+    // invoke keeps only the last chunk: made at its end (`_Loop.pending_values`)
+    if loop_.getattr(intern!(py, "_values_at_end"))?.is_truthy()? {
+        return loop_.setattr(intern!(py, "_values_pending"), true);
+    }
     let state = loop_.getattr(intern!(py, "state"))?;
     let value = if keys.is_instance_of::<PyString>() {
         if state.call_method1(intern!(py, "is_available"), (keys,))?.is_truthy()? {
