@@ -77,6 +77,8 @@ class _AsyncCalls:
                     return
                 else:
                     fut = asyncio.ensure_future(self._arun_call(task, retry_policy))
+                    if not self._call_futs:
+                        self._call_futs = {}
                     self._call_futs[task.id] = fut
                 if isinstance(out, asyncio.Future):
                     if out.cancelled():

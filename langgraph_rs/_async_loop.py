@@ -86,7 +86,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             await self.flush_writes()
         for args in self._deferred_puts:
             await self._asave(self.checkpointer.aput, args, put=True)
-        self._deferred_puts.clear()
+        self._deferred_puts = ()
         if input_writes is not None:
             self._apply_input(input_writes)
             if self.pending_put or self.pending_cache:
@@ -180,16 +180,20 @@ class _AsyncLoop(_AsyncCalls, _Loop):
 
     def _save_writes(self, args: tuple) -> None:
         # queued: awaited by ``flush_writes`` at the next await point of the loop
+        if not self.pending_put:
+            self.pending_put = []
         self.pending_put.append((args[2], args))
 
     def _save_cache(self, entry: dict) -> None:
+        if not self.pending_cache:
+            self.pending_cache = []
         self.pending_cache.append(entry)
 
     async def flush_writes(self) -> None:
-        pending, self.pending_put = self.pending_put, []
+        pending, self.pending_put = self.pending_put, ()
         for _tid, args in pending:
             await self._asave(self.checkpointer.aput_writes, args)
-        caches, self.pending_cache = self.pending_cache, []
+        caches, self.pending_cache = self.pending_cache, ()
         for c in caches:
             try:  # in the background on LangGraph: a failure is raised at exit
                 await self.cache.aset(c)

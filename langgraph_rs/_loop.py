@@ -15,7 +15,8 @@ stream events (``_loop_stream``). ``_SyncLoop`` (``_sync_loop``) and
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from langgraph._internal._config import (
@@ -62,6 +63,7 @@ _TASK_PATH: dict[Any, bool] = {}
 
 # an empty set a run shares where it has nothing to keep
 _NONE: frozenset = frozenset()
+_NO_CALLS: Mapping[str, Any] = MappingProxyType({})
 
 
 class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
@@ -150,7 +152,7 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self.updated_channels: list[str] | None = None
         # graph callback events (resume/interrupt) in order: few, so a list
         # (a deque takes 760 bytes per run)
-        self.lifecycle: list = []
+        self.lifecycle: list | tuple = ()  # (a list once an event is queued)
         self.is_nested = CONFIG_KEY_TASK_ID in config.get(CONF, {})
         if self.stream is not None and CONFIG_KEY_STREAM in config[CONF]:
             outer = config[CONF][CONFIG_KEY_STREAM]
@@ -232,13 +234,17 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
             self.next_version = None
             self._put_writes_path = False
         # async runs: the put_writes / cache.set calls queued for ``flush_writes``
-        self.pending_put: list = []
-        self.pending_cache: list = []
-        self._call_futs: dict[str, Any] = {}
+        # Containers most runs never fill start as shared empty ones (a tuple,
+        # ``_NONE``, ``_NO_CALLS``) and are made at their first item, in the
+        # thread that owns them: a run makes and frees fewer objects, and one in
+        # flight holds fewer for the garbage collector to visit.
+        self.pending_put: list | tuple = ()
+        self.pending_cache: list | tuple = ()
+        self._call_futs: dict[str, Any] | Mapping[str, Any] = _NO_CALLS  # (under _call_lock)
         self._call_lock = threading.RLock()
         self._written_task_ids: set[str] = set()
         self._addressed_checkpoint_superseded = False
-        self._deferred_puts: list = []
+        self._deferred_puts: list | tuple = ()
         self._handler_map = graph.node_error_handler_map
         # no callback handler anywhere: nodes can skip RunnableSeq's callback run
         self._lean = manager is not None and not manager.handlers and not manager.inheritable_handlers
@@ -247,9 +253,9 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         # (changed only in a run with delta channels: else shared and empty)
         self._forced: set[str] | frozenset = set() if spec.delta else _NONE
         self._resume_loaded_writes: Any = ()
-        self._reapplied_task_ids: set[str] = set()
+        self._reapplied_task_ids: set[str] | frozenset = _NONE
         self._stored_delta_writes: set | frozenset = _NONE  # (delta channels: _first_writes)
-        self._exit_command_writes: list = []
+        self._exit_command_writes: list | tuple = ()
         self._exit_delta_writes: list | None = None
         self._exit_first_step: int | None = None
         self._has_persisted_parent = False

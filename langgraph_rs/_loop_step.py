@@ -64,7 +64,7 @@ class _Steps:
         )
         for tid, st in statuses.items():
             self.tasks[tid].writes.extend(st.output)
-            self._reapplied_task_ids.add(tid)
+            self._reapplied(tid)
         if self._handler_map:
             self._resume_error_handlers()
 
@@ -215,6 +215,8 @@ class _Steps:
             interrupts = tuple(exc_value.args[0]) if exc_value.args else ()
             from langgraph.callbacks import GraphInterruptEvent
 
+            if not self.lifecycle:
+                self.lifecycle = []
             self.lifecycle.append(
                 GraphInterruptEvent(
                     run_id=None,

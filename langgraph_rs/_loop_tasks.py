@@ -84,6 +84,12 @@ class _Tasks:
     def _prepare_tasks(self) -> None:
         _native.prepare_tasks(self)  # rust/py/tick.rs: the core's plans, built
 
+    def _reapplied(self, task_id: str) -> None:
+        """Record a task whose saved writes were put back on it."""
+        if not self._reapplied_task_ids:
+            self._reapplied_task_ids = set()
+        self._reapplied_task_ids.add(task_id)
+
     def _lean_node(self, name: str, node: RunnableSeq) -> Any:
         """The lean form of a node (``LeanSeq``, rust/py/node_call.rs): its steps
         run without a callback run, for runs with no handler. Made once per graph."""
@@ -245,7 +251,7 @@ class _Tasks:
                 w for w in self.checkpoint_pending_writes if w[0] == handler.id
             ).items():
                 handler.writes.extend(st.output)
-                self._reapplied_task_ids.add(tid)
+                self._reapplied(tid)
         return handler
 
     def _resume_error_handlers(self) -> None:
@@ -327,7 +333,7 @@ class _Tasks:
             )
             for tid, st in statuses.items():
                 pushed.writes.extend(st.output)
-                self._reapplied_task_ids.add(tid)
+                self._reapplied(tid)
         return pushed
 
     def _local_read(

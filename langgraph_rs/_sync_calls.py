@@ -56,6 +56,8 @@ class _SyncCalls:
                 self._executor = Lane(self._lane_limit)
             ctx = contextvars.copy_context()
             fut = self._executor.submit_in(ctx, _next_tick, self._run_call, task, retry_policy)
+            if not self._call_futs:
+                self._call_futs = {}
             self._call_futs[task.id] = fut
         _chain(fut, out)
         return out

@@ -97,7 +97,7 @@ class _SyncLoop(_SyncCalls, _Loop):
         is_resuming, input_writes = self._first_writes()
         for args in self._deferred_puts:
             self._save(self.checkpointer.put, args, put=True)
-        self._deferred_puts.clear()
+        self._deferred_puts = ()
         if input_writes is not None:
             self._apply_input(input_writes)
             if self._delta_names:

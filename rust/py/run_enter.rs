@@ -269,9 +269,12 @@ pub fn after_first(loop_: &Bound<'_, PyAny>, is_resuming: bool) -> PyResult<()> 
                 loop_.getattr(intern!(py, "checkpoint_ns"))?,
             )?;
             let event = im.graph_resume_event.bind(py).call((), Some(&kwargs))?;
-            loop_
-                .getattr(intern!(py, "lifecycle"))?
-                .call_method1(intern!(py, "append"), (event,))?;
+            // (the loop's shared empty tuple until an event is queued)
+            let queued = loop_.getattr(intern!(py, "lifecycle"))?;
+            match queued.cast::<PyList>() {
+                Ok(list) => list.append(event)?,
+                Err(_) => loop_.setattr(intern!(py, "lifecycle"), PyList::new(py, [event])?)?,
+            }
         }
         Ok(())
     })
