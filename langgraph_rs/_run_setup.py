@@ -272,9 +272,7 @@ class _Run:
             # written, it is made once, at the end (``pending_values``)
             keys = self.output_keys
             loop._values_at_end = "values" not in self.print_mode and (
-                keys in self.spec.stable
-                if isinstance(keys, str)
-                else all(k in self.spec.stable for k in keys)
+                keys in self.spec.stable if isinstance(keys, str) else self.spec.stable.issuperset(keys)
             )
         return loop
 

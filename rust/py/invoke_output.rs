@@ -31,20 +31,25 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
 /// `invoke` returns.
 #[pyclass(module = "langgraph_rs._native")]
 pub struct InvokeOutput {
-    values: bool,
     v2: bool,
     latest: Py<PyAny>,
-    interrupts: Py<PyList>,
-    chunks: Py<PyList>,
+    /// (made at the first interrupt: an invoke that has none makes no list)
+    interrupts: Option<Py<PyList>>,
+    /// the chunks of a stream mode other than "values" (None for "values")
+    chunks: Option<Py<PyList>>,
 }
 
 impl InvokeOutput {
+    /// The interrupts list, made now if none came yet.
+    fn interrupts<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyList> {
+        self.interrupts.get_or_insert_with(|| PyList::empty(py).unbind()).bind(py).clone()
+    }
+
     /// One chunk of the stream taken.
     fn push(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !self.values {
-            return self.chunks.bind(py).append(chunk);
+        if let Some(chunks) = &self.chunks {
+            return chunks.bind(py).append(chunk);
         }
-        let interrupts = self.interrupts.bind(py);
         if self.v2 {
             self.latest = chunk.get_item(intern!(py, "data"))?.unbind();
             let ints = chunk.call_method1(
@@ -52,6 +57,7 @@ impl InvokeOutput {
                 (intern!(py, "interrupts"), PyTuple::empty(py)),
             )?;
             if ints.is_truthy()? {
+                let interrupts = self.interrupts(py);
                 for i in ints.try_iter()? {
                     interrupts.append(i?)?;
                 }
@@ -68,6 +74,7 @@ impl InvokeOutput {
             if let Ok(d) = payload.cast::<PyDict>() {
                 if let Some(ints) = d.get_item(intern!(py, "__interrupt__"))? {
                     if !ints.is_none() {
+                        let interrupts = self.interrupts(py);
                         for i in ints.try_iter()? {
                             interrupts.append(i?)?;
                         }
@@ -87,12 +94,12 @@ impl InvokeOutput {
 impl InvokeOutput {
     #[new]
     fn new(py: Python<'_>, stream_mode: &Bound<'_, PyAny>, version: &str) -> PyResult<Self> {
+        let values = stream_mode.eq(intern!(py, "values"))?;
         Ok(InvokeOutput {
-            values: stream_mode.eq(intern!(py, "values"))?,
             v2: version == "v2",
             latest: py.None(),
-            interrupts: PyList::empty(py).unbind(),
-            chunks: PyList::empty(py).unbind(),
+            interrupts: None,
+            chunks: if values { None } else { Some(PyList::empty(py).unbind()) },
         })
     }
 
@@ -116,10 +123,13 @@ impl InvokeOutput {
     /// The value `invoke` returns.
     fn result(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guarded("invoke output", || {
-            if !self.values {
-                return Ok(self.chunks.clone_ref(py).into_any());
+            if let Some(chunks) = &self.chunks {
+                return Ok(chunks.clone_ref(py).into_any());
             }
-            let interrupts = self.interrupts.bind(py);
+            let interrupts = match &self.interrupts {
+                Some(list) => list.bind(py).clone(),
+                None => PyList::empty(py),
+            };
             let latest = self.latest.bind(py);
             if self.v2 {
                 let kwargs = PyDict::new(py);
@@ -146,8 +156,13 @@ impl InvokeOutput {
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.latest)?;
-        visit.call(&self.interrupts)?;
-        visit.call(&self.chunks)
+        if let Some(list) = &self.interrupts {
+            visit.call(list)?;
+        }
+        if let Some(list) = &self.chunks {
+            visit.call(list)?;
+        }
+        Ok(())
     }
 
     fn __clear__(&mut self, py: Python<'_>) {
