@@ -123,6 +123,11 @@ class _AsyncLoop(_AsyncCalls, _Loop):
                 await self._commit_late()
             if self._saves is not None:
                 await self._saves_done()
+            # (a step's tasks hold the loop through their configs: a run that
+            # ended with tasks, interrupted or failed, would leave a cycle)
+            self.tasks = {}
+            self.checkpoint_pending_writes = []  # (these two: with a failed task's error)
+            self._last_writes = None
 
     async def _commit_late(self) -> None:
         """Commit the tasks cancelled when the run stopped (see ``_late``)."""
@@ -284,7 +289,10 @@ class _AsyncLoop(_AsyncCalls, _Loop):
             return
         yield
         _trim_traceback(exc)
-        raise exc
+        try:
+            raise exc
+        finally:  # (the traceback holds this frame: the frame then holds neither)
+            del exc, t
 
     async def _run_many(
         self, tasks: list[PregelExecutableTask], timeout: float | None, notify: _Notify | None

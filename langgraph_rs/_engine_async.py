@@ -219,6 +219,9 @@ async def astream(
             run.finish(loop)
         await achain_end(run_manager, loop.output)
     except BaseException as e:
+        # (the traceback keeps this frame: not the step's tasks, whose writes
+        # hold a failed task's error)
+        t = tasks = None  # noqa: F841
         if run_manager is not None:
             await asyncio.shield(run_manager.on_chain_error(e))
         raise

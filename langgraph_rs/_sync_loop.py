@@ -138,6 +138,11 @@ class _SyncLoop(_SyncCalls, _Loop):
                 self._saves.join()
             if self._executor is not None:
                 self._executor.join()
+            # (a step's tasks hold the loop through their configs: a run that
+            # ended with tasks, interrupted or failed, would leave a cycle)
+            self.tasks = {}
+            self.checkpoint_pending_writes = []  # (these two: with a failed task's error)
+            self._last_writes = None
 
     def _save(self, fn: Any, args: tuple, *, put: bool = False) -> None:
         """A saver call that fails as LangGraph's background save does."""
@@ -226,7 +231,10 @@ class _SyncLoop(_SyncCalls, _Loop):
             return
         yield
         _trim_traceback(exc)
-        raise exc
+        try:
+            raise exc
+        finally:  # (the traceback holds this frame: the frame then holds neither)
+            del exc, t
 
     def _run_pool(
         self, tasks: list[PregelExecutableTask], timeout: float | None, notify: _Notify | None
