@@ -6,7 +6,8 @@ is bare asyncio making the same awaits (3 node coroutines per run, no graph). Pe
 RSS comes from a fresh subprocess per engine (and one for the floor) doing the
 same gather once: its high-water mark (VmHWM, reset after imports and warm-up,
 since ``getrusage``'s ru_maxrss of a child still counts the parent it was forked
-from), and the rise over its RSS just before the gather.
+from), and the rise over its RSS just before the gather, with the time the
+cyclic garbage collector took during the gather (``gc_seconds``, per generation).
 
 ``rss_long`` (``--rss-invokes N``): one subprocess per engine invokes the 3-node
 chain N times and samples its RSS along the way; a flat line means no leak.
@@ -15,6 +16,7 @@ chain N times and samples its RSS along the way; a flat line means no leak.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -94,7 +96,9 @@ def async_concurrent(cfg: Cfg) -> Row:
         rounds=rounds, calls=n, samples=samples,
         extra={"floor_samples": floor, "subprocess_rss": peaks},
         note=f"s for {n} concurrent 3-node ainvoke; floor = bare asyncio, same awaits; "
-        f"peak RSS from a subprocess per engine (floor: {peaks['floor']['peak_mb']:.0f} MB)",
+        f"peak RSS from a subprocess per engine (floor: {peaks['floor']['peak_mb']:.0f} MB); "
+        "there, the cyclic GC took "
+        + ", ".join(f"{e} {peaks[e]['gc_seconds']:.2f} of {peaks[e]['seconds']:.2f} s" for e in ENGINES),
     ).finish()
 
 
@@ -134,9 +138,37 @@ def _child_gather(engine: str, n: int) -> dict[str, float]:
     gather_seconds(engine, 10, graph)
     harness.reset_peak()  # the high-water mark of imports and warm-up is not the run's
     base = rss_mb()
-    elapsed = gather_seconds(engine, n, graph)
+    collector = _Collections()
+    gc.callbacks.append(collector)
+    try:
+        elapsed = gather_seconds(engine, n, graph)
+    finally:
+        gc.callbacks.remove(collector)
     peak = harness.peak_mb()
-    return {"peak_mb": peak, "before_mb": base, "rise_mb": peak - base, "seconds": elapsed}
+    return {
+        "peak_mb": peak, "before_mb": base, "rise_mb": peak - base, "seconds": elapsed,
+        # the cyclic garbage collector's share of the run (it visits every
+        # tracked object of every run in flight at each full collection)
+        "gc_seconds": round(sum(collector.seconds), 3),
+        "gc_seconds_by_generation": [round(t, 3) for t in collector.seconds],
+        "gc_collections_by_generation": collector.count,
+    }
+
+
+class _Collections:
+    """A ``gc.callbacks`` entry: time spent in collections, per generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._start
+            self.count[info["generation"]] += 1
 
 
 def _child_invokes(engine: str, n: int) -> dict[str, Any]:
