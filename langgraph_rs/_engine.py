@@ -239,8 +239,8 @@ def invoke(
             _run_lifecycle(loop, graph_callbacks)
         for chunk in run.queued():
             out(chunk)
-        if (chunk := loop.pending_values()) is not None:
-            out(chunk)
+        if loop._values_pending:  # (the last "values" chunk, made now)
+            out(("values", loop.state.read_output(loop.output_keys)))
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)
         if run_manager.handlers or type(run_manager) is not CallbackManagerForChainRun:

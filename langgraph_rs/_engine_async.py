@@ -213,8 +213,8 @@ async def astream(
         await asyncio.sleep(0)
         for chunk in output():
             yield chunk
-        if sink is not None and (chunk := loop.pending_values()) is not None:
-            sink(chunk)
+        if loop._values_pending and sink is not None:  # (the last "values" chunk, made now)
+            sink(("values", loop.state.read_output(loop.output_keys)))
         if loop.status in ENDS_WITH_ERROR:
             run.finish(loop)
         await achain_end(run_manager, loop.output)

@@ -97,7 +97,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     # only: a task's ordinary updates chunk is then not made
     _updates_for_interrupts = False
     # set by ``invoke`` when it reads the "values" chunks only for the last
-    # one: a step's chunk is then made once, at the end (``pending_values``)
+    # one: a step's chunk is then not made, only marked pending
+    # (``_values_pending``), and invoke makes it once, at the end
     _values_at_end = False
     _values_pending = False
     # what the native task builder reads once per run (rust/py/task_build.rs)

@@ -68,14 +68,6 @@ class _Streaming:
                 return
             self.stream((self.checkpoint_ns, "values", self.state.read_output(keys)))
 
-    def pending_values(self) -> tuple | None:
-        """The last "values" chunk of a run that made it at the end
-        (``_values_at_end``), or None when a later chunk replaced it."""
-        if not self._values_pending:
-            return None
-        self._values_pending = False
-        return ("values", self.state.read_output(self.output_keys))
-
     def output_writes(self, task_id: str, writes: Sequence, *, cached: bool = False) -> None:
         task = self.tasks.get(task_id)
         if task is None or self.stream is None:

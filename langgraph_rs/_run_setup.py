@@ -269,7 +269,7 @@ class _Run:
             loop._updates_for_interrupts = "updates" not in self.print_mode
             # invoke/ainvoke keep only the last "values" chunk: when nothing
             # else reads them and the output channels change only when
-            # written, it is made once, at the end (``pending_values``)
+            # written, it is made once, at the end (``_Loop._values_pending``)
             keys = self.output_keys
             loop._values_at_end = "values" not in self.print_mode and (
                 keys in self.spec.stable if isinstance(keys, str) else self.spec.stable.issuperset(keys)

@@ -214,7 +214,7 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     if !written {
         return Ok(());
     }
-    // invoke keeps only the last chunk: made at its end (`_Loop.pending_values`)
+    // invoke keeps only the last chunk: made at its end (`_Loop._values_pending`)
     if loop_.getattr(intern!(py, "_values_at_end"))?.is_truthy()? {
         return loop_.setattr(intern!(py, "_values_pending"), true);
     }
