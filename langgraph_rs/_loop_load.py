@@ -260,9 +260,9 @@ class _Loading:
                 else:
                     self.put_writes(tid, ws)
                     if self._exit_delta_writes is not None and tid == NULL_TASK_ID:
-                        self._exit_command_writes = [
-                            *self._exit_command_writes, *((c, v) for c, v in ws if c in delta)
-                        ]
+                        if not self._exit_command_writes:
+                            self._exit_command_writes = []
+                        self._exit_command_writes.extend((c, v) for c, v in ws if c in delta)
             if delta:
                 self._forced.update(
                     delta_channels_with_pending_writes(self.graph.channels, carried)
@@ -296,7 +296,9 @@ class _Loading:
                 do, args = self._make_checkpoint({"source": "fork"})
                 self.updated_channels = updated
                 if do and args is not None:
-                    self._deferred_puts = [*self._deferred_puts, args]
+                    if not self._deferred_puts:
+                        self._deferred_puts = []
+                    self._deferred_puts.append(args)
             self._emit_values(True)
             input_writes = None
         else:
