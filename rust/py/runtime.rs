@@ -22,6 +22,9 @@ pub struct Frozen {
     cls: Py<PyAny>,
     fields: Vec<(Py<PyString>, Option<Py<PyAny>>)>,
     native: bool,
+    /// Each field's slot offset, when every field is a plain object slot
+    /// (a slotted dataclass): fields are then written and read in place.
+    slots: Option<Vec<isize>>,
 }
 
 impl Frozen {
@@ -40,7 +43,11 @@ impl Frozen {
             let name = PyString::intern(py, &f.getattr(pyo3::intern!(py, "name"))?.extract::<String>()?).unbind();
             fields.push((name, default));
         }
-        Ok(Frozen { cls: cls.unbind(), fields, native })
+        let slots = fields
+            .iter()
+            .map(|(name, _)| slot_offset(&cls, name.bind(py)))
+            .collect::<PyResult<Option<Vec<isize>>>>()?;
+        Ok(Frozen { cls: cls.unbind(), fields, native, slots })
     }
 
     /// The field names, in declaration order.
@@ -59,12 +66,22 @@ impl Frozen {
     fn set_fields<'py>(
         &self,
         py: Python<'py>,
-        value_of: impl Fn(&Bound<'py, PyString>, Option<&Py<PyAny>>) -> PyResult<Bound<'py, PyAny>>,
+        value_of: impl Fn(usize, &Bound<'py, PyString>, Option<&Py<PyAny>>) -> PyResult<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let new = object_new(self.cls.bind(py))?;
-        for (name, default) in &self.fields {
+        if let Some(slots) = &self.slots {
+            for (i, ((name, default), &offset)) in self.fields.iter().zip(slots).enumerate() {
+                let value = value_of(i, name.bind(py), default.as_ref())?;
+                // SAFETY: `new` is an instance of exactly `cls`, whose slot
+                // for this field (an object slot, see `slot_offset`) is at
+                // `offset`.
+                unsafe { set_slot(&new, offset, &value) };
+            }
+            return Ok(new);
+        }
+        for (i, (name, default)) in self.fields.iter().enumerate() {
             let name = name.bind(py);
-            let value = value_of(name, default.as_ref())?;
+            let value = value_of(i, name, default.as_ref())?;
             generic_setattr(&new, name, &value)?;
         }
         Ok(new)
@@ -84,9 +101,19 @@ impl Frozen {
             }
             return classes(py)?.replace.bind(py).call((obj,), Some(&kwargs));
         }
-        self.set_fields(py, |name, _| match find(changes, name) {
+        self.set_fields(py, |i, name, _| match find(changes, name) {
             Some(v) => Ok(v.clone()),
-            None => obj.getattr(name),
+            None => match &self.slots {
+                Some(slots) => {
+                    // SAFETY: `obj` is an instance of exactly `cls` (checked
+                    // above), whose slot for this field is at `slots[i]`.
+                    match unsafe { get_slot(obj, slots[i]) } {
+                        Some(v) => Ok(v),
+                        None => obj.getattr(name), // unset: the AttributeError
+                    }
+                }
+                None => obj.getattr(name),
+            },
         })
     }
 
@@ -103,7 +130,7 @@ impl Frozen {
             }
             return self.cls.bind(py).call((), Some(&kwargs));
         }
-        self.set_fields(py, |name, default| match (find(values, name), default) {
+        self.set_fields(py, |_, name, default| match (find(values, name), default) {
             (Some(v), _) => Ok(v.clone()),
             (None, Some(d)) => Ok(d.bind(py).clone()),
             (None, None) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
@@ -130,6 +157,58 @@ pub(crate) fn object_new<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
         let obj = new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut());
         Bound::from_owned_ptr_or_err(py, obj)
     }
+}
+
+/// Where instances of `cls` keep attribute `name`, when the generic
+/// setter and getter reach it through a plain object slot of the class
+/// (`__slots__`): the slot's offset. None for anything else (a property, a
+/// read-only member, an instance dict entry).
+pub(crate) fn slot_offset(cls: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Option<isize>> {
+    let py = cls.py();
+    // the descriptor the generic setter finds: the first along the MRO
+    for klass in cls.getattr(pyo3::intern!(py, "__mro__"))?.try_iter()? {
+        let desc = klass?
+            .getattr(pyo3::intern!(py, "__dict__"))?
+            .call_method1(pyo3::intern!(py, "get"), (name,))?;
+        if desc.is_none() {
+            continue;
+        }
+        // SAFETY: `PyMemberDescr_Type` is a static type object; an object of
+        // exactly that type is a `PyMemberDescrObject`, whose member
+        // definition lives as long as its class.
+        unsafe {
+            if !std::ptr::eq(ffi::Py_TYPE(desc.as_ptr()), &raw mut ffi::PyMemberDescr_Type) {
+                return Ok(None);
+            }
+            // (pyo3-ffi declares `d_member` with the getset definition's type)
+            let member = (*(desc.as_ptr() as *const ffi::PyMemberDescrObject)).d_member as *const ffi::PyMemberDef;
+            let m = &*member;
+            let plain = m.type_code == ffi::Py_T_OBJECT_EX && m.flags & ffi::Py_READONLY == 0;
+            return Ok(plain.then_some(m.offset));
+        }
+    }
+    Ok(None)
+}
+
+/// Sets an object slot in place, as the member descriptor's setter does.
+///
+/// # Safety
+/// `obj` must be an instance of a class with an object slot at `offset`
+/// (found by [`slot_offset`] on exactly its class).
+pub(crate) unsafe fn set_slot(obj: &Bound<'_, PyAny>, offset: isize, value: &Bound<'_, PyAny>) {
+    let addr = obj.as_ptr().cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>();
+    let old = *addr;
+    *addr = value.clone().into_ptr();
+    ffi::Py_XDECREF(old);
+}
+
+/// Reads an object slot in place; None when it is unset.
+///
+/// # Safety
+/// As for [`set_slot`].
+pub(crate) unsafe fn get_slot<'py>(obj: &Bound<'py, PyAny>, offset: isize) -> Option<Bound<'py, PyAny>> {
+    let value = *obj.as_ptr().cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>();
+    Bound::from_borrowed_ptr_or_opt(obj.py(), value)
 }
 
 /// `object.__setattr__(obj, name, value)`: the generic setter, which works on

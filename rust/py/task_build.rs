@@ -26,6 +26,8 @@ struct Imports {
     task: Frozen,
     scratchpad: Frozen,
     counter: Py<PyAny>,
+    /// `LazyAtomicCounter._counter`'s slot, when it is a plain slot
+    counter_slot: Option<isize>,
     python_scratchpad: Py<PyAny>,
     runnable_seq: Py<PyAny>,
     partial: Py<PyAny>,
@@ -53,6 +55,10 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             counter: algo
                 .getattr(pyo3::intern!(py, "LazyAtomicCounter"))?
                 .unbind(),
+            counter_slot: crate::runtime::slot_offset(
+                &algo.getattr(pyo3::intern!(py, "LazyAtomicCounter"))?,
+                &PyString::intern(py, "_counter"),
+            )?,
             python_scratchpad: algo.getattr(pyo3::intern!(py, "_scratchpad"))?.unbind(),
             runnable_seq: py
                 .import("langgraph._internal._runnable")?
@@ -212,7 +218,12 @@ impl NullResume {
 /// `LazyAtomicCounter()` without entering its `__init__`.
 fn lazy_counter<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let c = crate::runtime::object_new(im.counter.bind(py))?;
-    generic_setattr(&c, n.counter.bind(py), &py.None().into_bound(py))?;
+    match im.counter_slot {
+        // SAFETY: `c` is exactly a `LazyAtomicCounter`, whose `_counter`
+        // slot is at this offset.
+        Some(offset) => unsafe { crate::runtime::set_slot(&c, offset, &py.None().into_bound(py)) },
+        None => generic_setattr(&c, n.counter.bind(py), &py.None().into_bound(py))?,
+    }
     Ok(c)
 }
 
