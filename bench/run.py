@@ -27,7 +27,10 @@ Cases (``--list`` shows every name):
 - swarm: N documents through a langgraph-supervisor graph with 3 worker agents
   (fake models awaiting 10 ms per call): documents/s and CPU ms per document;
 - frames: engine Python frames per superstep (sys.setprofile) of a 10-node
-  chain, sync, with InMemorySaver, and async.
+  chain, sync, with InMemorySaver, and async;
+- instructions (where valgrind is installed): callgrind instructions per call
+  (or per step) of the micro cases, each engine in a child process: figures
+  that do not move with the machine's load.
 """
 
 from __future__ import annotations
@@ -45,13 +48,14 @@ if str(HERE) not in sys.path:  # the modules beside this file (not LangGraph's `
 
 import concurrency  # noqa: E402
 import frames  # noqa: E402
+import instructions  # noqa: E402
 import micro  # noqa: E402
 import report  # noqa: E402
 import swarm  # noqa: E402
 import upstream  # noqa: E402
 from harness import Case, Cfg, Row, run_case  # noqa: E402
 
-MODULES = (micro, frames, concurrency, swarm, upstream)
+MODULES = (micro, frames, instructions, concurrency, swarm, upstream)
 
 
 def all_cases(cfg: Cfg) -> list[Case]:
