@@ -27,10 +27,11 @@ METADATA = [{}, {"k": 1}]
 INHERITED = [[], ["t", "u"], ["seq:step:2"]]
 
 
-def shape(manager: Any) -> dict:
-    out = dict(vars(manager))
-    assert isinstance(out.pop("parent_run_id"), uuid.UUID)
-    return out
+def shape(manager: Any) -> list:
+    # the attributes in the order they were set (vars() shows it)
+    out = list(vars(manager).items())
+    assert isinstance(vars(manager)["parent_run_id"], uuid.UUID)
+    return [(k, v) for k, v in out if k != "parent_run_id"]
 
 
 def config(tags: list, metadata: dict, inherited: list, sent: deque, runtime: Runtime) -> dict:
