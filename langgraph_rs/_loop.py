@@ -81,7 +81,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         "_initial_checkpoint_config", "_lane_limit", "_last_writes", "_late", "_lean",
         "_lean_nodes", "_loaded_latest", "_put_checkpoint_exc", "_put_writes_path",
         "_reapplied_task_ids", "_replay_checkpoint_id", "_resume_loaded_writes", "_saver_exc",
-        "_stored_delta_writes", "_written_task_ids", "cache", "cache_policy", "channel_names",
+        "_step_consts", "_stored_delta_writes", "_updates_for_interrupts", "_values_at_end",
+        "_values_pending", "_written_task_ids", "cache", "cache_policy", "channel_names",
         "channel_order", "channels", "checkpoint", "checkpoint_config", "checkpoint_id_saved",
         "checkpoint_metadata", "checkpoint_ns", "checkpoint_pending_writes",
         "checkpoint_previous_versions", "checkpointer", "config", "control", "durability",
@@ -93,16 +94,6 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
     )
 
     _is_async = False
-    # set by ``invoke`` when its stream's "updates" are read for interrupts
-    # only: a task's ordinary updates chunk is then not made
-    _updates_for_interrupts = False
-    # set by ``invoke`` when it reads the "values" chunks only for the last
-    # one: a step's chunk is then not made, only marked pending
-    # (``_values_pending``), and invoke makes it once, at the end
-    _values_at_end = False
-    _values_pending = False
-    # what the native task builder reads once per run (rust/py/task_build.rs)
-    _step_consts = None
     # a sync run's saves made in the background, in order (a task lane of one;
     # ``_background_saves``); an async run's: the last of its chained saves
     _saves: Any = None
@@ -147,6 +138,16 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self.channel_names = spec.channel_names
         self.step = 0
         self.stop = 0
+        # set by ``invoke`` when its stream's "updates" are read for interrupts
+        # only: a task's ordinary updates chunk is then not made
+        self._updates_for_interrupts = False
+        # set by ``invoke`` when it reads the "values" chunks only for the last
+        # one: a step's chunk is then not made, only marked pending
+        # (``_values_pending``), and invoke makes it once, at the end
+        self._values_at_end = False
+        self._values_pending = False
+        # what the native task builder reads once per run (rust/py/task_build.rs)
+        self._step_consts = None
         self.status = "input"
         self.tasks: dict[str, PregelExecutableTask] = {}
         self.output: Any = None

@@ -12,6 +12,8 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
+
+use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
@@ -91,8 +93,7 @@ pub(crate) fn patch_configurable<'py>(
 /// The run's `configurable` dict.
 pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let py = loop_.py();
-    Ok(loop_
-        .getattr(intern!(py, "config"))?
+    Ok(Fields::of(loop_)?.get(F::Config)?
         .get_item(intern!(py, "configurable"))?
         .cast_into::<PyDict>()?)
 }
@@ -164,11 +165,10 @@ pub(crate) fn save_writes(
         return Ok(());
     }
     let im = imports(py)?;
-    let id = loop_
-        .getattr(intern!(py, "checkpoint"))?
+    let id = Fields::of(loop_)?.get(F::Checkpoint)?
         .get_item(intern!(py, "id"))?;
     let config = patch_configurable(
-        &loop_.getattr(intern!(py, "checkpoint_config"))?,
+        &Fields::of(loop_)?.get(F::CheckpointConfig)?,
         &[
             (im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?),
             (im.key_checkpoint_id.bind(py), id),
@@ -178,8 +178,7 @@ pub(crate) fn save_writes(
         .getattr(intern!(py, "_put_writes_path"))?
         .is_truthy()?
     {
-        let task = loop_
-            .getattr(intern!(py, "tasks"))?
+        let task = Fields::of(loop_)?.get(F::Tasks)?
             .cast_into::<PyDict>()?
             .get_item(task_id)?;
         let path = match task {
@@ -198,7 +197,7 @@ pub(crate) fn save_writes(
     } else {
         PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone()])?
     };
-    let saver = loop_.getattr(intern!(py, "checkpointer"))?;
+    let saver = Fields::of(loop_)?.get(F::Checkpointer)?;
     save(
         loop_,
         &saver.getattr(intern!(py, "put_writes"))?,
@@ -248,8 +247,8 @@ fn step_metadata<'py>(
         None => PyDict::new(py).into_any(),
     };
     metadata.set_item(intern!(py, "parents"), parents)?;
-    loop_.setattr(intern!(py, "checkpoint_metadata"), &metadata)?;
-    loop_.setattr(intern!(py, "sha1_ids"), false)?;
+    Fields::of(loop_)?.set(F::CheckpointMetadata, &metadata)?;
+    Fields::of(loop_)?.set(F::Sha1Ids, false)?;
     Ok(metadata)
 }
 
@@ -262,17 +261,16 @@ pub(crate) fn next_checkpoint_unsaved(
 ) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
-    let step = loop_.getattr(intern!(py, "step"))?;
+    let step = Fields::of(loop_)?.get(F::Step)?;
     step_metadata(im, loop_, &step, source)?;
-    let checkpoint = loop_
-        .getattr(intern!(py, "checkpoint"))?
+    let checkpoint = Fields::of(loop_)?.get(F::Checkpoint)?
         .cast_into::<PyDict>()?
         .copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     let id = new_checkpoint_id(py, &step)?;
     checkpoint.set_item(intern!(py, "id"), id)?;
-    loop_.setattr(intern!(py, "checkpoint"), checkpoint)?;
-    loop_.setattr(intern!(py, "step"), step.add(1)?)
+    Fields::of(loop_)?.set(F::Checkpoint, checkpoint)?;
+    Fields::of(loop_)?.set(F::Step, step.add(1)?)
 }
 
 /// A sync run's `_put_checkpoint({"source": source})` with no delta channel;
@@ -283,11 +281,9 @@ pub(crate) fn put_step_checkpoint(
 ) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
-    let durability_exit = loop_
-        .getattr(intern!(py, "durability"))?
+    let durability_exit = Fields::of(loop_)?.get(F::Durability)?
         .eq(intern!(py, "exit"))?;
-    let untracked = loop_
-        .getattr(intern!(py, "spec"))?
+    let untracked = Fields::of(loop_)?.get(F::Spec)?
         .getattr(intern!(py, "untracked"))?
         .is_truthy()?;
     if durability_exit || untracked || loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
@@ -296,10 +292,9 @@ pub(crate) fn put_step_checkpoint(
         loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         return Ok(());
     }
-    let step = loop_.getattr(intern!(py, "step"))?;
+    let step = Fields::of(loop_)?.get(F::Step)?;
     let metadata = step_metadata(im, loop_, &step, source)?;
-    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) = loop_
-        .getattr(intern!(py, "state"))?
+    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) = Fields::of(loop_)?.get(F::State)?
         .call_method0(intern!(py, "checkpoint"))?
         .extract()?;
     let checkpoint = PyDict::new(py);
@@ -310,7 +305,7 @@ pub(crate) fn put_step_checkpoint(
     checkpoint.set_item(intern!(py, "channel_values"), &values)?;
     checkpoint.set_item(intern!(py, "channel_versions"), &versions)?;
     checkpoint.set_item(intern!(py, "versions_seen"), seen)?;
-    let updated = loop_.getattr(intern!(py, "updated_channels"))?;
+    let updated = Fields::of(loop_)?.get(F::UpdatedChannels)?;
     let updated = if updated.is_none() {
         updated
     } else {
@@ -319,8 +314,8 @@ pub(crate) fn put_step_checkpoint(
         sorted.into_any()
     };
     checkpoint.set_item(intern!(py, "updated_channels"), updated)?;
-    loop_.setattr(intern!(py, "checkpoint"), &checkpoint)?;
-    let saved_config = loop_.getattr(intern!(py, "checkpoint_config"))?;
+    Fields::of(loop_)?.set(F::Checkpoint, &checkpoint)?;
+    let saved_config = Fields::of(loop_)?.get(F::CheckpointConfig)?;
     let has_id = saved_config
         .get_item(intern!(py, "configurable"))?
         .cast_into::<PyDict>()?
@@ -357,12 +352,10 @@ pub(crate) fn put_step_checkpoint(
             new_versions,
         ],
     )?;
-    loop_.setattr(
-        intern!(py, "checkpoint_config"),
-        patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
+    Fields::of(loop_)?.set(F::CheckpointConfig, patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
     )?;
-    loop_.setattr(intern!(py, "step"), step.add(1)?)?;
-    let saver = loop_.getattr(intern!(py, "checkpointer"))?;
+    Fields::of(loop_)?.set(F::Step, step.add(1)?)?;
+    let saver = Fields::of(loop_)?.get(F::Checkpointer)?;
     save(loop_, &saver.getattr(intern!(py, "put"))?, &args, true)
 }
 

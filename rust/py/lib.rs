@@ -12,6 +12,7 @@ mod checkpoint_put;
 mod graph_py;
 mod ids;
 mod invoke_output;
+mod loop_fields;
 mod node_call;
 mod node_call_async;
 mod node_config;

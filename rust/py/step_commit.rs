@@ -11,6 +11,8 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
+
+use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
@@ -83,10 +85,10 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         return Ok(());
     }
     let idx_map = imports(py)?.idx_map.bind(py);
-    let spec = loop_.getattr(intern!(py, "spec"))?;
-    if loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?
+    let spec = Fields::of(loop_)?.get(F::Spec)?;
+    if Fields::of(loop_)?.get(F::DeltaNames)?.is_truthy()?
         || spec.getattr(intern!(py, "untracked"))?.is_truthy()?
-        || !loop_.getattr(intern!(py, "cache"))?.is_none()
+        || !Fields::of(loop_)?.get(F::Cache)?.is_none()
         || any_written_in(writes, idx_map)?
     {
         loop_.call_method1(intern!(py, "put_writes"), (&task_id, writes))?;
@@ -98,7 +100,7 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         .cast_into::<PySet>()?
         .add(&task_id)?;
     let pending = PyList::empty(py);
-    for w in loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.try_iter()? {
+    for w in Fields::of(loop_)?.get(F::CheckpointPendingWrites)?.try_iter()? {
         let w = w?;
         if !w.get_item(0)?.eq(&task_id)? {
             pending.append(w)?;
@@ -108,13 +110,13 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         let w = w?;
         pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
     }
-    loop_.setattr(intern!(py, "checkpoint_pending_writes"), pending)?;
-    loop_.setattr(intern!(py, "_last_writes"), writes)?;
-    let durability = loop_.getattr(intern!(py, "durability"))?;
-    if !durability.eq(intern!(py, "exit"))? && !loop_.getattr(intern!(py, "checkpointer"))?.is_none() {
+    Fields::of(loop_)?.set(F::CheckpointPendingWrites, pending)?;
+    Fields::of(loop_)?.set(F::LastWrites, writes)?;
+    let durability = Fields::of(loop_)?.get(F::Durability)?;
+    if !durability.eq(intern!(py, "exit"))? && !Fields::of(loop_)?.get(F::Checkpointer)?.is_none() {
         crate::checkpoint_put::save_writes(loop_, &task_id, writes)?;
     }
-    if loop_.getattr(intern!(py, "tasks"))?.is_truthy()? {
+    if Fields::of(loop_)?.get(F::Tasks)?.is_truthy()? {
         output_writes(loop_, &task_id, writes)?;
     }
     Ok(())
@@ -123,8 +125,8 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
 /// `output_writes(task_id, writes)`: the `updates` chunk of a task's writes.
 fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let stream = loop_.getattr(intern!(py, "stream"))?;
-    let Some(task) = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.get_item(task_id)? else {
+    let stream = Fields::of(loop_)?.get(F::Stream)?;
+    let Some(task) = Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?.get_item(task_id)? else {
         return Ok(());
     };
     if stream.is_none() {
@@ -138,14 +140,14 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
         return Ok(());
     }
     // invoke reads its "updates" for interrupts only (`_Loop._updates_for_interrupts`)
-    if is_hidden(imports(py)?, &task)? || loop_.getattr(intern!(py, "_updates_for_interrupts"))?.is_truthy()? {
+    if is_hidden(imports(py)?, &task)? || Fields::of(loop_)?.get(F::UpdatesForInterrupts)?.is_truthy()? {
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
         let name = task.getattr(intern!(py, "name"))?;
         let chunk = crate::updates_chunk(
             py,
-            loop_.getattr(intern!(py, "output_keys"))?,
+            Fields::of(loop_)?.get(F::OutputKeys)?,
             &name.extract::<String>()?,
             writes.clone(),
             false,
@@ -168,7 +170,7 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
 pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     guarded("apply_step", || {
         let py = loop_.py();
-        let tasks = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?;
+        let tasks = Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?;
         let entries = PyList::empty(py);
         for t in tasks.values().iter() {
             entries.append(PyTuple::new(
@@ -181,18 +183,16 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
                 ],
             )?)?;
         }
-        let updated = loop_
-            .getattr(intern!(py, "state"))?
+        let updated = Fields::of(loop_)?.get(F::State)?
             .call_method1(intern!(py, "apply_writes"), (entries,))?;
-        loop_.setattr(intern!(py, "updated_channels"), &updated)?;
-        let keys = loop_.getattr(intern!(py, "output_keys"))?;
+        Fields::of(loop_)?.set(F::UpdatedChannels, &updated)?;
+        let keys = Fields::of(loop_)?.get(F::OutputKeys)?;
         if any_in(&updated, &keys)? {
             emit_values(loop_, &tasks, &keys)?;
         }
-        loop_
-            .getattr(intern!(py, "checkpoint_pending_writes"))?
+        Fields::of(loop_)?.get(F::CheckpointPendingWrites)?
             .call_method0(intern!(py, "clear"))?;
-        loop_.setattr(intern!(py, "is_replaying"), false)?;
+        Fields::of(loop_)?.set(F::IsReplaying, false)?;
         Ok(())
     })
 }
@@ -200,7 +200,7 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
 /// `_emit_values(writes)`: the `values` chunk, when a task wrote an output key.
 fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let stream = loop_.getattr(intern!(py, "stream"))?;
+    let stream = Fields::of(loop_)?.get(F::Stream)?;
     if stream.is_none() || !stream.getattr(intern!(py, "modes"))?.contains(intern!(py, "values"))? {
         return Ok(());
     }
@@ -215,10 +215,10 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
         return Ok(());
     }
     // invoke keeps only the last chunk: made at its end (`_Loop._values_pending`)
-    if loop_.getattr(intern!(py, "_values_at_end"))?.is_truthy()? {
-        return loop_.setattr(intern!(py, "_values_pending"), true);
+    if Fields::of(loop_)?.get(F::ValuesAtEnd)?.is_truthy()? {
+        return Fields::of(loop_)?.set(F::ValuesPending, true);
     }
-    let state = loop_.getattr(intern!(py, "state"))?;
+    let state = Fields::of(loop_)?.get(F::State)?;
     let value = if keys.is_instance_of::<PyString>() {
         if state.call_method1(intern!(py, "is_available"), (keys,))?.is_truthy()? {
             state.call_method1(intern!(py, "get"), (keys,))?

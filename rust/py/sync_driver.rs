@@ -26,6 +26,7 @@ use pyo3::types::{PyDict, PyList};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
+use crate::loop_fields::{Fields, F};
 use crate::tick::{after_tick, tasks_to_run, tick_prelude};
 
 struct Imports {
@@ -99,7 +100,8 @@ impl SyncSteps {
             .bind(py)
             .call1((loop_.getattr(intern!(py, "_call_impl"))?, task))?;
         configurable.set_item(im.key_call.bind(py), call)?;
-        let policy = loop_.getattr(intern!(py, "retry_policy"))?;
+        let lf = Fields::of(loop_)?;
+        let policy = lf.get(F::RetryPolicy)?;
         let failed = match crate::retry::run_with_retry(py, task, &policy, Some(&configurable)) {
             Ok(_) => None,
             Err(e) if e.is_instance(py, im.exception.bind(py)) => Some(e.into_value(py)),
@@ -111,7 +113,7 @@ impl SyncSteps {
                 loop_.call_method1(intern!(py, "_commit"), (task, exc))?;
             }
         }
-        if loop_.getattr(intern!(py, "_call_futs"))?.is_truthy()? {
+        if lf.truthy(F::CallFuts)? {
             loop_.call_method0(intern!(py, "_wait_calls"))?;
         }
         match failed {
@@ -150,7 +152,7 @@ impl SyncSteps {
                         self.phase = Phase::Done;
                         continue;
                     }
-                    if !loop_.getattr(intern!(py, "cache"))?.is_none() {
+                    if !Fields::of(&loop_)?.is_none(F::Cache)? {
                         loop_.call_method0(intern!(py, "_put_cached_writes"))?;
                     }
                     self.to_run = Some(tasks_to_run(&loop_)?.unbind());
@@ -190,10 +192,11 @@ impl SyncSteps {
                 }
                 Phase::After => {
                     after_tick(&loop_)?;
-                    if loop_.getattr(intern!(py, "lifecycle"))?.is_truthy()? {
+                    let lf = Fields::of(&loop_)?;
+                    if lf.truthy(F::Lifecycle)? {
                         self.lifecycle.bind(py).call0()?;
                     }
-                    if loop_.getattr(intern!(py, "durability"))?.eq(intern!(py, "sync"))? {
+                    if lf.get(F::Durability)?.eq(intern!(py, "sync"))? {
                         loop_.call_method0(intern!(py, "raise_put_error"))?;
                     }
                     self.phase = Phase::Tick;

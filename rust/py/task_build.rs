@@ -12,6 +12,8 @@
 //! wrapping a node for lean runs (once per node).
 
 use pyo3::prelude::*;
+
+use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
@@ -263,8 +265,8 @@ impl StepConsts {
     /// set in `_Loop.__init__` and never reassigned.
     fn of<'py>(loop_: &Bound<'py, PyAny>, n: &Names) -> PyResult<Bound<'py, StepConsts>> {
         let py = loop_.py();
-        let key = pyo3::intern!(py, "_step_consts");
-        let have = loop_.getattr(key)?;
+        let lf = Fields::of(loop_)?;
+        let have = lf.get(F::StepConsts)?;
         if let Ok(c) = have.cast_into::<StepConsts>() {
             return Ok(c);
         }
@@ -279,11 +281,10 @@ impl StepConsts {
                     .unbind(),
                 store: loop_.getattr(pyo3::intern!(py, "store"))?.unbind(),
                 manager: loop_.getattr(pyo3::intern!(py, "manager"))?.unbind(),
-                managed: loop_
-                    .getattr(pyo3::intern!(py, "spec"))?
+                managed: Fields::of(loop_)?.get(F::Spec)?
                     .getattr(pyo3::intern!(py, "managed"))?
                     .unbind(),
-                retry_policy: loop_.getattr(pyo3::intern!(py, "retry_policy"))?.unbind(),
+                retry_policy: Fields::of(loop_)?.get(F::RetryPolicy)?.unbind(),
                 cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?.unbind(),
                 has_previous: loop_
                     .getattr(pyo3::intern!(py, "channel_names"))?
@@ -292,7 +293,7 @@ impl StepConsts {
                 templates: PyDict::new(py).unbind(),
             },
         )?;
-        loop_.setattr(key, &consts)?;
+        lf.set(F::StepConsts, &consts)?;
         Ok(consts)
     }
 }
@@ -338,8 +339,7 @@ fn or_none<'py>(d: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<
 impl<'py> Step<'py> {
     fn read(loop_: &Bound<'py, PyAny>, n: &Names, im: &Imports) -> PyResult<Step<'py>> {
         let py = loop_.py();
-        let config = loop_
-            .getattr(pyo3::intern!(py, "config"))?
+        let config = Fields::of(loop_)?.get(F::Config)?
             .cast_into::<PyDict>()?;
         let configurable = config
             .get_item(n.configurable.bind(py))?
@@ -347,7 +347,7 @@ impl<'py> Step<'py> {
             .cast_into::<PyDict>()?;
         let consts = StepConsts::of(loop_, n)?;
         let consts = consts.get();
-        let pending = loop_.getattr(pyo3::intern!(py, "checkpoint_pending_writes"))?;
+        let pending = Fields::of(loop_)?.get(F::CheckpointPendingWrites)?;
         let has_pending = pending.len()? > 0;
         let previous = if consts.has_previous {
             loop_.call_method0(pyo3::intern!(py, "_previous"))?
@@ -358,23 +358,22 @@ impl<'py> Step<'py> {
             Some(r) if r.is_truthy()? => r.str()?.into_any(),
             _ => py.None().into_bound(py),
         };
-        let step = loop_.getattr(pyo3::intern!(py, "step"))?;
+        let step = Fields::of(loop_)?.get(F::Step)?;
         let step_tag = PyString::new(py, &format!("graph:step:{}", step.str()?)).into_any();
-        let checkpointer = loop_.getattr(pyo3::intern!(py, "checkpointer"))?;
+        let checkpointer = Fields::of(loop_)?.get(F::Checkpointer)?;
         let checkpointer = if checkpointer.is_truthy()? {
             checkpointer
         } else {
             or_none(&configurable, n.checkpointer.bind(py))?
         };
-        let stop = loop_.getattr(pyo3::intern!(py, "stop"))?;
+        let stop = Fields::of(loop_)?.get(F::Stop)?;
         Ok(Step {
             nodes: consts.nodes.bind(py).clone(),
             lean: consts.lean,
             lean_nodes: consts.lean_nodes.bind(py).clone(),
             step,
             stop,
-            checkpoint_id: loop_
-                .getattr(pyo3::intern!(py, "checkpoint"))?
+            checkpoint_id: Fields::of(loop_)?.get(F::Checkpoint)?
                 .get_item(n.id.bind(py))?,
             has_pending,
             pending,
@@ -400,7 +399,7 @@ impl<'py> Step<'py> {
             manager: consts.manager.bind(py).clone(),
             step_tag,
             local_read: loop_.getattr(pyo3::intern!(py, "_local_read"))?,
-            channels: loop_.getattr(pyo3::intern!(py, "channels"))?,
+            channels: Fields::of(loop_)?.get(F::Channels)?,
             managed: consts.managed.bind(py).clone(),
             retry_policy: consts.retry_policy.bind(py).clone(),
             cache_policy: consts.cache_policy.bind(py).clone(),

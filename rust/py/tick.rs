@@ -16,6 +16,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
 use crate::boundary::guarded;
+use crate::loop_fields::{Fields, F};
 
 struct Imports {
     graph_interrupt: Py<PyAny>,
@@ -41,24 +42,25 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
 pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     guarded("prepare_tasks", || {
         let py = loop_.py();
-        let stop = loop_.getattr(intern!(py, "stop"))?;
+        let lf = Fields::of(loop_)?;
+        let stop = lf.get(F::Stop)?;
         let stop: i64 = match stop.extract() {
             Ok(s) => s,
             Err(_) => py.import("builtins")?.getattr("int")?.call1((stop,))?.extract()?,
         };
-        let plans = loop_.getattr(intern!(py, "state"))?.call_method1(
+        let plans = lf.get(F::State)?.call_method1(
             intern!(py, "prepare"),
             (
-                loop_.getattr(intern!(py, "checkpoint"))?.get_item(intern!(py, "id"))?,
-                loop_.getattr(intern!(py, "parent_ns"))?,
-                loop_.getattr(intern!(py, "step"))?,
+                lf.get(F::Checkpoint)?.get_item(intern!(py, "id"))?,
+                lf.get(F::ParentNs)?,
+                lf.get(F::Step)?,
                 stop,
-                loop_.getattr(intern!(py, "updated_channels"))?,
-                loop_.getattr(intern!(py, "sha1_ids"))?,
+                lf.get(F::UpdatedChannels)?,
+                lf.get(F::Sha1Ids)?,
             ),
         )?;
         let tasks = crate::task_build::build_tasks(loop_, &plans)?;
-        loop_.setattr(intern!(py, "tasks"), tasks)
+        lf.set(F::Tasks, tasks)
     })
 }
 
@@ -73,9 +75,9 @@ fn drain_requested(im: &Imports, control: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 /// Whether the run streams checkpoint events (`checkpoints`, or `debug`).
-fn streams_checkpoints(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let py = loop_.py();
-    let stream = loop_.getattr(intern!(py, "stream"))?;
+fn streams_checkpoints(lf: &Fields<'_, '_>) -> PyResult<bool> {
+    let py = lf.obj().py();
+    let stream = lf.get(F::Stream)?;
     if stream.is_none() {
         return Ok(false);
     }
@@ -89,34 +91,33 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
     guarded("tick", || {
         let py = loop_.py();
         let im = imports(py)?;
-        if loop_.getattr(intern!(py, "step"))?.gt(loop_.getattr(intern!(py, "stop"))?)? {
+        let lf = Fields::of(loop_)?;
+        if lf.get(F::Step)?.gt(lf.get(F::Stop)?)? {
             return loop_.call_method0(intern!(py, "_tick_out_of_steps"))?.is_truthy();
         }
         prepare_tasks(loop_)?;
-        if !loop_.getattr(intern!(py, "checkpointer"))?.is_none() && streams_checkpoints(loop_)? {
+        if !lf.is_none(F::Checkpointer)? && streams_checkpoints(&lf)? {
             loop_.call_method0(intern!(py, "_emit_checkpoint"))?;
         }
-        let tasks = loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?;
+        let tasks = lf.get(F::Tasks)?.cast_into::<PyDict>()?;
         if tasks.is_empty() {
-            loop_.setattr(intern!(py, "status"), intern!(py, "done"))?;
+            lf.set(F::Status, intern!(py, "done"))?;
             return Ok(false);
         }
-        if !loop_.getattr(intern!(py, "is_replaying"))?.is_truthy()?
-            && loop_.getattr(intern!(py, "checkpoint_pending_writes"))?.is_truthy()?
-        {
+        if !lf.truthy(F::IsReplaying)? && lf.truthy(F::CheckpointPendingWrites)? {
             loop_.call_method0(intern!(py, "_reapply_pending_writes"))?;
         }
-        let before = loop_.getattr(intern!(py, "interrupt_before"))?;
+        let before = lf.get(F::InterruptBefore)?;
         if before.is_truthy()? && loop_.call_method1(intern!(py, "_should_interrupt"), (&before,))?.is_truthy()? {
-            loop_.setattr(intern!(py, "status"), intern!(py, "interrupt_before"))?;
+            lf.set(F::Status, intern!(py, "interrupt_before"))?;
             return Err(PyErr::from_value(im.graph_interrupt.bind(py).call0()?));
         }
-        let control = loop_.getattr(intern!(py, "control"))?;
+        let control = lf.get(F::Control)?;
         if !control.is_none() && drain_requested(im, &control)? {
-            loop_.setattr(intern!(py, "status"), intern!(py, "draining"))?;
+            lf.set(F::Status, intern!(py, "draining"))?;
             return Ok(false);
         }
-        if loop_.getattr(intern!(py, "streams_tasks"))?.is_truthy()? {
+        if lf.truthy(F::StreamsTasks)? {
             loop_.call_method0(intern!(py, "_emit_tasks"))?;
         }
         let kwargs = PyDict::new(py);
@@ -140,7 +141,7 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
 pub fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let py = loop_.py();
     let out = PyList::empty(py);
-    for task in loop_.getattr(intern!(py, "tasks"))?.cast_into::<PyDict>()?.values().iter() {
+    for task in Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?.values().iter() {
         if !task.getattr(intern!(py, "writes"))?.is_truthy()? {
             out.append(task)?;
         }
@@ -155,7 +156,8 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     guarded("after_tick", || {
         let py = loop_.py();
         let im = imports(py)?;
-        let delta = loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?;
+        let lf = Fields::of(loop_)?;
+        let delta = lf.truthy(F::DeltaNames)?;
         if delta {
             // delta channels: the loop's Python (snapshot cadence, exit writes)
             loop_.call_method0(intern!(py, "_apply_step"))?;
@@ -166,7 +168,7 @@ pub fn after_tick(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             crate::step_commit::apply_step(loop_)?;
             crate::checkpoint_put::put_checkpoint_of(loop_, intern!(py, "loop"))?;
         }
-        if loop_.getattr(intern!(py, "interrupt_after"))?.is_truthy()? {
+        if lf.truthy(F::InterruptAfter)? {
             loop_.call_method0(intern!(py, "_after_checkpoint"))?;
         } else {
             crate::checkpoint_put::configurable(loop_)?.call_method1(intern!(py, "pop"), (im.key_resuming.bind(py), py.None()))?;
