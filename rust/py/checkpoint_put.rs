@@ -182,7 +182,7 @@ pub(crate) fn save_writes(
             .cast_into::<PyDict>()?
             .get_item(task_id)?;
         let path = match task {
-            Some(t) => crate::task_path_str(&t.getattr(intern!(py, "path"))?)?,
+            Some(t) => crate::task_path_str(&crate::task_build::task_attr(&t, intern!(py, "path"))?)?,
             None => String::new(),
         };
         PyTuple::new(

@@ -87,6 +87,25 @@ impl Frozen {
         Ok(new)
     }
 
+    /// `obj.name`: read at the field's slot when `obj` is exactly of this
+    /// class, else (and for a name that is no field) by `getattr`. `name`
+    /// must be interned (fields are found by identity).
+    pub fn field<'py>(&self, obj: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        let py = obj.py();
+        if let Some(slots) = &self.slots {
+            if std::ptr::eq(obj.get_type_ptr().cast::<ffi::PyObject>(), self.cls.as_ptr()) {
+                if let Some(i) = self.fields.iter().position(|(f, _)| f.bind(py).is(name)) {
+                    // SAFETY: `obj` is an instance of exactly `cls`, whose
+                    // slot for field `i` is at `slots[i]`.
+                    if let Some(v) = unsafe { get_slot(obj, slots[i]) } {
+                        return Ok(v);
+                    }
+                }
+            }
+        }
+        obj.getattr(name)
+    }
+
     /// `dataclasses.replace(obj, **changes)`.
     pub fn replace<'py>(
         &self,

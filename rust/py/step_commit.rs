@@ -45,7 +45,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
 /// Whether a task's config carries LangGraph's hidden tag.
 fn is_hidden(im: &Imports, task: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = task.py();
-    let tconfig = task.getattr(intern!(py, "config"))?;
+    let tconfig = crate::task_build::task_attr(&task, intern!(py, "config"))?;
     if tconfig.is_none() {
         return Ok(false);
     }
@@ -65,10 +65,10 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
         // the runner's node_finished callback (a parent's stream of "tasks")
         if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
             if node_finished.is_truthy()? && !is_hidden(im, task)? {
-                node_finished.call1((task.getattr(intern!(py, "name"))?,))?;
+                node_finished.call1((crate::task_build::task_attr(&task, intern!(py, "name"))?,))?;
             }
         }
-        let writes = task.getattr(intern!(py, "writes"))?;
+        let writes = crate::task_build::task_attr(&task, intern!(py, "writes"))?;
         if all_written_in(&writes, im.control_writes.bind(py))? {
             let none = py.None().into_bound(py);
             writes.call_method1(intern!(py, "append"), (PyTuple::new(py, [im.no_writes.bind(py), &none])?,))?;
@@ -80,7 +80,7 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
 /// `put_writes(task.id, writes)` on the loop, natively in the common case.
 fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let task_id = task.getattr(intern!(py, "id"))?;
+    let task_id = crate::task_build::task_attr(&task, intern!(py, "id"))?;
     if writes.len()? == 0 {
         return Ok(());
     }
@@ -144,7 +144,7 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
-        let name = task.getattr(intern!(py, "name"))?;
+        let name = crate::task_build::task_attr(&task, intern!(py, "name"))?;
         let chunk = crate::updates_chunk(
             py,
             Fields::of(loop_)?.get(F::OutputKeys)?,
@@ -176,10 +176,10 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             entries.append(PyTuple::new(
                 py,
                 [
-                    t.getattr(intern!(py, "name"))?,
-                    t.getattr(intern!(py, "path"))?,
-                    t.getattr(intern!(py, "triggers"))?,
-                    t.getattr(intern!(py, "writes"))?,
+                    crate::task_build::task_attr(&t, intern!(py, "name"))?,
+                    crate::task_build::task_attr(&t, intern!(py, "path"))?,
+                    crate::task_build::task_attr(&t, intern!(py, "triggers"))?,
+                    crate::task_build::task_attr(&t, intern!(py, "writes"))?,
                 ],
             )?)?;
         }
@@ -206,7 +206,7 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     }
     let mut written = false;
     for t in tasks.values().iter() {
-        if any_written_in(&t.getattr(intern!(py, "writes"))?, keys)? {
+        if any_written_in(&crate::task_build::task_attr(&t, intern!(py, "writes"))?, keys)? {
             written = true;
             break;
         }

@@ -217,6 +217,12 @@ impl NullResume {
     }
 }
 
+/// `task.name` of a step's task (a `PregelExecutableTask`), read at its slot
+/// (`runtime::Frozen::field`); `name` interned.
+pub(crate) fn task_attr<'py>(task: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    imports(task.py())?.task.field(task, name)
+}
+
 /// `LazyAtomicCounter()` without entering its `__init__`.
 fn lazy_counter<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let c = crate::runtime::object_new(im.counter.bind(py))?;
