@@ -207,6 +207,12 @@ pub(crate) fn save_writes(
 }
 
 /// `get_new_channel_versions(previous, current)`.
+///
+/// `previous` is nearly always a copy of the last checkpoint's versions, so
+/// both are walked side by side while their keys are the same objects in the
+/// same order (`current` may have more, at the end); a channel not written
+/// since holds the very same version object, which is not greater than
+/// itself (for the `str`/`int` versions savers make: others are compared).
 fn new_channel_versions<'py>(
     previous: &Bound<'py, PyAny>,
     current: &Bound<'py, PyDict>,
@@ -215,14 +221,43 @@ fn new_channel_versions<'py>(
         return Ok(current.clone().into_any());
     }
     let py = current.py();
-    let null = match current.values().iter().next() {
-        Some(v) => v.get_type().call0()?,
+    let null = match current.iter().next() {
+        Some((_, v)) => v.get_type().call0()?,
         None => py.None().into_bound(py),
     };
     let out = PyDict::new(py);
     let previous = previous.cast::<PyDict>()?;
-    for (k, v) in current.iter() {
-        let before = previous.get_item(&k)?.unwrap_or_else(|| null.clone());
+    // (walked with `PyDict_Next`: neither dict changes during the walk, and
+    // every object read is used while both dicts hold it)
+    let (mut pos, mut side_pos) = (0isize, 0isize);
+    let mut in_step = true;
+    loop {
+        let (mut k, mut v) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: a live dict; `k`, `v` are borrowed references it keeps.
+        if unsafe { pyo3::ffi::PyDict_Next(current.as_ptr(), &mut pos, &mut k, &mut v) } == 0 {
+            break;
+        }
+        // SAFETY: borrowed from `current`, alive for this iteration.
+        let (k, v) = unsafe { (Bound::from_borrowed_ptr(py, k), Bound::from_borrowed_ptr(py, v)) };
+        let mut before = None;
+        if in_step {
+            let (mut pk, mut pv) = (std::ptr::null_mut(), std::ptr::null_mut());
+            // SAFETY: as above, for `previous`.
+            let more = unsafe { pyo3::ffi::PyDict_Next(previous.as_ptr(), &mut side_pos, &mut pk, &mut pv) } != 0;
+            if more && std::ptr::eq(pk, k.as_ptr()) {
+                // SAFETY: borrowed from `previous`, alive for this iteration.
+                before = Some(unsafe { Bound::from_borrowed_ptr(py, pv) });
+            } else {
+                in_step = false; // out of step: looked up from here on
+            }
+        }
+        let before = match before {
+            Some(pv) => pv,
+            None => previous.get_item(&k)?.unwrap_or_else(|| null.clone()),
+        };
+        if before.is(&v) && (v.is_exact_instance_of::<PyString>() || v.is_exact_instance_of::<pyo3::types::PyInt>()) {
+            continue;
+        }
         if v.gt(before)? {
             out.set_item(k, v)?;
         }

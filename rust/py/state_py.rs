@@ -716,7 +716,7 @@ impl State {
             let (versions, seen) = match self.kept.try_lock() {
                 Ok(mut kept) => (
                     kept.versions(py, st.versions())?.into_any().unbind(),
-                    kept.seen(py, &st.seen)?.into_any().unbind(),
+                    kept.seen(py, &st.seen, st.seen_stamps())?.into_any().unbind(),
                 ),
                 Err(_) => (versions_dict(py, st.versions())?, seen_dict(py, &st)?),
             };

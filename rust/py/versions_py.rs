@@ -72,8 +72,13 @@ impl Kept {
 #[derive(Default)]
 pub(crate) struct KeptVersions {
     versions: Option<Kept>,
-    /// per node: its name (and the Python string of it), its versions seen
-    seen: Vec<(String, Py<PyString>, Kept)>,
+    /// per node: its name (and the Python string of it), its versions seen,
+    /// and the core's stamp of them when they were last brought up to date
+    seen: Vec<(String, Py<PyString>, Kept, u64)>,
+    /// a private copy of the last `versions_seen` handed out: its keys are
+    /// those of `seen`, in order, so a copy of it is the next one's start
+    /// (each node's entry replaced, no dict grown key by key)
+    outer: Option<Py<PyDict>>,
 }
 
 impl KeptVersions {
@@ -90,19 +95,41 @@ impl KeptVersions {
         }
     }
 
-    /// `checkpoint["versions_seen"]`: a new dict of new dicts.
-    pub(crate) fn seen<'py>(&mut self, py: Python<'py>, seen: &[(String, core::Versions)]) -> PyResult<Bound<'py, PyDict>> {
+    /// `checkpoint["versions_seen"]`: a new dict of new dicts. `stamps` are
+    /// the core's (`State::seen_stamps`): a node's whose stamp did not move is
+    /// copied without comparing its entries.
+    pub(crate) fn seen<'py>(
+        &mut self,
+        py: Python<'py>,
+        seen: &[(String, core::Versions)],
+        stamps: &[u64],
+    ) -> PyResult<Bound<'py, PyDict>> {
         if self.seen.len() > seen.len() || self.seen.iter().zip(seen).any(|(a, b)| a.0 != b.0) {
             self.seen.clear(); // the nodes are not the kept ones followed by new ones
+            self.outer = None;
         }
-        let out = PyDict::new(py);
+        let out = match &self.outer {
+            Some(outer) => outer.bind(py).copy()?,
+            None => PyDict::new(py),
+        };
         for (i, (node, vs)) in seen.iter().enumerate() {
+            let stamp = stamps.get(i).copied();
             if i == self.seen.len() {
-                self.seen.push((node.clone(), PyString::new(py, node).unbind(), Kept::new(py, &vs.entries)?));
+                let kept = Kept::new(py, &vs.entries)?;
+                self.seen.push((node.clone(), PyString::new(py, node).unbind(), kept, stamp.unwrap_or(0)));
             }
-            let (_, name, kept) = &mut self.seen[i];
-            out.set_item(name.bind(py), kept.copy_for(py, &vs.entries)?)?;
+            let (_, name, kept, kept_stamp) = &mut self.seen[i];
+            let copy = match stamp {
+                Some(s) if s == *kept_stamp => kept.dict.bind(py).copy()?,
+                _ => {
+                    let copy = kept.copy_for(py, &vs.entries)?;
+                    *kept_stamp = stamp.unwrap_or(0);
+                    copy
+                }
+            };
+            out.set_item(name.bind(py), copy)?;
         }
+        self.outer = Some(out.copy()?.unbind());
         Ok(out)
     }
 }

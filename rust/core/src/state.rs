@@ -70,6 +70,10 @@ pub struct State<V> {
     /// `checkpoint["versions_seen"]`.
     pub seen: Vec<(String, Versions)>,
     seen_index: FastMap<String, usize>,
+    /// Per `seen` entry, when it was last handed out for change (from
+    /// `seen_clock`): an entry whose stamp did not move did not change.
+    seen_stamps: Vec<u64>,
+    seen_clock: u64,
     /// Channels a new superstep (`update([])`) or `finish()` can change right
     /// now: the per-step notifications visit only these, not every channel.
     live: LiveSet,
@@ -144,6 +148,8 @@ impl<V: Clone> State<V> {
             max_version: None,
             seen: Vec::new(),
             seen_index: FastMap::default(),
+            seen_stamps: Vec::new(),
+            seen_clock: 0,
             live: LiveSet::with_capacity(graph.channels.len()),
             marks: vec![0; graph.channels.len()],
             marked: Vec::new(),
@@ -200,6 +206,7 @@ impl<V: Clone> State<V> {
         self.max_version = None;
         self.seen.clear();
         self.seen_index.clear();
+        self.seen_stamps.clear();
         self.restore_versions(graph, versions, seen);
     }
 
@@ -229,10 +236,20 @@ impl<V: Clone> State<V> {
             None => {
                 self.seen_index.insert(node.to_string(), self.seen.len());
                 self.seen.push((node.to_string(), Versions::default()));
+                self.seen_stamps.push(0);
                 self.seen.len() - 1
             }
         };
+        self.seen_clock += 1;
+        self.seen_stamps[i] = self.seen_clock;
         &mut self.seen[i].1
+    }
+
+    /// Per `seen` entry, a stamp that moves whenever the entry may have
+    /// changed (and only then): what saw no new version since a stamp was
+    /// read still holds what it held then.
+    pub fn seen_stamps(&self) -> &[u64] {
+        &self.seen_stamps
     }
 
     pub fn versions(&self) -> &Versions {

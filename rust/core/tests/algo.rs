@@ -266,3 +266,21 @@ fn a_failed_apply_leaves_the_next_one_correct() {
     assert_eq!(names(&g, &upd), vec!["v"]);
     assert!(!st.is_available(&g, 1), "the new step cleared the ephemeral");
 }
+
+#[test]
+fn a_nodes_seen_stamp_moves_only_when_it_ran() {
+    let g = graph();
+    let mut host = TestHost::default();
+    let mut st: State<Val> = State::new(&g);
+    st.apply_writes(&g, vec![task("__start__", "s", &["__start__"], vec![("branch:to:a", int(1))])], &mut host)
+        .unwrap();
+    let after_start = st.seen_stamps().to_vec();
+    assert_eq!(after_start.len(), 1, "one node has run");
+    st.apply_writes(&g, vec![task("a", "a", &["branch:to:a"], vec![("branch:to:b", int(1))])], &mut host)
+        .unwrap();
+    let after_a = st.seen_stamps().to_vec();
+    assert_eq!(after_a[0], after_start[0], "__start__ did not run again: its entry is unchanged");
+    st.apply_writes(&g, vec![task("__start__", "s", &["__start__"], vec![])], &mut host).unwrap();
+    assert_ne!(st.seen_stamps()[0], after_a[0], "__start__ ran: its entry may have changed");
+    assert_eq!(st.seen_stamps()[1], after_a[1], "a did not run again");
+}
