@@ -12,12 +12,11 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-
-use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::boundary::guarded;
+use crate::loop_fields::{Fields, F};
 
 struct Imports {
     exception: Py<PyAny>,
@@ -93,7 +92,8 @@ pub(crate) fn patch_configurable<'py>(
 /// The run's `configurable` dict.
 pub(crate) fn configurable<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let py = loop_.py();
-    Ok(Fields::of(loop_)?.get(F::Config)?
+    Ok(Fields::of(loop_)?
+        .get(F::Config)?
         .get_item(intern!(py, "configurable"))?
         .cast_into::<PyDict>()?)
 }
@@ -165,7 +165,8 @@ pub(crate) fn save_writes(
         return Ok(());
     }
     let im = imports(py)?;
-    let id = Fields::of(loop_)?.get(F::Checkpoint)?
+    let id = Fields::of(loop_)?
+        .get(F::Checkpoint)?
         .get_item(intern!(py, "id"))?;
     let config = patch_configurable(
         &Fields::of(loop_)?.get(F::CheckpointConfig)?,
@@ -178,11 +179,14 @@ pub(crate) fn save_writes(
         .getattr(intern!(py, "_put_writes_path"))?
         .is_truthy()?
     {
-        let task = Fields::of(loop_)?.get(F::Tasks)?
+        let task = Fields::of(loop_)?
+            .get(F::Tasks)?
             .cast_into::<PyDict>()?
             .get_item(task_id)?;
         let path = match task {
-            Some(t) => crate::task_path_str(&crate::task_build::task_attr(&t, intern!(py, "path"))?)?,
+            Some(t) => {
+                crate::task_path_str(&crate::task_build::task_attr(&t, intern!(py, "path"))?)?
+            }
             None => String::new(),
         };
         PyTuple::new(
@@ -227,8 +231,8 @@ fn new_channel_versions<'py>(
     };
     let out = PyDict::new(py);
     let previous = previous.cast::<PyDict>()?;
-    // (walked with `PyDict_Next`: neither dict changes during the walk, and
-    // every object read is used while both dicts hold it)
+    // (walked with `PyDict_Next`; each key and value read is taken as a new
+    // reference, `from_borrowed_ptr`, so it outlives any change to the dicts)
     let (mut pos, mut side_pos) = (0isize, 0isize);
     let mut in_step = true;
     loop {
@@ -238,12 +242,19 @@ fn new_channel_versions<'py>(
             break;
         }
         // SAFETY: borrowed from `current`, alive for this iteration.
-        let (k, v) = unsafe { (Bound::from_borrowed_ptr(py, k), Bound::from_borrowed_ptr(py, v)) };
+        let (k, v) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, k),
+                Bound::from_borrowed_ptr(py, v),
+            )
+        };
         let mut before = None;
         if in_step {
             let (mut pk, mut pv) = (std::ptr::null_mut(), std::ptr::null_mut());
             // SAFETY: as above, for `previous`.
-            let more = unsafe { pyo3::ffi::PyDict_Next(previous.as_ptr(), &mut side_pos, &mut pk, &mut pv) } != 0;
+            let more = unsafe {
+                pyo3::ffi::PyDict_Next(previous.as_ptr(), &mut side_pos, &mut pk, &mut pv)
+            } != 0;
             if more && std::ptr::eq(pk, k.as_ptr()) {
                 // SAFETY: borrowed from `previous`, alive for this iteration.
                 before = Some(unsafe { Bound::from_borrowed_ptr(py, pv) });
@@ -255,7 +266,10 @@ fn new_channel_versions<'py>(
             Some(pv) => pv,
             None => previous.get_item(&k)?.unwrap_or_else(|| null.clone()),
         };
-        if before.is(&v) && (v.is_exact_instance_of::<PyString>() || v.is_exact_instance_of::<pyo3::types::PyInt>()) {
+        if before.is(&v)
+            && (v.is_exact_instance_of::<PyString>()
+                || v.is_exact_instance_of::<pyo3::types::PyInt>())
+        {
             continue;
         }
         if v.gt(before)? {
@@ -298,7 +312,8 @@ pub(crate) fn next_checkpoint_unsaved(
     let im = imports(py)?;
     let step = Fields::of(loop_)?.get(F::Step)?;
     step_metadata(im, loop_, &step, source)?;
-    let checkpoint = Fields::of(loop_)?.get(F::Checkpoint)?
+    let checkpoint = Fields::of(loop_)?
+        .get(F::Checkpoint)?
         .cast_into::<PyDict>()?
         .copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
@@ -316,9 +331,11 @@ pub(crate) fn put_step_checkpoint(
 ) -> PyResult<()> {
     let py = loop_.py();
     let im = imports(py)?;
-    let durability_exit = Fields::of(loop_)?.get(F::Durability)?
+    let durability_exit = Fields::of(loop_)?
+        .get(F::Durability)?
         .eq(intern!(py, "exit"))?;
-    let untracked = Fields::of(loop_)?.get(F::Spec)?
+    let untracked = Fields::of(loop_)?
+        .get(F::Spec)?
         .getattr(intern!(py, "untracked"))?
         .is_truthy()?;
     if durability_exit || untracked || loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
@@ -329,9 +346,11 @@ pub(crate) fn put_step_checkpoint(
     }
     let step = Fields::of(loop_)?.get(F::Step)?;
     let metadata = step_metadata(im, loop_, &step, source)?;
-    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) = Fields::of(loop_)?.get(F::State)?
-        .call_method0(intern!(py, "checkpoint"))?
-        .extract()?;
+    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
+        Fields::of(loop_)?
+            .get(F::State)?
+            .call_method0(intern!(py, "checkpoint"))?
+            .extract()?;
     let checkpoint = PyDict::new(py);
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     checkpoint.set_item(intern!(py, "ts"), crate::ids::now_iso()?)?;
@@ -387,7 +406,9 @@ pub(crate) fn put_step_checkpoint(
             new_versions,
         ],
     )?;
-    Fields::of(loop_)?.set(F::CheckpointConfig, patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
+    Fields::of(loop_)?.set(
+        F::CheckpointConfig,
+        patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
     )?;
     Fields::of(loop_)?.set(F::Step, step.add(1)?)?;
     let saver = Fields::of(loop_)?.get(F::Checkpointer)?;

@@ -95,7 +95,12 @@ const NAMES: [&str; 34] = [
 static INTERNED: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 
 fn interned(py: Python<'_>) -> &'static [Py<PyString>] {
-    INTERNED.get_or_init(py, || NAMES.iter().map(|n| PyString::intern(py, n).unbind()).collect())
+    INTERNED.get_or_init(py, || {
+        NAMES
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect()
+    })
 }
 
 /// One loop class's slot offsets, by field.
@@ -146,7 +151,10 @@ fn layout_lookup(cls: &Bound<'_, PyType>) -> PyResult<&'static Layout> {
         }
     }
     // a loop class lives as long as the process: its layout too
-    let layout: &'static Layout = Box::leak(Box::new(Layout { cls: cls.clone().unbind(), offsets }));
+    let layout: &'static Layout = Box::leak(Box::new(Layout {
+        cls: cls.clone().unbind(),
+        offsets,
+    }));
     layouts.push(layout);
     Ok(layout)
 }
@@ -159,7 +167,10 @@ pub(crate) struct Fields<'a, 'py> {
 
 impl<'a, 'py> Fields<'a, 'py> {
     pub(crate) fn of(obj: &'a Bound<'py, PyAny>) -> PyResult<Self> {
-        Ok(Fields { obj, layout: layout_of(&obj.get_type())? })
+        Ok(Fields {
+            obj,
+            layout: layout_of(&obj.get_type())?,
+        })
     }
 
     pub(crate) fn get(&self, f: F) -> PyResult<Bound<'py, PyAny>> {
@@ -170,7 +181,8 @@ impl<'a, 'py> Fields<'a, 'py> {
                 return Ok(v);
             }
         }
-        self.obj.getattr(interned(self.obj.py())[f as usize].bind(self.obj.py()))
+        self.obj
+            .getattr(interned(self.obj.py())[f as usize].bind(self.obj.py()))
     }
 
     pub(crate) fn set<V>(&self, f: F, value: V) -> PyResult<()>

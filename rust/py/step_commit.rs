@@ -11,13 +11,12 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-
-use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
 use crate::boundary::guarded;
 use crate::writes::{all_written_in, any_in, any_written_in};
+use crate::loop_fields::{Fields, F};
 
 struct Imports {
     node_finished_key: Py<PyAny>,
@@ -45,7 +44,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
 /// Whether a task's config carries LangGraph's hidden tag.
 fn is_hidden(im: &Imports, task: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = task.py();
-    let tconfig = crate::task_build::task_attr(&task, intern!(py, "config"))?;
+    let tconfig = crate::task_build::task_attr(task, intern!(py, "config"))?;
     if tconfig.is_none() {
         return Ok(false);
     }
@@ -65,10 +64,10 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
         // the runner's node_finished callback (a parent's stream of "tasks")
         if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
             if node_finished.is_truthy()? && !is_hidden(im, task)? {
-                node_finished.call1((crate::task_build::task_attr(&task, intern!(py, "name"))?,))?;
+                node_finished.call1((crate::task_build::task_attr(task, intern!(py, "name"))?,))?;
             }
         }
-        let writes = crate::task_build::task_attr(&task, intern!(py, "writes"))?;
+        let writes = crate::task_build::task_attr(task, intern!(py, "writes"))?;
         if all_written_in(&writes, im.control_writes.bind(py))? {
             let none = py.None().into_bound(py);
             writes.call_method1(intern!(py, "append"), (PyTuple::new(py, [im.no_writes.bind(py), &none])?,))?;
@@ -80,7 +79,7 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
 /// `put_writes(task.id, writes)` on the loop, natively in the common case.
 fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let task_id = crate::task_build::task_attr(&task, intern!(py, "id"))?;
+    let task_id = crate::task_build::task_attr(task, intern!(py, "id"))?;
     if writes.len()? == 0 {
         return Ok(());
     }

@@ -12,14 +12,13 @@
 //! wrapping a node for lean runs (once per node).
 
 use pyo3::prelude::*;
-
-use crate::loop_fields::{Fields, F};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::boundary::guarded;
 use crate::callbacks::callback_child;
+use crate::loop_fields::{Fields, F};
 use crate::runtime::generic_setattr;
 use crate::runtime::{classes, Frozen};
 use crate::task_config::{task_config, ConfigTemplate};
@@ -219,7 +218,10 @@ impl NullResume {
 
 /// `task.name` of a step's task (a `PregelExecutableTask`), read at its slot
 /// (`runtime::Frozen::field`); `name` interned.
-pub(crate) fn task_attr<'py>(task: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn task_attr<'py>(
+    task: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
     imports(task.py())?.task.field(task, name)
 }
 
@@ -287,7 +289,8 @@ impl StepConsts {
                     .unbind(),
                 store: loop_.getattr(pyo3::intern!(py, "store"))?.unbind(),
                 manager: loop_.getattr(pyo3::intern!(py, "manager"))?.unbind(),
-                managed: Fields::of(loop_)?.get(F::Spec)?
+                managed: Fields::of(loop_)?
+                    .get(F::Spec)?
                     .getattr(pyo3::intern!(py, "managed"))?
                     .unbind(),
                 retry_policy: Fields::of(loop_)?.get(F::RetryPolicy)?.unbind(),
@@ -345,8 +348,7 @@ fn or_none<'py>(d: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<
 impl<'py> Step<'py> {
     fn read(loop_: &Bound<'py, PyAny>, n: &Names, im: &Imports) -> PyResult<Step<'py>> {
         let py = loop_.py();
-        let config = Fields::of(loop_)?.get(F::Config)?
-            .cast_into::<PyDict>()?;
+        let config = Fields::of(loop_)?.get(F::Config)?.cast_into::<PyDict>()?;
         let configurable = config
             .get_item(n.configurable.bind(py))?
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("configurable"))?
@@ -379,7 +381,8 @@ impl<'py> Step<'py> {
             lean_nodes: consts.lean_nodes.bind(py).clone(),
             step,
             stop,
-            checkpoint_id: Fields::of(loop_)?.get(F::Checkpoint)?
+            checkpoint_id: Fields::of(loop_)?
+                .get(F::Checkpoint)?
                 .get_item(n.id.bind(py))?,
             has_pending,
             pending,
