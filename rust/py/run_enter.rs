@@ -76,8 +76,9 @@ fn configurable<'py>(config: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>>
 fn applies(loop_: &Bound<'_, PyAny>, im: &Imports) -> PyResult<bool> {
     let py = loop_.py();
     let spec = loop_.getattr(intern!(py, "spec"))?;
+    // (reducer channels need no check: an empty checkpoint has none to
+    // rebuild from the saver's history, `_replay_targets`)
     if loop_.getattr(intern!(py, "_delta_names"))?.is_truthy()?
-        || spec.getattr(intern!(py, "binop"))?.is_truthy()?
         || loop_.getattr(intern!(py, "_addressed"))?.is_truthy()?
         || loop_.getattr(intern!(py, "_deferred_puts"))?.is_truthy()?
         || loop_
