@@ -31,7 +31,6 @@ from langgraph.errors import (
     UnknownInterruptError,
     EmptyInputError,
 )
-from langgraph.channels.base import BaseChannel
 from langgraph.channels.binop import _get_overwrite
 from langgraph.pregel._messages import ensure_message_ids
 from langgraph.pregel._checkpoint import (
@@ -116,7 +115,10 @@ class _Loading:
         """Delta channels (or binop channels that were ones) the saver's history rebuilds."""
         if not self._delta_names and not self.spec.binop:
             return []
-        specs = {k: v for k, v in self.graph.channels.items() if isinstance(v, BaseChannel)}
+        # (the only channel classes the replay takes: the spec names them, so no
+        # ABC check of every channel per run)
+        names = self.spec.binop | self._delta_names
+        specs = {k: v for k, v in self.graph.channels.items() if k in names}
         targets = _delta_channels_to_replay(specs, self.checkpoint)
         _require_saver_for_history(targets, self.checkpointer, self.checkpoint_config)
         return targets if self.checkpointer is not None else []
