@@ -185,7 +185,7 @@ pub(crate) fn save_writes(
             .get_item(task_id)?;
         let path = match task {
             Some(t) => {
-                crate::task_path_str(&crate::task_build::task_attr(&t, intern!(py, "path"))?)?
+                crate::task_path_str(&crate::runtime::task_attr(&t, intern!(py, "path"))?)?
             }
             None => String::new(),
         };

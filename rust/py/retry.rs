@@ -147,7 +147,7 @@ fn fresh_execution_info<'py>(
     }
     let fresh = info.getattr(im.node_first_attempt_time.bind(py))?.is_none()
         && info.getattr(im.node_attempt.bind(py))?.eq(1)?
-        && info.getattr(pyo3::intern!(py, "task_id"))?.eq(crate::task_build::task_attr(&task, pyo3::intern!(py, "id"))?)?;
+        && info.getattr(pyo3::intern!(py, "task_id"))?.eq(crate::runtime::task_attr(&task, pyo3::intern!(py, "id"))?)?;
     Ok(if fresh { Some(info) } else { None })
 }
 
@@ -160,7 +160,7 @@ pub(crate) fn first_config<'py>(
     let py = task.py();
     let im = imports(py)?;
     let first_attempt_time = now();
-    let mut config = crate::task_build::task_attr(&task, pyo3::intern!(py, "config"))?;
+    let mut config = crate::runtime::task_attr(&task, pyo3::intern!(py, "config"))?;
     let mut patch: Vec<(&Bound<'_, PyAny>, Bound<'_, PyAny>)> = Vec::new();
     let extra: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = match configurable {
         Some(c) => c.iter().collect(),
@@ -262,8 +262,8 @@ pub(crate) fn on_failure<'py>(
         let cmd = exc.getattr(pyo3::intern!(py, "args"))?.get_item(0)?;
         let graph = cmd.getattr(pyo3::intern!(py, "graph"))?;
         let recast = im.helper(py, "recast_checkpoint_ns")?.call1((&ns,))?;
-        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(crate::task_build::task_attr(&task, pyo3::intern!(py, "name"))?)? {
-            for w in crate::task_build::task_attr(&task, pyo3::intern!(py, "writers"))?.try_iter()? {
+        if graph.eq(&ns)? || graph.eq(&recast)? || graph.eq(crate::runtime::task_attr(&task, pyo3::intern!(py, "name"))?)? {
+            for w in crate::runtime::task_attr(&task, pyo3::intern!(py, "writers"))?.try_iter()? {
                 w?.call_method1(pyo3::intern!(py, "invoke"), (&cmd, config))?;
             }
             return Ok(Failure::Handled);
@@ -283,7 +283,7 @@ pub(crate) fn on_failure<'py>(
         if !user_cancelled()? {
             return Ok(Failure::Raise(err));
         }
-        let new = im.node_cancelled.bind(py).call1((crate::task_build::task_attr(&task, pyo3::intern!(py, "name"))?,))?;
+        let new = im.node_cancelled.bind(py).call1((crate::runtime::task_attr(&task, pyo3::intern!(py, "name"))?,))?;
         new.setattr(pyo3::intern!(py, "__cause__"), &exc)?;
         new.setattr(pyo3::intern!(py, "__context__"), &exc)?;
         return Ok(Failure::Raise(PyErr::from_value(new)));
@@ -294,8 +294,8 @@ pub(crate) fn on_failure<'py>(
     if im.exc_notes {
         let note = format!(
             "During task with name '{}' and id '{}'",
-            crate::task_build::task_attr(&task, pyo3::intern!(py, "name"))?.str()?,
-            crate::task_build::task_attr(&task, pyo3::intern!(py, "id"))?.str()?
+            crate::runtime::task_attr(&task, pyo3::intern!(py, "name"))?.str()?,
+            crate::runtime::task_attr(&task, pyo3::intern!(py, "id"))?.str()?
         );
         exc.call_method1(pyo3::intern!(py, "add_note"), (note,))?;
     }
@@ -339,7 +339,7 @@ pub(crate) fn after_sleep<'py>(
     let im = imports(py)?;
     let message = format!(
         "Retrying task {} after {:.2} seconds (attempt {}) after {} {}",
-        crate::task_build::task_attr(&task, pyo3::intern!(py, "name"))?.str()?,
+        crate::runtime::task_attr(&task, pyo3::intern!(py, "name"))?.str()?,
         sleep_time,
         attempts,
         exc.get_type().name()?,
@@ -366,15 +366,15 @@ fn run(
 ) -> PyResult<Py<PyAny>> {
     let im = imports(py)?;
     let retry_policy = policy_of(task, retry_policy)?;
-    if !crate::task_build::task_attr(&task, pyo3::intern!(py, "timeout"))?.is_none() {
-        let err = im.helper(py, "sync_timeout_unsupported")?.call1((crate::task_build::task_attr(&task, pyo3::intern!(py, "name"))?,))?;
+    if !crate::runtime::task_attr(&task, pyo3::intern!(py, "timeout"))?.is_none() {
+        let err = im.helper(py, "sync_timeout_unsupported")?.call1((crate::runtime::task_attr(&task, pyo3::intern!(py, "name"))?,))?;
         return Err(PyErr::from_value(err));
     }
     let mut attempts: u32 = 0;
     let mut config = first_config(task, configurable)?;
-    let writes = crate::task_build::task_attr(&task, pyo3::intern!(py, "writes"))?;
-    let proc = crate::task_build::task_attr(&task, pyo3::intern!(py, "proc"))?;
-    let input = crate::task_build::task_attr(&task, pyo3::intern!(py, "input"))?;
+    let writes = crate::runtime::task_attr(&task, pyo3::intern!(py, "writes"))?;
+    let proc = crate::runtime::task_attr(&task, pyo3::intern!(py, "proc"))?;
+    let input = crate::runtime::task_attr(&task, pyo3::intern!(py, "input"))?;
     loop {
         if attempts > 0 {
             config = retry_config(config, attempts)?;

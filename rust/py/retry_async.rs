@@ -94,9 +94,9 @@ impl ARetry {
     /// The awaitable iterator of the next attempt (its writes cleared first).
     fn start_attempt<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let task = self.task.bind(py);
-        crate::task_build::task_attr(&task, pyo3::intern!(py, "writes"))?.call_method0(pyo3::intern!(py, "clear"))?;
-        let awaitable = crate::task_build::task_attr(&task, pyo3::intern!(py, "proc"))?
-            .call_method1(pyo3::intern!(py, "ainvoke"), (crate::task_build::task_attr(&task, pyo3::intern!(py, "input"))?, self.config.bind(py)))?;
+        crate::runtime::task_attr(&task, pyo3::intern!(py, "writes"))?.call_method0(pyo3::intern!(py, "clear"))?;
+        let awaitable = crate::runtime::task_attr(&task, pyo3::intern!(py, "proc"))?
+            .call_method1(pyo3::intern!(py, "ainvoke"), (crate::runtime::task_attr(&task, pyo3::intern!(py, "input"))?, self.config.bind(py)))?;
         let inner = awaitable.call_method0(pyo3::intern!(py, "__await__"))?;
         self.inner = Some(inner.clone().unbind());
         self.phase = Phase::Attempt;

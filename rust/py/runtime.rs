@@ -253,6 +253,8 @@ fn find<'a, 'py>(
 pub struct Classes {
     pub runtime: Frozen,
     pub execution_info: Frozen,
+    /// LangGraph's `PregelExecutableTask` (a step's task)
+    pub task: Frozen,
     replace: Py<PyAny>,
 }
 
@@ -264,9 +266,16 @@ pub fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
         Ok(Classes {
             runtime: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "Runtime"))?)?,
             execution_info: Frozen::load(py, runtime.getattr(pyo3::intern!(py, "ExecutionInfo"))?)?,
+            task: Frozen::load(py, py.import("langgraph.types")?.getattr(pyo3::intern!(py, "PregelExecutableTask"))?)?,
             replace: py.import("dataclasses")?.getattr(pyo3::intern!(py, "replace"))?.unbind(),
         })
     })
+}
+
+/// `task.name` of a step's task (a `PregelExecutableTask`), read at its slot
+/// ([`Frozen::field`]); `name` interned.
+pub(crate) fn task_attr<'py>(task: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    classes(task.py())?.task.field(task, name)
 }
 
 fn pairs<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)>> {

@@ -44,7 +44,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
 /// Whether a task's config carries LangGraph's hidden tag.
 fn is_hidden(im: &Imports, task: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = task.py();
-    let tconfig = crate::task_build::task_attr(task, intern!(py, "config"))?;
+    let tconfig = crate::runtime::task_attr(task, intern!(py, "config"))?;
     if tconfig.is_none() {
         return Ok(false);
     }
@@ -64,10 +64,10 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
         // the runner's node_finished callback (a parent's stream of "tasks")
         if let Some(node_finished) = conf.get_item(im.node_finished_key.bind(py))? {
             if node_finished.is_truthy()? && !is_hidden(im, task)? {
-                node_finished.call1((crate::task_build::task_attr(task, intern!(py, "name"))?,))?;
+                node_finished.call1((crate::runtime::task_attr(task, intern!(py, "name"))?,))?;
             }
         }
-        let writes = crate::task_build::task_attr(task, intern!(py, "writes"))?;
+        let writes = crate::runtime::task_attr(task, intern!(py, "writes"))?;
         if all_written_in(&writes, im.control_writes.bind(py))? {
             let none = py.None().into_bound(py);
             writes.call_method1(intern!(py, "append"), (PyTuple::new(py, [im.no_writes.bind(py), &none])?,))?;
@@ -79,7 +79,7 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
 /// `put_writes(task.id, writes)` on the loop, natively in the common case.
 fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let task_id = crate::task_build::task_attr(task, intern!(py, "id"))?;
+    let task_id = crate::runtime::task_attr(task, intern!(py, "id"))?;
     if writes.len()? == 0 {
         return Ok(());
     }
@@ -143,7 +143,7 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
-        let name = crate::task_build::task_attr(&task, intern!(py, "name"))?;
+        let name = crate::runtime::task_attr(&task, intern!(py, "name"))?;
         let chunk = crate::updates_chunk(
             py,
             Fields::of(loop_)?.get(F::OutputKeys)?,
@@ -175,10 +175,10 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             entries.append(PyTuple::new(
                 py,
                 [
-                    crate::task_build::task_attr(&t, intern!(py, "name"))?,
-                    crate::task_build::task_attr(&t, intern!(py, "path"))?,
-                    crate::task_build::task_attr(&t, intern!(py, "triggers"))?,
-                    crate::task_build::task_attr(&t, intern!(py, "writes"))?,
+                    crate::runtime::task_attr(&t, intern!(py, "name"))?,
+                    crate::runtime::task_attr(&t, intern!(py, "path"))?,
+                    crate::runtime::task_attr(&t, intern!(py, "triggers"))?,
+                    crate::runtime::task_attr(&t, intern!(py, "writes"))?,
                 ],
             )?)?;
         }
@@ -205,7 +205,7 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
     }
     let mut written = false;
     for t in tasks.values().iter() {
-        if any_written_in(&crate::task_build::task_attr(&t, intern!(py, "writes"))?, keys)? {
+        if any_written_in(&crate::runtime::task_attr(&t, intern!(py, "writes"))?, keys)? {
             written = true;
             break;
         }

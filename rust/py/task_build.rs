@@ -24,7 +24,6 @@ use crate::runtime::{classes, Frozen};
 use crate::task_config::{task_config, ConfigTemplate};
 
 struct Imports {
-    task: Frozen,
     scratchpad: Frozen,
     counter: Py<PyAny>,
     /// `LazyAtomicCounter._counter`'s slot, when it is a plain slot
@@ -43,11 +42,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
     IMPORTS.get_or_try_init(py, || {
         let algo = py.import("langgraph.pregel._algo")?;
         Ok(Imports {
-            task: Frozen::load(
-                py,
-                py.import("langgraph.types")?
-                    .getattr(pyo3::intern!(py, "PregelExecutableTask"))?,
-            )?,
             scratchpad: Frozen::load(
                 py,
                 py.import("langgraph._internal._scratchpad")?
@@ -214,15 +208,6 @@ impl NullResume {
         }
         Ok(())
     }
-}
-
-/// `task.name` of a step's task (a `PregelExecutableTask`), read at its slot
-/// (`runtime::Frozen::field`); `name` interned.
-pub(crate) fn task_attr<'py>(
-    task: &Bound<'py, PyAny>,
-    name: &Bound<'py, PyString>,
-) -> PyResult<Bound<'py, PyAny>> {
-    imports(task.py())?.task.field(task, name)
 }
 
 /// `LazyAtomicCounter()` without entering its `__init__`.
@@ -562,7 +547,7 @@ impl<'py> Step<'py> {
         } else {
             self.retry_policy.clone()
         };
-        let task = im.task.build(
+        let task = classes(py)?.task.build(
             py,
             &[
                 (n.name.bind(py), name),

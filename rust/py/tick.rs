@@ -123,11 +123,11 @@ pub fn tick_prelude(loop_: &Bound<'_, PyAny>) -> PyResult<bool> {
         let kwargs = PyDict::new(py);
         kwargs.set_item(intern!(py, "cached"), true)?;
         for task in tasks.values().iter() {
-            let writes = crate::task_build::task_attr(&task, intern!(py, "writes"))?;
+            let writes = crate::runtime::task_attr(&task, intern!(py, "writes"))?;
             if writes.is_truthy()? {
                 loop_.call_method(
                     intern!(py, "output_writes"),
-                    (crate::task_build::task_attr(&task, intern!(py, "id"))?, writes),
+                    (crate::runtime::task_attr(&task, intern!(py, "id"))?, writes),
                     Some(&kwargs),
                 )?;
             }
@@ -142,7 +142,7 @@ pub fn tasks_to_run<'py>(loop_: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyLis
     let py = loop_.py();
     let out = PyList::empty(py);
     for task in Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?.values().iter() {
-        if !crate::task_build::task_attr(&task, intern!(py, "writes"))?.is_truthy()? {
+        if !crate::runtime::task_attr(&task, intern!(py, "writes"))?.is_truthy()? {
             out.append(task)?;
         }
     }
