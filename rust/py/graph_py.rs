@@ -63,6 +63,9 @@ pub(crate) struct Graph {
     pub(crate) binop_init: Vec<(usize, Py<PyAny>)>,
     /// The `DeltaChannel` specs, by `Kind::Delta.op`.
     pub(crate) deltas: Vec<Py<PyAny>>,
+    /// The channel names as Python strings (interned), by channel index: the
+    /// keys of a checkpoint's values and of a step's updated channels.
+    pub(crate) names: Vec<Py<pyo3::types::PyString>>,
     pub(crate) imports: Imports,
 }
 
@@ -151,7 +154,8 @@ impl Graph {
                     return Err(PyValueError::new_err(format!("unknown channel {name:?}")));
                 }
             }
-            Ok(Graph { inner, reducers, binop_init, deltas, imports: Imports::load(py)? })
+            let names = inner.channels.iter().map(|(n, _)| pyo3::types::PyString::intern(py, n).unbind()).collect();
+            Ok(Graph { inner, reducers, binop_init, deltas, names, imports: Imports::load(py)? })
         })
     }
 

@@ -214,7 +214,28 @@ pub(crate) fn pull_path<'py>(
 
 /// A `(channel, value)` write from any 2-item sequence.
 pub(crate) fn pair(w: &Bound<'_, PyAny>) -> PyResult<(String, Py<PyAny>)> {
+    if let Ok(t) = w.cast::<PyTuple>() {
+        if t.len() == 2 {
+            // (the usual write: a tuple, read without the sequence protocol)
+            return Ok((t.get_borrowed_item(0)?.extract()?, t.get_item(1)?.unbind()));
+        }
+    }
     Ok((w.get_item(0)?.extract()?, w.get_item(1)?.unbind()))
+}
+
+/// `[f(x) for x in items]`: tuples and lists read by index, anything else
+/// iterated.
+fn collect_items<'py, T>(
+    items: &Bound<'py, PyAny>,
+    mut f: impl FnMut(&Bound<'py, PyAny>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    if let Ok(t) = items.cast::<PyTuple>() {
+        return t.iter().map(|x| f(&x)).collect();
+    }
+    if let Ok(l) = items.cast::<PyList>() {
+        return l.iter().map(|x| f(&x)).collect();
+    }
+    items.try_iter()?.map(|x| f(&x?)).collect()
 }
 
 /// `_algo.task_path_str`.
@@ -669,16 +690,8 @@ impl State {
             for t in &py_tasks {
                 let name: String = t.get_item(0)?.extract()?;
                 let sort_key = if sorted { task_path_str(&t.get_item(1)?)? } else { String::new() };
-                let triggers: Vec<String> = t
-                    .get_item(2)?
-                    .try_iter()?
-                    .map(|x| x?.extract::<String>())
-                    .collect::<PyResult<_>>()?;
-                let writes: Vec<(String, Py<PyAny>)> = t
-                    .get_item(3)?
-                    .try_iter()?
-                    .map(|w| pair(&w?))
-                    .collect::<PyResult<_>>()?;
+                let triggers = collect_items(&t.get_item(2)?, |x| x.extract::<String>())?;
+                let writes = collect_items(&t.get_item(3)?, pair)?;
                 tw.push(core::TaskWrites { name, sort_key, triggers, writes });
             }
             let mut st = self.lock(py)?;
@@ -691,7 +704,7 @@ impl State {
             let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
             let out = PyList::empty(py);
             for c in updated {
-                out.append(&g.inner.channels[c].0)?;
+                out.append(g.names[c].bind(py))?;
             }
             Ok(out.unbind())
         })
@@ -702,12 +715,12 @@ impl State {
             let g = self.graph.get();
             let st = self.lock(py)?;
             let values = PyDict::new(py);
-            for (c, (name, kind)) in g.inner.channels.iter().enumerate() {
+            for (c, (_, kind)) in g.inner.channels.iter().enumerate() {
                 if st.version(c).is_none() {
                     continue;
                 }
                 if let Some(v) = checkpoint_value(py, kind, &st.channels[c])? {
-                    values.set_item(name, v)?;
+                    values.set_item(g.names[c].bind(py), v)?;
                 }
             }
             core::fault::check(core::fault::Op::Checkpoint);
