@@ -88,13 +88,13 @@ def _count(engine: str) -> list[int]:
              f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()), engine],
             cwd=HERE, env=env, check=True, capture_output=True, timeout=1800,
         )
-        dumps = sorted(Path(tmp).glob("cg.out*"), key=lambda p: int(p.name.rpartition(".")[2] or 0)
-                       if p.name.rpartition(".")[2].isdigit() else 0)
+        # one dump per window, cg.out.1, cg.out.2, ... (cg.out itself, written at
+        # exit, counted nothing: counting was off outside the windows)
+        dumps = sorted(Path(tmp).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
         counts = []
         for dump in dumps:
             m = _SUMMARY.search(dump.read_bytes())
-            if m and int(m.group(1)) > 0:
-                counts.append(int(m.group(1)))
+            counts.append(int(m.group(1)) if m else 0)
     if len(counts) != len(KINDS):
         raise RuntimeError(f"{engine}: {len(counts)} callgrind windows, expected {len(KINDS)}")
     return counts

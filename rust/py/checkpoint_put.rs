@@ -157,6 +157,7 @@ pub(crate) fn save_writes(
     writes: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let py = loop_.py();
+    let lf = Fields::of(loop_)?;
     if loop_.getattr(intern!(py, "_is_async"))?.is_truthy()? {
         let config = loop_.call_method0(intern!(py, "_writes_config"))?;
         let args =
@@ -165,11 +166,9 @@ pub(crate) fn save_writes(
         return Ok(());
     }
     let im = imports(py)?;
-    let id = Fields::of(loop_)?
-        .get(F::Checkpoint)?
-        .get_item(intern!(py, "id"))?;
+    let id = lf.get(F::Checkpoint)?.get_item(intern!(py, "id"))?;
     let config = patch_configurable(
-        &Fields::of(loop_)?.get(F::CheckpointConfig)?,
+        &lf.get(F::CheckpointConfig)?,
         &[
             (im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?),
             (im.key_checkpoint_id.bind(py), id),
@@ -179,14 +178,9 @@ pub(crate) fn save_writes(
         .getattr(intern!(py, "_put_writes_path"))?
         .is_truthy()?
     {
-        let task = Fields::of(loop_)?
-            .get(F::Tasks)?
-            .cast_into::<PyDict>()?
-            .get_item(task_id)?;
+        let task = lf.get(F::Tasks)?.cast_into::<PyDict>()?.get_item(task_id)?;
         let path = match task {
-            Some(t) => {
-                crate::task_path_str(&crate::runtime::task_attr(&t, intern!(py, "path"))?)?
-            }
+            Some(t) => crate::task_path_str(&crate::runtime::task_attr(&t, intern!(py, "path"))?)?,
             None => String::new(),
         };
         PyTuple::new(
@@ -201,7 +195,7 @@ pub(crate) fn save_writes(
     } else {
         PyTuple::new(py, [config.into_any(), writes.clone(), task_id.clone()])?
     };
-    let saver = Fields::of(loop_)?.get(F::Checkpointer)?;
+    let saver = lf.get(F::Checkpointer)?;
     save(
         loop_,
         &saver.getattr(intern!(py, "put_writes"))?,
@@ -288,6 +282,7 @@ fn step_metadata<'py>(
     source: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let py = loop_.py();
+    let lf = Fields::of(loop_)?;
     let metadata = PyDict::new(py);
     metadata.set_item(intern!(py, "source"), source)?;
     metadata.set_item(intern!(py, "step"), step)?;
@@ -296,8 +291,8 @@ fn step_metadata<'py>(
         None => PyDict::new(py).into_any(),
     };
     metadata.set_item(intern!(py, "parents"), parents)?;
-    Fields::of(loop_)?.set(F::CheckpointMetadata, &metadata)?;
-    Fields::of(loop_)?.set(F::Sha1Ids, false)?;
+    lf.set(F::CheckpointMetadata, &metadata)?;
+    lf.set(F::Sha1Ids, false)?;
     Ok(metadata)
 }
 
@@ -309,18 +304,16 @@ pub(crate) fn next_checkpoint_unsaved(
     source: &Bound<'_, PyString>,
 ) -> PyResult<()> {
     let py = loop_.py();
+    let lf = Fields::of(loop_)?;
     let im = imports(py)?;
-    let step = Fields::of(loop_)?.get(F::Step)?;
+    let step = lf.get(F::Step)?;
     step_metadata(im, loop_, &step, source)?;
-    let checkpoint = Fields::of(loop_)?
-        .get(F::Checkpoint)?
-        .cast_into::<PyDict>()?
-        .copy()?;
+    let checkpoint = lf.get(F::Checkpoint)?.cast_into::<PyDict>()?.copy()?;
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     let id = new_checkpoint_id(py, &step)?;
     checkpoint.set_item(intern!(py, "id"), id)?;
-    Fields::of(loop_)?.set(F::Checkpoint, checkpoint)?;
-    Fields::of(loop_)?.set(F::Step, step.add(1)?)
+    lf.set(F::Checkpoint, checkpoint)?;
+    lf.set(F::Step, step.add(1)?)
 }
 
 /// A sync run's `_put_checkpoint({"source": source})` with no delta channel;
@@ -330,11 +323,10 @@ pub(crate) fn put_step_checkpoint(
     source: &Bound<'_, PyString>,
 ) -> PyResult<()> {
     let py = loop_.py();
+    let lf = Fields::of(loop_)?;
     let im = imports(py)?;
-    let durability_exit = Fields::of(loop_)?
-        .get(F::Durability)?
-        .eq(intern!(py, "exit"))?;
-    let untracked = Fields::of(loop_)?
+    let durability_exit = lf.get(F::Durability)?.eq(intern!(py, "exit"))?;
+    let untracked = lf
         .get(F::Spec)?
         .getattr(intern!(py, "untracked"))?
         .is_truthy()?;
@@ -344,13 +336,12 @@ pub(crate) fn put_step_checkpoint(
         loop_.call_method1(intern!(py, "_put_checkpoint"), (metadata,))?;
         return Ok(());
     }
-    let step = Fields::of(loop_)?.get(F::Step)?;
+    let step = lf.get(F::Step)?;
     let metadata = step_metadata(im, loop_, &step, source)?;
-    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) =
-        Fields::of(loop_)?
-            .get(F::State)?
-            .call_method0(intern!(py, "checkpoint"))?
-            .extract()?;
+    let (values, versions, seen): (Bound<'_, PyDict>, Bound<'_, PyDict>, Bound<'_, PyAny>) = lf
+        .get(F::State)?
+        .call_method0(intern!(py, "checkpoint"))?
+        .extract()?;
     let checkpoint = PyDict::new(py);
     checkpoint.set_item(intern!(py, "v"), im.latest_version.bind(py))?;
     checkpoint.set_item(intern!(py, "ts"), crate::ids::now_iso()?)?;
@@ -359,7 +350,7 @@ pub(crate) fn put_step_checkpoint(
     checkpoint.set_item(intern!(py, "channel_values"), &values)?;
     checkpoint.set_item(intern!(py, "channel_versions"), &versions)?;
     checkpoint.set_item(intern!(py, "versions_seen"), seen)?;
-    let updated = Fields::of(loop_)?.get(F::UpdatedChannels)?;
+    let updated = lf.get(F::UpdatedChannels)?;
     let updated = if updated.is_none() {
         updated
     } else {
@@ -368,8 +359,8 @@ pub(crate) fn put_step_checkpoint(
         sorted.into_any()
     };
     checkpoint.set_item(intern!(py, "updated_channels"), updated)?;
-    Fields::of(loop_)?.set(F::Checkpoint, &checkpoint)?;
-    let saved_config = Fields::of(loop_)?.get(F::CheckpointConfig)?;
+    lf.set(F::Checkpoint, &checkpoint)?;
+    let saved_config = lf.get(F::CheckpointConfig)?;
     let has_id = saved_config
         .get_item(intern!(py, "configurable"))?
         .cast_into::<PyDict>()?
@@ -377,8 +368,8 @@ pub(crate) fn put_step_checkpoint(
         .map(|v| v.is_truthy())
         .transpose()?
         .unwrap_or(false);
-    loop_.setattr(
-        intern!(py, "prev_checkpoint_config"),
+    lf.set(
+        F::PrevCheckpointConfig,
         if has_id {
             saved_config.clone()
         } else {
@@ -389,12 +380,9 @@ pub(crate) fn put_step_checkpoint(
         &saved_config,
         &[(im.key_checkpoint_ns.bind(py), run_ns(im, loop_)?)],
     )?;
-    let previous = loop_.getattr(intern!(py, "checkpoint_previous_versions"))?;
+    let previous = lf.get(F::CheckpointPreviousVersions)?;
     let new_versions = new_channel_versions(&previous, &versions)?;
-    loop_.setattr(
-        intern!(py, "checkpoint_previous_versions"),
-        versions.copy()?,
-    )?;
+    lf.set(F::CheckpointPreviousVersions, versions.copy()?)?;
     let saved = checkpoint.copy()?;
     saved.set_item(intern!(py, "channel_values"), values.copy()?)?;
     let args = PyTuple::new(
@@ -406,12 +394,12 @@ pub(crate) fn put_step_checkpoint(
             new_versions,
         ],
     )?;
-    Fields::of(loop_)?.set(
+    lf.set(
         F::CheckpointConfig,
         patch_configurable(put_config.as_any(), &[(im.key_checkpoint_id.bind(py), id)])?,
     )?;
-    Fields::of(loop_)?.set(F::Step, step.add(1)?)?;
-    let saver = Fields::of(loop_)?.get(F::Checkpointer)?;
+    lf.set(F::Step, step.add(1)?)?;
+    let saver = lf.get(F::Checkpointer)?;
     save(loop_, &saver.getattr(intern!(py, "put"))?, &args, true)
 }
 
@@ -421,10 +409,7 @@ pub(crate) fn put_checkpoint_of(
     loop_: &Bound<'_, PyAny>,
     source: &Bound<'_, PyString>,
 ) -> PyResult<()> {
-    if loop_
-        .getattr(intern!(loop_.py(), "checkpointer"))?
-        .is_none()
-    {
+    if Fields::of(loop_)?.is_none(F::Checkpointer)? {
         next_checkpoint_unsaved(loop_, source)
     } else {
         put_step_checkpoint(loop_, source)

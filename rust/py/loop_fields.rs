@@ -53,9 +53,12 @@ pub(crate) enum F {
     ValuesPending,
     UpdatesForInterrupts,
     StepConsts,
+    WrittenTaskIds,
+    CheckpointPreviousVersions,
+    PrevCheckpointConfig,
 }
 
-const NAMES: [&str; 34] = [
+const NAMES: [&str; 37] = [
     "step",
     "stop",
     "tasks",
@@ -90,6 +93,9 @@ const NAMES: [&str; 34] = [
     "_values_pending",
     "_updates_for_interrupts",
     "_step_consts",
+    "_written_task_ids",
+    "checkpoint_previous_versions",
+    "prev_checkpoint_config",
 ];
 
 static INTERNED: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();

@@ -79,27 +79,27 @@ pub fn commit_ok(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>) -> PyResult<
 /// `put_writes(task.id, writes)` on the loop, natively in the common case.
 fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
+    let lf = Fields::of(loop_)?;
     let task_id = crate::runtime::task_attr(task, intern!(py, "id"))?;
     if writes.len()? == 0 {
         return Ok(());
     }
     let idx_map = imports(py)?.idx_map.bind(py);
-    let spec = Fields::of(loop_)?.get(F::Spec)?;
-    if Fields::of(loop_)?.get(F::DeltaNames)?.is_truthy()?
+    let spec = lf.get(F::Spec)?;
+    if lf.get(F::DeltaNames)?.is_truthy()?
         || spec.getattr(intern!(py, "untracked"))?.is_truthy()?
-        || !Fields::of(loop_)?.get(F::Cache)?.is_none()
+        || !lf.get(F::Cache)?.is_none()
         || any_written_in(writes, idx_map)?
     {
         loop_.call_method1(intern!(py, "put_writes"), (&task_id, writes))?;
         return Ok(());
     }
     // _prepare_put_writes
-    loop_
-        .getattr(intern!(py, "_written_task_ids"))?
+    lf.get(F::WrittenTaskIds)?
         .cast_into::<PySet>()?
         .add(&task_id)?;
     let pending = PyList::empty(py);
-    for w in Fields::of(loop_)?.get(F::CheckpointPendingWrites)?.try_iter()? {
+    for w in lf.get(F::CheckpointPendingWrites)?.try_iter()? {
         let w = w?;
         if !w.get_item(0)?.eq(&task_id)? {
             pending.append(w)?;
@@ -109,13 +109,13 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         let w = w?;
         pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
     }
-    Fields::of(loop_)?.set(F::CheckpointPendingWrites, pending)?;
-    Fields::of(loop_)?.set(F::LastWrites, writes)?;
-    let durability = Fields::of(loop_)?.get(F::Durability)?;
-    if !durability.eq(intern!(py, "exit"))? && !Fields::of(loop_)?.get(F::Checkpointer)?.is_none() {
+    lf.set(F::CheckpointPendingWrites, pending)?;
+    lf.set(F::LastWrites, writes)?;
+    let durability = lf.get(F::Durability)?;
+    if !durability.eq(intern!(py, "exit"))? && !lf.get(F::Checkpointer)?.is_none() {
         crate::checkpoint_put::save_writes(loop_, &task_id, writes)?;
     }
-    if Fields::of(loop_)?.get(F::Tasks)?.is_truthy()? {
+    if lf.get(F::Tasks)?.is_truthy()? {
         output_writes(loop_, &task_id, writes)?;
     }
     Ok(())
@@ -124,8 +124,9 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
 /// `output_writes(task_id, writes)`: the `updates` chunk of a task's writes.
 fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let stream = Fields::of(loop_)?.get(F::Stream)?;
-    let Some(task) = Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?.get_item(task_id)? else {
+    let lf = Fields::of(loop_)?;
+    let stream = lf.get(F::Stream)?;
+    let Some(task) = lf.get(F::Tasks)?.cast_into::<PyDict>()?.get_item(task_id)? else {
         return Ok(());
     };
     if stream.is_none() {
@@ -139,14 +140,14 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
         return Ok(());
     }
     // invoke reads its "updates" for interrupts only (`_Loop._updates_for_interrupts`)
-    if is_hidden(imports(py)?, &task)? || Fields::of(loop_)?.get(F::UpdatesForInterrupts)?.is_truthy()? {
+    if is_hidden(imports(py)?, &task)? || lf.get(F::UpdatesForInterrupts)?.is_truthy()? {
         return Ok(());
     }
     if modes.contains(intern!(py, "updates"))? {
         let name = crate::runtime::task_attr(&task, intern!(py, "name"))?;
         let chunk = crate::updates_chunk(
             py,
-            Fields::of(loop_)?.get(F::OutputKeys)?,
+            lf.get(F::OutputKeys)?,
             &name.extract::<String>()?,
             writes.clone(),
             false,
@@ -169,7 +170,8 @@ fn output_writes(loop_: &Bound<'_, PyAny>, task_id: &Bound<'_, PyAny>, writes: &
 pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     guarded("apply_step", || {
         let py = loop_.py();
-        let tasks = Fields::of(loop_)?.get(F::Tasks)?.cast_into::<PyDict>()?;
+        let lf = Fields::of(loop_)?;
+        let tasks = lf.get(F::Tasks)?.cast_into::<PyDict>()?;
         let entries = PyList::empty(py);
         for t in tasks.values().iter() {
             entries.append(PyTuple::new(
@@ -182,16 +184,16 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
                 ],
             )?)?;
         }
-        let updated = Fields::of(loop_)?.get(F::State)?
+        let updated = lf.get(F::State)?
             .call_method1(intern!(py, "apply_writes"), (entries,))?;
-        Fields::of(loop_)?.set(F::UpdatedChannels, &updated)?;
-        let keys = Fields::of(loop_)?.get(F::OutputKeys)?;
+        lf.set(F::UpdatedChannels, &updated)?;
+        let keys = lf.get(F::OutputKeys)?;
         if any_in(&updated, &keys)? {
             emit_values(loop_, &tasks, &keys)?;
         }
-        Fields::of(loop_)?.get(F::CheckpointPendingWrites)?
+        lf.get(F::CheckpointPendingWrites)?
             .call_method0(intern!(py, "clear"))?;
-        Fields::of(loop_)?.set(F::IsReplaying, false)?;
+        lf.set(F::IsReplaying, false)?;
         Ok(())
     })
 }
@@ -199,7 +201,8 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
 /// `_emit_values(writes)`: the `values` chunk, when a task wrote an output key.
 fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = loop_.py();
-    let stream = Fields::of(loop_)?.get(F::Stream)?;
+    let lf = Fields::of(loop_)?;
+    let stream = lf.get(F::Stream)?;
     if stream.is_none() || !stream.getattr(intern!(py, "modes"))?.contains(intern!(py, "values"))? {
         return Ok(());
     }
@@ -214,10 +217,10 @@ fn emit_values(loop_: &Bound<'_, PyAny>, tasks: &Bound<'_, PyDict>, keys: &Bound
         return Ok(());
     }
     // invoke keeps only the last chunk: made at its end (`_Loop._values_pending`)
-    if Fields::of(loop_)?.get(F::ValuesAtEnd)?.is_truthy()? {
-        return Fields::of(loop_)?.set(F::ValuesPending, true);
+    if lf.get(F::ValuesAtEnd)?.is_truthy()? {
+        return lf.set(F::ValuesPending, true);
     }
-    let state = Fields::of(loop_)?.get(F::State)?;
+    let state = lf.get(F::State)?;
     let value = if keys.is_instance_of::<PyString>() {
         if state.call_method1(intern!(py, "is_available"), (keys,))?.is_truthy()? {
             state.call_method1(intern!(py, "get"), (keys,))?
