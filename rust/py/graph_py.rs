@@ -66,7 +66,16 @@ pub(crate) struct Graph {
     /// The channel names as Python strings (interned), by channel index: the
     /// keys of a checkpoint's values and of a step's updated channels.
     pub(crate) names: Vec<Py<pyo3::types::PyString>>,
+    /// Per node, by node index: its name (interned), and the `path` and
+    /// `triggers` tuples of its PULL tasks (the same every step).
+    pub(crate) pulls: Vec<NodePull>,
     pub(crate) imports: Imports,
+}
+
+pub(crate) struct NodePull {
+    pub(crate) name: Py<PyString>,
+    pub(crate) path: Py<pyo3::types::PyTuple>,
+    pub(crate) triggers: Py<pyo3::types::PyTuple>,
 }
 
 pub(crate) fn kind_of(
@@ -155,7 +164,20 @@ impl Graph {
                 }
             }
             let names = inner.channels.iter().map(|(n, _)| pyo3::types::PyString::intern(py, n).unbind()).collect();
-            Ok(Graph { inner, reducers, binop_init, deltas, names, imports: Imports::load(py)? })
+            let pulls = inner
+                .nodes
+                .iter()
+                .map(|n| {
+                    let name = PyString::intern(py, &n.name);
+                    let (path, triggers) = crate::state_py::pull_path(py, &name, &n.sorted_triggers)?;
+                    Ok(NodePull {
+                        name: name.unbind(),
+                        path: path.cast_into::<pyo3::types::PyTuple>()?.unbind(),
+                        triggers: triggers.cast_into::<pyo3::types::PyTuple>()?.unbind(),
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(Graph { inner, reducers, binop_init, deltas, names, pulls, imports: Imports::load(py)? })
         })
     }
 

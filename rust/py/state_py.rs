@@ -22,8 +22,8 @@ pub(crate) struct PyHost<'a, 'py> {
     pub(crate) py: Python<'py>,
     pub(crate) graph: &'a Graph,
     pub(crate) next_version: Option<&'a Py<PyAny>>,
-    /// The Python task tuples of the current `apply_writes`, for warnings.
-    pub(crate) tasks: Option<&'a [Bound<'py, PyAny>]>,
+    /// The tasks of the current `apply_writes`, for warnings.
+    pub(crate) tasks: Option<&'a [TaskRef<'py>]>,
 }
 
 impl core::Host<V> for PyHost<'_, '_> {
@@ -113,8 +113,8 @@ impl core::Host<V> for PyHost<'_, '_> {
     fn unknown_channel(&mut self, task: usize, channel: &str) {
         let (name, path) = match self.tasks.and_then(|t| t.get(task)) {
             Some(t) => (
-                t.get_item(0).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
-                t.get_item(1).and_then(|x| x.str()).map(|s| s.to_string()).unwrap_or_default(),
+                t.name.str().map(|s| s.to_string()).unwrap_or_default(),
+                t.path.str().map(|s| s.to_string()).unwrap_or_default(),
             ),
             None => (String::new(), String::new()),
         };
@@ -263,6 +263,14 @@ pub(crate) enum ReadFrom<'a> {
     Copies(HashMap<usize, core::Channel<V>>),
 }
 
+/// A task as `apply_writes` reads it: its name, path, triggers and writes.
+pub(crate) struct TaskRef<'py> {
+    pub(crate) name: Bound<'py, PyAny>,
+    pub(crate) path: Bound<'py, PyAny>,
+    pub(crate) triggers: Bound<'py, PyAny>,
+    pub(crate) writes: Bound<'py, PyAny>,
+}
+
 /// The Pregel state of one run.
 #[pyclass(module = "langgraph_rs._native")]
 pub(crate) struct State {
@@ -275,6 +283,111 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// `apply_writes` of a step's tasks: the names of the channels it
+    /// updated (the graph's interned strings).
+    pub(crate) fn apply(&self, py: Python<'_>, tasks: &[TaskRef<'_>]) -> PyResult<Py<PyList>> {
+        let g = self.graph.get();
+        let mut tw = Vec::with_capacity(tasks.len());
+        // the sort key orders the tasks: one task needs none
+        let sorted = tasks.len() > 1;
+        for t in tasks {
+            let name: String = t.name.extract()?;
+            let sort_key = if sorted { task_path_str(&t.path)? } else { String::new() };
+            let triggers = collect_items(&t.triggers, |x| x.extract::<String>())?;
+            let writes = collect_items(&t.writes, pair)?;
+            tw.push(core::TaskWrites { name, sort_key, triggers, writes });
+        }
+        let mut st = self.lock(py)?;
+        let mut host = PyHost { py, graph: g, next_version: self.next_version.as_ref(), tasks: Some(tasks) };
+        let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
+        let out = PyList::empty(py);
+        for c in updated {
+            out.append(g.names[c].bind(py))?;
+        }
+        Ok(out.unbind())
+    }
+
+    /// The step's task plans: a tuple per task `(id, name, path, triggers,
+    /// input, task_ns, packet)`; `updated` the channels the last step updated
+    /// (by index), None on a run's first step.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn plan(
+        &self,
+        py: Python<'_>,
+        checkpoint_id: &str,
+        parent_ns: &str,
+        step: i64,
+        stop: i64,
+        updated: Option<&[usize]>,
+        sha1_ids: bool,
+    ) -> PyResult<Py<PyList>> {
+        let g = self.graph.get();
+        let st = self.lock(py)?;
+        let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+        let plans = st
+            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, updated, crate::scheme(sha1_ids), &mut host)
+            .map_err(|e| map_err(py, g, e))?;
+        let out = PyList::empty(py);
+        for plan in plans {
+            let pull = &g.pulls[plan.node];
+            let name = pull.name.bind(py);
+            let pulled = || (pull.path.bind(py).clone().into_any(), pull.triggers.bind(py).clone().into_any());
+            let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                match plan.input {
+                    PlanInput::Packet(p) => {
+                        let idx = plan.push_idx.unwrap_or(0);
+                        let path = PyTuple::new(
+                            py,
+                            [
+                                PyString::new(py, core::state::PUSH).into_any(),
+                                idx.into_pyobject(py)?.into_any(),
+                                PyBool::new(py, false).to_owned().into_any(),
+                            ],
+                        )?;
+                        let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
+                        (
+                            path.into_any(),
+                            PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                            arg,
+                            p.clone_ref(py),
+                        )
+                    }
+                    PlanInput::Single(got) => {
+                        let input = got_to_py(py, got)?;
+                        let (path, triggers) = pulled();
+                        (path, triggers, input, py.None())
+                    }
+                    PlanInput::Map(vals) => {
+                        let d = PyDict::new(py);
+                        for (k, v) in vals {
+                            match v {
+                                ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                            }
+                        }
+                        let (path, triggers) = pulled();
+                        (path, triggers, d.into_any().unbind(), py.None())
+                    }
+                };
+            let t = PyTuple::new(
+                py,
+                [
+                    PyString::new(py, &plan.id).into_any(),
+                    name.clone().into_any(),
+                    path,
+                    triggers,
+                    input.into_bound(py),
+                    PyString::new(py, &plan.task_ns).into_any(),
+                    packet.into_bound(py),
+                ],
+            )?;
+            out.append(t)?;
+        }
+        Ok(out.unbind())
+    }
+
     /// The run state, locked. Never blocks while holding the GIL: the thread
     /// holding the lock may be running Python code (a reducer, the saver's
     /// `get_next_version`) and need the GIL to finish — waiting for the lock
@@ -610,103 +723,23 @@ impl State {
     ) -> PyResult<Py<PyList>> {
         guarded("prepare", || {
             let g = self.graph.get();
-            let st = self.lock(py)?;
-            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
-                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
             let upd: Option<Vec<usize>> = updated.map(|u| {
                 u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
             });
-            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
-            let plans = st
-                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, upd.as_deref(), crate::scheme(sha1_ids), &mut host)
-                .map_err(|e| map_err(py, g, e))?;
-            let out = PyList::empty(py);
-            for plan in plans {
-                let spec = &g.inner.nodes[plan.node];
-                let name = PyString::new(py, &spec.name);
-                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
-                    match plan.input {
-                        PlanInput::Packet(p) => {
-                            let idx = plan.push_idx.unwrap_or(0);
-                            let path = PyTuple::new(
-                                py,
-                                [
-                                    PyString::new(py, core::state::PUSH).into_any(),
-                                    idx.into_pyobject(py)?.into_any(),
-                                    PyBool::new(py, false).to_owned().into_any(),
-                                ],
-                            )?;
-                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
-                            (
-                                path.into_any(),
-                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
-                                arg,
-                                p.clone_ref(py),
-                            )
-                        }
-                        PlanInput::Single(got) => {
-                            let input = got_to_py(py, got)?;
-                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                            (path, triggers, input, py.None())
-                        }
-                        PlanInput::Map(vals) => {
-                            let d = PyDict::new(py);
-                            for (k, v) in vals {
-                                match v {
-                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                                }
-                            }
-                            let (path, triggers) = pull_path(py, &name, &spec.sorted_triggers)?;
-                            (path, triggers, d.into_any().unbind(), py.None())
-                        }
-                    };
-                let t = PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, &plan.id).into_any(),
-                        name.into_any(),
-                        path,
-                        triggers,
-                        input.into_bound(py),
-                        PyString::new(py, &plan.task_ns).into_any(),
-                        packet.into_bound(py),
-                    ],
-                )?;
-                out.append(t)?;
-            }
-            Ok(out.unbind())
+            self.plan(py, checkpoint_id, parent_ns, step, stop, upd.as_deref(), sha1_ids)
         })
     }
 
     fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
         guarded("apply_writes", || {
-            let g = self.graph.get();
-            let py_tasks: Vec<Bound<'_, PyAny>> =
-                tasks.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-            let mut tw = Vec::with_capacity(py_tasks.len());
-            // the sort key orders the tasks: one task needs none
-            let sorted = py_tasks.len() > 1;
-            for t in &py_tasks {
-                let name: String = t.get_item(0)?.extract()?;
-                let sort_key = if sorted { task_path_str(&t.get_item(1)?)? } else { String::new() };
-                let triggers = collect_items(&t.get_item(2)?, |x| x.extract::<String>())?;
-                let writes = collect_items(&t.get_item(3)?, pair)?;
-                tw.push(core::TaskWrites { name, sort_key, triggers, writes });
-            }
-            let mut st = self.lock(py)?;
-            let mut host = PyHost {
-                py,
-                graph: g,
-                next_version: self.next_version.as_ref(),
-                tasks: Some(&py_tasks),
-            };
-            let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
-            let out = PyList::empty(py);
-            for c in updated {
-                out.append(g.names[c].bind(py))?;
-            }
-            Ok(out.unbind())
+            let tasks = tasks
+                .try_iter()?
+                .map(|t| {
+                    let t = t?;
+                    Ok(TaskRef { name: t.get_item(0)?, path: t.get_item(1)?, triggers: t.get_item(2)?, writes: t.get_item(3)? })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            self.apply(py, &tasks)
         })
     }
 

@@ -15,6 +15,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
 use crate::boundary::guarded;
+use crate::state_py::{State, TaskRef};
 use crate::writes::{all_written_in, any_in, any_written_in};
 use crate::loop_fields::{Fields, F};
 
@@ -172,20 +173,29 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = loop_.py();
         let lf = Fields::of(loop_)?;
         let tasks = lf.get(F::Tasks)?.cast_into::<PyDict>()?;
-        let entries = PyList::empty(py);
-        for t in tasks.values().iter() {
-            entries.append(PyTuple::new(
-                py,
-                [
-                    crate::runtime::task_attr(&t, intern!(py, "name"))?,
-                    crate::runtime::task_attr(&t, intern!(py, "path"))?,
-                    crate::runtime::task_attr(&t, intern!(py, "triggers"))?,
-                    crate::runtime::task_attr(&t, intern!(py, "writes"))?,
-                ],
-            )?)?;
-        }
-        let updated = lf.get(F::State)?
-            .call_method1(intern!(py, "apply_writes"), (entries,))?;
+        let entries = tasks
+            .values()
+            .iter()
+            .map(|t| {
+                Ok(TaskRef {
+                    name: crate::runtime::task_attr(&t, intern!(py, "name"))?,
+                    path: crate::runtime::task_attr(&t, intern!(py, "path"))?,
+                    triggers: crate::runtime::task_attr(&t, intern!(py, "triggers"))?,
+                    writes: crate::runtime::task_attr(&t, intern!(py, "writes"))?,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let state = lf.get(F::State)?;
+        let updated = match state.cast::<State>() {
+            Ok(state) => state.borrow().apply(py, &entries)?.into_bound(py).into_any(),
+            Err(_) => {
+                let entries = entries
+                    .into_iter()
+                    .map(|t| PyTuple::new(py, [t.name, t.path, t.triggers, t.writes]))
+                    .collect::<PyResult<Vec<_>>>()?;
+                state.call_method1(intern!(py, "apply_writes"), (entries,))?
+            }
+        };
         lf.set(F::UpdatedChannels, &updated)?;
         let keys = lf.get(F::OutputKeys)?;
         if any_in(&updated, &keys)? {

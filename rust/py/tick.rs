@@ -13,7 +13,9 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
+
+use crate::state_py::State;
 
 use crate::boundary::guarded;
 use crate::loop_fields::{Fields, F};
@@ -48,20 +50,77 @@ pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             Ok(s) => s,
             Err(_) => py.import("builtins")?.getattr("int")?.call1((stop,))?.extract()?,
         };
-        let plans = lf.get(F::State)?.call_method1(
-            intern!(py, "prepare"),
-            (
-                lf.get(F::Checkpoint)?.get_item(intern!(py, "id"))?,
-                lf.get(F::ParentNs)?,
-                lf.get(F::Step)?,
-                stop,
-                lf.get(F::UpdatedChannels)?,
-                lf.get(F::Sha1Ids)?,
-            ),
-        )?;
+        let state = lf.get(F::State)?;
+        let checkpoint_id = lf.get(F::Checkpoint)?.get_item(intern!(py, "id"))?;
+        let (parent_ns, step) = (lf.get(F::ParentNs)?, lf.get(F::Step)?);
+        let (updated, sha1_ids) = (lf.get(F::UpdatedChannels)?, lf.get(F::Sha1Ids)?);
+        let plans = match plan_natively(&state, &checkpoint_id, &parent_ns, &step, stop, &updated, &sha1_ids)? {
+            Some(plans) => plans,
+            // (arguments of other types: the method's own conversions and errors)
+            None => state.call_method1(
+                intern!(py, "prepare"),
+                (checkpoint_id, parent_ns, step, stop, updated, sha1_ids),
+            )?,
+        };
         let tasks = crate::task_build::build_tasks(loop_, &plans)?;
         lf.set(F::Tasks, tasks)
     })
+}
+
+/// `state.prepare(...)` called in Rust (no method call through Python, the
+/// updated channels read by name without a `String` each); None when an
+/// argument is not of the type that call takes.
+fn plan_natively<'py>(
+    state: &Bound<'py, PyAny>,
+    checkpoint_id: &Bound<'py, PyAny>,
+    parent_ns: &Bound<'py, PyAny>,
+    step: &Bound<'py, PyAny>,
+    stop: i64,
+    updated: &Bound<'py, PyAny>,
+    sha1_ids: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = state.py();
+    let (Ok(state), Ok(checkpoint_id), Ok(parent_ns), Ok(step), Ok(sha1_ids)) = (
+        state.cast::<State>(),
+        checkpoint_id.cast::<PyString>(),
+        parent_ns.cast::<PyString>(),
+        step.cast_exact::<PyInt>(),
+        sha1_ids.cast::<PyBool>(),
+    ) else {
+        return Ok(None);
+    };
+    let Ok(step) = step.extract::<i64>() else {
+        return Ok(None);
+    };
+    let state = state.borrow();
+    let g = state.graph.get();
+    let updated = if updated.is_none() {
+        None
+    } else {
+        let Ok(list) = updated.cast::<PyList>() else {
+            return Ok(None);
+        };
+        let mut idx = Vec::with_capacity(list.len());
+        for name in list.iter() {
+            let Ok(name) = name.cast::<PyString>() else {
+                return Ok(None);
+            };
+            if let Some(&c) = g.inner.channel_index.get(name.to_str()?) {
+                idx.push(c);
+            }
+        }
+        Some(idx)
+    };
+    let plans = state.plan(
+        py,
+        checkpoint_id.to_str()?,
+        parent_ns.to_str()?,
+        step,
+        stop,
+        updated.as_deref(),
+        sha1_ids.is_true(),
+    )?;
+    Ok(Some(plans.into_bound(py).into_any()))
 }
 
 /// Whether the run's `RunControl` asks to drain (read without entering
