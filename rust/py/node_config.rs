@@ -129,9 +129,35 @@ pub(crate) fn names(py: Python<'_>) -> PyResult<&'static Names> {
 pub(crate) fn uuid7<'py>(py: Python<'py>, im: &Imports, n: &Names) -> PyResult<Bound<'py, PyAny>> {
     let value = im.uuid7_int.bind(py).call1((py.None(), py.None()))?;
     let u = crate::runtime::object_new(im.uuid_cls.bind(py))?;
-    generic_setattr(&u, n.int.bind(py), &value)?;
-    generic_setattr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
+    match uuid_slots(py, im, n)? {
+        Some((int, is_safe)) => {
+            // SAFETY: `u` is exactly a `uuid.UUID`, whose `int` and `is_safe`
+            // slots (object slots, see `slot_offset`) are at these offsets.
+            unsafe {
+                crate::runtime::set_slot(&u, int, &value);
+                crate::runtime::set_slot(&u, is_safe, im.safe_unknown.bind(py));
+            }
+        }
+        None => {
+            generic_setattr(&u, n.int.bind(py), &value)?;
+            generic_setattr(&u, n.is_safe.bind(py), im.safe_unknown.bind(py))?;
+        }
+    }
     Ok(u)
+}
+
+/// Where `uuid.UUID` keeps `int` and `is_safe` (its `__slots__`), when both
+/// are plain object slots.
+fn uuid_slots(py: Python<'_>, im: &Imports, n: &Names) -> PyResult<Option<(isize, isize)>> {
+    static SLOTS: PyOnceLock<Option<(isize, isize)>> = PyOnceLock::new();
+    SLOTS
+        .get_or_try_init(py, || {
+            let cls = im.uuid_cls.bind(py);
+            let int = crate::runtime::slot_offset(cls, n.int.bind(py))?;
+            let is_safe = crate::runtime::slot_offset(cls, n.is_safe.bind(py))?;
+            Ok(int.zip(is_safe))
+        })
+        .copied()
 }
 
 /// langchain-core's `_merge_metadata_dicts(base, incoming)`: natively for two

@@ -7,34 +7,51 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::boundary::guarded;
 
-fn channels<'py>(writes: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    writes.try_iter()?.map(|w| w?.get_item(0)).collect()
+/// Whether `hit(w[0])` holds for any write `w` (in order, stopping at the
+/// first): a list of tuples (what tasks write) read by index, anything else
+/// through the sequence protocols.
+fn any_channel<'py>(
+    writes: &Bound<'py, PyAny>,
+    mut hit: impl FnMut(&Bound<'py, PyAny>) -> PyResult<bool>,
+) -> PyResult<bool> {
+    if let Ok(list) = writes.cast::<PyList>() {
+        // (by index: a list the check calls into may change meanwhile)
+        let mut i = 0;
+        while let Some(w) = list.get_item(i).ok() {
+            let c = match w.cast::<PyTuple>() {
+                Ok(t) if !t.is_empty() => t.get_item(0)?,
+                _ => w.get_item(0)?,
+            };
+            if hit(&c)? {
+                return Ok(true);
+            }
+            i += 1;
+        }
+        return Ok(false);
+    }
+    let channels: Vec<Bound<'py, PyAny>> = writes.try_iter()?.map(|w| w?.get_item(0)).collect::<PyResult<_>>()?;
+    for c in &channels {
+        if hit(c)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// `all(w[0] in names for w in writes)`.
 #[pyfunction]
 pub fn all_written_in(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
-    guarded("all_written_in", || {
-        for c in channels(writes)? {
-            if !names.contains(c)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    })
+    guarded("all_written_in", || Ok(!any_channel(writes, |c| Ok(!names.contains(c)?))?))
 }
 
 /// `any(w[0] in names for w in writes)`; `names` a str means `w[0] == names`.
 #[pyfunction]
 pub fn any_written_in(writes: &Bound<'_, PyAny>, names: &Bound<'_, PyAny>) -> PyResult<bool> {
     guarded("any_written_in", || {
-        let single = names.is_instance_of::<pyo3::types::PyString>();
-        for c in channels(writes)? {
-            if if single { c.eq(names)? } else { names.contains(c)? } {
-                return Ok(true);
-            }
+        if names.is_instance_of::<pyo3::types::PyString>() {
+            return any_channel(writes, |c| c.eq(names));
         }
-        Ok(false)
+        any_channel(writes, |c| names.contains(c))
     })
 }
 
