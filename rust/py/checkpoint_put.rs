@@ -25,6 +25,9 @@ struct Imports {
     key_checkpoint_map: Py<PyAny>,
     latest_version: Py<PyAny>,
     loop_checkpoint: Py<PyAny>,
+    /// `_native.checkpoint_id`, what `loop_checkpoint.checkpoint_id` is
+    /// unless replaced
+    native_checkpoint_id: Py<PyAny>,
 }
 
 static IMPORTS: PyOnceLock<Imports> = PyOnceLock::new();
@@ -46,6 +49,7 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
                 .import("langgraph_rs._loop_checkpoint")?
                 .unbind()
                 .into_any(),
+            native_checkpoint_id: py.import("langgraph_rs._native")?.getattr("checkpoint_id")?.unbind(),
         })
     })
 }
@@ -61,11 +65,15 @@ pub(crate) fn new_checkpoint_id<'py>(
     py: Python<'py>,
     step: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    imports(py)?
-        .loop_checkpoint
-        .bind(py)
-        .getattr(intern!(py, "checkpoint_id"))?
-        .call1((step,))
+    let im = imports(py)?;
+    let make = im.loop_checkpoint.bind(py).getattr(intern!(py, "checkpoint_id"))?;
+    if make.is(im.native_checkpoint_id.bind(py)) {
+        if let Ok(step) = step.cast_exact::<pyo3::types::PyInt>().map(|s| s.extract::<i64>()) {
+            // (called here: no call through Python)
+            return Ok(PyString::new(py, &crate::ids::new_id(py, step?)?).into_any());
+        }
+    }
+    make.call1((step,))
 }
 
 /// LangGraph's `patch_configurable(config, patch)`:

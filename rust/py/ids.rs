@@ -8,6 +8,7 @@
 //! random per id, as there.
 
 use std::cell::Cell;
+use std::sync::Mutex;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -77,24 +78,39 @@ use langgraph_rs_core::task_id::uuid_string as uuid_str;
 /// `str(uuid6(clock_seq=clock_seq))`.
 #[pyfunction]
 pub fn checkpoint_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
-    guarded("checkpoint_id", || {
-        let im = imports(py)?;
-        let module = im.module.bind(py);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let mut timestamp = now / 100 + UUID_EPOCH_OFFSET;
-        let last = module.getattr(im.last.bind(py))?;
-        if !last.is_none() {
-            let last: u128 = last.extract()?;
-            if timestamp <= last {
-                timestamp = last + 1;
-            }
+    guarded("checkpoint_id", || new_id(py, clock_seq))
+}
+
+/// The last timestamp this module handed out, as stored in LangGraph's
+/// module and as a number (read back without converting while the module
+/// still holds that very object).
+static LAST: Mutex<Option<(Py<PyAny>, u128)>> = Mutex::new(None);
+
+/// [`checkpoint_id`], for the engine's own callers.
+pub(crate) fn new_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
+    let im = imports(py)?;
+    let module = im.module.bind(py);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut timestamp = now / 100 + UUID_EPOCH_OFFSET;
+    let last = module.getattr(im.last.bind(py))?;
+    // (never contended: held only here, under the GIL)
+    let mut kept = LAST.lock().map_err(|_| crate::boundary::poisoned())?;
+    if !last.is_none() {
+        let last: u128 = match kept.as_ref() {
+            Some((obj, n)) if obj.is(&last) => *n,
+            _ => last.extract()?,
+        };
+        if timestamp <= last {
+            timestamp = last + 1;
         }
-        module.setattr(im.last.bind(py), PyInt::new(py, timestamp))?;
-        Ok(uuid_str(uuid6_int(timestamp, clock_seq, random_u64())))
-    })
+    }
+    let stored = PyInt::new(py, timestamp).into_any();
+    module.setattr(im.last.bind(py), &stored)?;
+    *kept = Some((stored.unbind(), timestamp));
+    Ok(uuid_str(uuid6_int(timestamp, clock_seq, random_u64())))
 }
 
 /// The UTC calendar date and time of `secs` seconds after the Unix epoch
