@@ -286,25 +286,27 @@ impl State {
     /// `apply_writes` of a step's tasks: the names of the channels it
     /// updated (the graph's interned strings).
     pub(crate) fn apply(&self, py: Python<'_>, tasks: &[TaskRef<'_>]) -> PyResult<Py<PyList>> {
-        let g = self.graph.get();
-        let mut tw = Vec::with_capacity(tasks.len());
-        // the sort key orders the tasks: one task needs none
-        let sorted = tasks.len() > 1;
-        for t in tasks {
-            let name: String = t.name.extract()?;
-            let sort_key = if sorted { task_path_str(&t.path)? } else { String::new() };
-            let triggers = collect_items(&t.triggers, |x| x.extract::<String>())?;
-            let writes = collect_items(&t.writes, pair)?;
-            tw.push(core::TaskWrites { name, sort_key, triggers, writes });
-        }
-        let mut st = self.lock(py)?;
-        let mut host = PyHost { py, graph: g, next_version: self.next_version.as_ref(), tasks: Some(tasks) };
-        let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
-        let out = PyList::empty(py);
-        for c in updated {
-            out.append(g.names[c].bind(py))?;
-        }
-        Ok(out.unbind())
+        guarded("apply_writes", || {
+            let g = self.graph.get();
+            let mut tw = Vec::with_capacity(tasks.len());
+            // the sort key orders the tasks: one task needs none
+            let sorted = tasks.len() > 1;
+            for t in tasks {
+                let name: String = t.name.extract()?;
+                let sort_key = if sorted { task_path_str(&t.path)? } else { String::new() };
+                let triggers = collect_items(&t.triggers, |x| x.extract::<String>())?;
+                let writes = collect_items(&t.writes, pair)?;
+                tw.push(core::TaskWrites { name, sort_key, triggers, writes });
+            }
+            let mut st = self.lock(py)?;
+            let mut host = PyHost { py, graph: g, next_version: self.next_version.as_ref(), tasks: Some(tasks) };
+            let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
+            let out = PyList::empty(py);
+            for c in updated {
+                out.append(g.names[c].bind(py))?;
+            }
+            Ok(out.unbind())
+        })
     }
 
     /// The step's task plans: a tuple per task `(id, name, path, triggers,
@@ -321,71 +323,73 @@ impl State {
         updated: Option<&[usize]>,
         sha1_ids: bool,
     ) -> PyResult<Py<PyList>> {
-        let g = self.graph.get();
-        let st = self.lock(py)?;
-        let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
-            .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
-        let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
-        let plans = st
-            .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, updated, crate::scheme(sha1_ids), &mut host)
-            .map_err(|e| map_err(py, g, e))?;
-        let out = PyList::empty(py);
-        for plan in plans {
-            let pull = &g.pulls[plan.node];
-            let name = pull.name.bind(py);
-            let pulled = || (pull.path.bind(py).clone().into_any(), pull.triggers.bind(py).clone().into_any());
-            let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
-                match plan.input {
-                    PlanInput::Packet(p) => {
-                        let idx = plan.push_idx.unwrap_or(0);
-                        let path = PyTuple::new(
-                            py,
-                            [
-                                PyString::new(py, core::state::PUSH).into_any(),
-                                idx.into_pyobject(py)?.into_any(),
-                                PyBool::new(py, false).to_owned().into_any(),
-                            ],
-                        )?;
-                        let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
-                        (
-                            path.into_any(),
-                            PyTuple::new(py, [core::state::PUSH])?.into_any(),
-                            arg,
-                            p.clone_ref(py),
-                        )
-                    }
-                    PlanInput::Single(got) => {
-                        let input = got_to_py(py, got)?;
-                        let (path, triggers) = pulled();
-                        (path, triggers, input, py.None())
-                    }
-                    PlanInput::Map(vals) => {
-                        let d = PyDict::new(py);
-                        for (k, v) in vals {
-                            match v {
-                                ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                            }
+        guarded("prepare", || {
+            let g = self.graph.get();
+            let st = self.lock(py)?;
+            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+            let plans = st
+                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, updated, crate::scheme(sha1_ids), &mut host)
+                .map_err(|e| map_err(py, g, e))?;
+            let out = PyList::empty(py);
+            for plan in plans {
+                let pull = &g.pulls[plan.node];
+                let name = pull.name.bind(py);
+                let pulled = || (pull.path.bind(py).clone().into_any(), pull.triggers.bind(py).clone().into_any());
+                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                    match plan.input {
+                        PlanInput::Packet(p) => {
+                            let idx = plan.push_idx.unwrap_or(0);
+                            let path = PyTuple::new(
+                                py,
+                                [
+                                    PyString::new(py, core::state::PUSH).into_any(),
+                                    idx.into_pyobject(py)?.into_any(),
+                                    PyBool::new(py, false).to_owned().into_any(),
+                                ],
+                            )?;
+                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
+                            (
+                                path.into_any(),
+                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                                arg,
+                                p.clone_ref(py),
+                            )
                         }
-                        let (path, triggers) = pulled();
-                        (path, triggers, d.into_any().unbind(), py.None())
-                    }
-                };
-            let t = PyTuple::new(
-                py,
-                [
-                    PyString::new(py, &plan.id).into_any(),
-                    name.clone().into_any(),
-                    path,
-                    triggers,
-                    input.into_bound(py),
-                    PyString::new(py, &plan.task_ns).into_any(),
-                    packet.into_bound(py),
-                ],
-            )?;
-            out.append(t)?;
-        }
-        Ok(out.unbind())
+                        PlanInput::Single(got) => {
+                            let input = got_to_py(py, got)?;
+                            let (path, triggers) = pulled();
+                            (path, triggers, input, py.None())
+                        }
+                        PlanInput::Map(vals) => {
+                            let d = PyDict::new(py);
+                            for (k, v) in vals {
+                                match v {
+                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                                }
+                            }
+                            let (path, triggers) = pulled();
+                            (path, triggers, d.into_any().unbind(), py.None())
+                        }
+                    };
+                let t = PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, &plan.id).into_any(),
+                        name.clone().into_any(),
+                        path,
+                        triggers,
+                        input.into_bound(py),
+                        PyString::new(py, &plan.task_ns).into_any(),
+                        packet.into_bound(py),
+                    ],
+                )?;
+                out.append(t)?;
+            }
+            Ok(out.unbind())
+        })
     }
 
     /// The run state, locked. Never blocks while holding the GIL: the thread
@@ -721,13 +725,11 @@ impl State {
         updated: Option<Vec<String>>,
         sha1_ids: bool,
     ) -> PyResult<Py<PyList>> {
-        guarded("prepare", || {
-            let g = self.graph.get();
-            let upd: Option<Vec<usize>> = updated.map(|u| {
-                u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
-            });
-            self.plan(py, checkpoint_id, parent_ns, step, stop, upd.as_deref(), sha1_ids)
-        })
+        let g = self.graph.get();
+        let upd: Option<Vec<usize>> = updated.map(|u| {
+            u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
+        });
+        self.plan(py, checkpoint_id, parent_ns, step, stop, upd.as_deref(), sha1_ids)
     }
 
     fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
