@@ -316,6 +316,14 @@ impl ConfigTemplate {
             .iter()
             .map(|key| Ok(!extra.map(|e| e.contains(key)).transpose()?.unwrap_or(false)))
             .collect::<PyResult<Vec<bool>>>()?;
+        // `config` sets these per task: the template keeps their places in
+        // the key order, not the first task's objects (its callback manager
+        // and configurable would live as long as the run)
+        for key in [&k.callbacks, &k.configurable, &k.metadata] {
+            if out.contains(key.bind(py))? {
+                out.set_item(key.bind(py), py.None())?;
+            }
+        }
         Ok(Some(ConfigTemplate {
             run_config: config.clone().unbind(),
             run_len: config.len(),
