@@ -3,11 +3,14 @@ not move with the machine's load.
 
 Wall times on a shared 2-core machine move by ±25% from run to run; the
 instructions a call executes do not. Each engine runs in a child process under
-``valgrind --tool=callgrind`` that counts only inside measured windows (each a
-``functools.reduce`` over the calls: ``--toggle-collect`` turns counting on in
-that function, ``--dump-after`` writes one profile per window), with the hash
-seed fixed. Everything the call does is counted: the engine, the node
-functions, the saver, the garbage collector when it runs. The two engines'
+``valgrind --tool=callgrind`` that writes a profile as each measured window
+(a ``functools.reduce`` over the calls) begins and ends
+(``--dump-before``/``--dump-after``): the profile written at a window's end
+holds what every thread executed during the window, with the hash
+seed fixed. Everything the call does is counted, on every thread: the engine,
+the node functions (on the worker threads of a step with several tasks), the
+saver, the garbage collector when it runs. (Counting switched on by
+``--toggle-collect`` would count the calling thread only.) The two engines'
 children run side by side; the ratio is stock's instructions over ours.
 
 Listed only where valgrind is installed.
@@ -83,20 +86,21 @@ def _count(engine: str) -> list[int]:
         out = Path(tmp) / "cg.out"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         subprocess.run(
-            ["valgrind", "--tool=callgrind", "--collect-atstart=no",
-             "--toggle-collect=functools_reduce", "--dump-after=functools_reduce",
+            ["valgrind", "--tool=callgrind",
+             "--dump-before=functools_reduce", "--dump-after=functools_reduce",
              f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()), engine],
             cwd=HERE, env=env, check=True, capture_output=True, timeout=1800,
         )
-        # one dump per window, cg.out.1, cg.out.2, ... (cg.out itself, written at
-        # exit, counted nothing: counting was off outside the windows)
+        # dumps cg.out.1, cg.out.2, ...: each window's start writes what came
+        # before it (odd numbers), its end the window itself (even numbers);
+        # cg.out, written at exit, holds what came after the last window
         dumps = sorted(Path(tmp).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
         counts = []
-        for dump in dumps:
+        for dump in dumps[1::2]:
             m = _SUMMARY.search(dump.read_bytes())
             counts.append(int(m.group(1)) if m else 0)
-    if len(counts) != len(KINDS):
-        raise RuntimeError(f"{engine}: {len(counts)} callgrind windows, expected {len(KINDS)}")
+        if len(dumps) != 2 * len(KINDS):
+            raise RuntimeError(f"{engine}: {len(dumps)} callgrind dumps, expected {2 * len(KINDS)}")
     return counts
 
 
