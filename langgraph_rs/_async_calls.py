@@ -114,7 +114,7 @@ class _AsyncCalls:
             if self._calls_stopped and isinstance(exc, asyncio.CancelledError):
                 # cancelled as the run stopped: committed at exit, after the exit
                 # save, as LangGraph commits it from the cancelled future's callback
-                self._late.append((asyncio.current_task(), task))
+                self._add_late(asyncio.current_task(), task)
             else:
                 self._commit(task, exc)
             raise

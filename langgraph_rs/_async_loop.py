@@ -131,7 +131,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
 
     async def _commit_late(self) -> None:
         """Commit the tasks cancelled when the run stopped (see ``_late``)."""
-        late, self._late = self._late, []
+        late, self._late = self._late, ()
         await asyncio.wait([f for f, _ in late])
         for f, t in late:
             self._commit(t, asyncio.CancelledError() if f.cancelled() else f.result()[1])
@@ -362,7 +362,7 @@ class _AsyncLoop(_AsyncCalls, _Loop):
         finally:
             for f in pending:
                 f.cancel()
-                self._late.append((f, futs[f]))
+                self._add_late(f, futs[f])
             if stopped:  # LangGraph's runner cancels every future it tracks, @task calls too
                 self._calls_stopped = True
                 for f in list(self._call_futs.values()):

@@ -265,7 +265,8 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         # (future, task) of a step's tasks still running (sync) or being cancelled
         # (async) when a sibling's error ended the run: committed at exit, after
         # the exit save, as LangGraph's runner commits them when its executor closes
-        self._late: list[tuple[Any, PregelExecutableTask]] = []
+        # (a list made at the first, as most runs have none)
+        self._late: Sequence[tuple[Any, PregelExecutableTask]] = ()
         self._handler_nodes = set(self._handler_map.values()) if self._handler_map else _NONE
         # LangGraph saves in the background: a failed save doesn't stop the run,
         # the first failure is raised at exit (unless the run raises), and a failed
@@ -273,3 +274,11 @@ class _Loop(_Loading, _Checkpoints, _Streaming, _Tasks, _Steps):
         self._put_checkpoint_exc: BaseException | None = None
         self._saver_exc: BaseException | None = None
         self._handler_write_exc: BaseException | None = None  # async: see _handler_writes_saved
+
+    def _add_late(self, fut: Any, task: PregelExecutableTask) -> None:
+        """Keep ``task`` to commit at exit (see ``_late``). (Under ``_call_lock``:
+        a sync run's driver and its worker threads may add at once.)"""
+        with self._call_lock:
+            if not self._late:
+                self._late = []
+            self._late.append((fut, task))  # type: ignore[attr-defined]

@@ -246,7 +246,7 @@ class _Checkpoints:
         if not writes:
             return
         to_save = self._prepare_put_writes(task_id, writes)
-        writes = self._last_writes
+        writes, self._last_writes = self._last_writes, None
         if to_save is not None:
             self._save_writes(self._put_writes_args(self._writes_config(), to_save, task_id))
         if self.tasks:

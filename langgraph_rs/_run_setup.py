@@ -222,7 +222,7 @@ class _Run:
         if "tools" in self.stream_modes:
             handlers.append(StreamToolCallHandler(put, self.subgraphs))
         run_manager.inheritable_handlers.extend(handlers)
-        self.stream_handlers = handlers
+        self.stream_handlers = handlers or ()  # (no list kept for the run when none)
         # the run's runtime (rust/py/run_start.rs)
         if "custom" in self.stream_modes:
 

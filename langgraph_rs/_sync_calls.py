@@ -80,7 +80,7 @@ class _SyncCalls:
                 return
             done: concurrent.futures.Future = concurrent.futures.Future()
             done.set_result((next(self._calls_stopped), exc))
-            self._late.append((done, task))
+            self._add_late(done, task)
 
     def _wait_calls(self) -> None:
         while True:

@@ -131,7 +131,7 @@ class _SyncLoop(_SyncCalls, _Loop):
             if self._late or self._calls_stopped is not None:
                 concurrent.futures.wait([f for f, _ in self._late])
                 self._wait_calls()
-                late, self._late = self._late, []
+                late, self._late = self._late, ()
                 for f, t in sorted(late, key=lambda ft: _finish_order(ft[0])):
                     self._commit(t, f.result()[1])
             if self._saves is not None:
@@ -371,7 +371,7 @@ class _SyncLoop(_SyncCalls, _Loop):
                     if f.cancel():  # not started (max_concurrency): LangGraph commits it as cancelled
                         self._commit(futures[f], concurrent.futures.CancelledError())
                     elif id(futures[f]) not in committed:
-                        self._late.append((f, futures[f]))
+                        self._add_late(f, futures[f])
                 # LangGraph's runner tracks @task calls with the step's tasks: it
                 # cancels those not started, the others commit from their done
                 # callbacks when they finish, after the exit save

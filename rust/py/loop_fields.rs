@@ -48,7 +48,6 @@ pub(crate) enum F {
     Control,
     StreamsTasks,
     CallFuts,
-    LastWrites,
     ValuesAtEnd,
     ValuesPending,
     UpdatesForInterrupts,
@@ -58,7 +57,7 @@ pub(crate) enum F {
     PrevCheckpointConfig,
 }
 
-const NAMES: [&str; 37] = [
+const NAMES: [&str; 36] = [
     "step",
     "stop",
     "tasks",
@@ -88,7 +87,6 @@ const NAMES: [&str; 37] = [
     "control",
     "streams_tasks",
     "_call_futs",
-    "_last_writes",
     "_values_at_end",
     "_values_pending",
     "_updates_for_interrupts",

@@ -111,7 +111,6 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
     }
     lf.set(F::CheckpointPendingWrites, pending)?;
-    lf.set(F::LastWrites, writes)?;
     let durability = lf.get(F::Durability)?;
     if !durability.eq(intern!(py, "exit"))? && !lf.get(F::Checkpointer)?.is_none() {
         crate::checkpoint_put::save_writes(loop_, &task_id, writes)?;
