@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import random
+from collections import ChainMap
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -14,7 +16,12 @@ from langgraph_rs._native import task_config
 
 OPTIONS: dict[str, list[Any]] = {
     "tags": [None, [], ["a"], ["a", "b"]],
-    "metadata": [None, {}, {"x": 1, "lc_versions": {"a": 1}}, {"nested": {"k": 1}}],
+    "metadata": [
+        None, {}, {"x": 1, "lc_versions": {"a": 1}}, {"nested": {"k": 1}},
+        # as LangGraph's ensure_config makes it (its truth read natively)
+        ChainMap({}), ChainMap({}, {"y": 2}), ChainMap(MappingProxyType({})),
+        ChainMap(MappingProxyType({"z": 3})),
+    ],
     "callbacks": [None, [], CallbackManager([])],
     "recursion_limit": [None, DEFAULT_RECURSION_LIMIT, 25, 10007],
     "run_name": [None, "r"],

@@ -193,7 +193,7 @@ pub fn plain_callback_manager<'py>(config: &Bound<'py, PyDict>, is_async: bool) 
         let mut inheritable_metadata = PyDict::new(py).into_any();
         let empty = PyDict::new(py).into_any();
         if let Some(md) = config.get_item(pyo3::intern!(py, "metadata"))? {
-            if md.is_truthy()? {
+            if crate::runtime::truthy(&md)? {
                 metadata = crate::node_config::merge_metadata_dicts(nc, &metadata, &md)?;
                 metadata = crate::node_config::merge_metadata_dicts(nc, &metadata, &empty)?;
                 inheritable_metadata = crate::node_config::merge_metadata_dicts(nc, &inheritable_metadata, &md)?;

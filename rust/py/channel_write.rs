@@ -182,7 +182,13 @@ pub fn channel_write<'py>(
             }
         }
         send.call1((out,))?;
-        if recurse && writer_recurse && input.is_instance(im.runnable.bind(py))? {
+        // (a plain dict, a node's usual update, is no Runnable: the ABC's
+        // check is not made for it, as `node_config::recurses` does not)
+        if recurse
+            && writer_recurse
+            && !input.is_exact_instance_of::<PyDict>()
+            && input.is_instance(im.runnable.bind(py))?
+        {
             return input.call_method1(pyo3::intern!(py, "invoke"), (input, config));
         }
         Ok(input.clone())

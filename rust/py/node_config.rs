@@ -429,8 +429,12 @@ pub(crate) fn injected_kwargs<'py>(
     Ok(Some(call_kwargs))
 }
 
-/// `isinstance(value, Runnable)`.
+/// `isinstance(value, Runnable)` (a plain dict, a graph's usual input, is
+/// none: the ABC's check is not made for it).
 pub(crate) fn is_runnable(value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if value.is_exact_instance_of::<PyDict>() {
+        return Ok(false);
+    }
     value.is_instance(imports(value.py())?.runnable.bind(value.py()))
 }
 

@@ -314,3 +314,28 @@ pub fn execution_info<'py>(py: Python<'py>, fields: Option<&Bound<'py, PyDict>>)
         classes(py)?.execution_info.build(py, &fields)
     })
 }
+
+/// `bool(value)`; a `ChainMap` of dicts (the metadata of LangGraph's run
+/// configs) is answered without entering its Python `__bool__`
+/// (`any(self.maps)`).
+pub(crate) fn truthy(value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static CHAIN_MAP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = value.py();
+    let chain_map = CHAIN_MAP.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("collections")?.getattr(pyo3::intern!(py, "ChainMap"))?.unbind())
+    })?;
+    if value.get_type().is(chain_map.bind(py)) {
+        if let Ok(maps) = value.getattr(pyo3::intern!(py, "maps"))?.cast_into::<pyo3::types::PyList>() {
+            for m in maps.iter() {
+                match m.cast_exact::<PyDict>() {
+                    Ok(d) if d.is_empty() => continue,
+                    Ok(_) => return Ok(true),
+                    // (a map of another kind: Python's own answer)
+                    Err(_) => return value.is_truthy(),
+                }
+            }
+            return Ok(false);
+        }
+    }
+    value.is_truthy()
+}

@@ -150,7 +150,7 @@ pub fn task_config<'py>(
             (k.metadata.bind(py), k.tags.bind(py), k.callbacks.bind(py));
         let out = PyDict::new(py);
         for (key, value) in config.iter() {
-            if !value.is_truthy()? {
+            if !crate::runtime::truthy(&value)? {
                 continue;
             }
             if key.eq(key_metadata)? {
