@@ -10,7 +10,7 @@ use langgraph_rs_core as core;
 use core::{Kind, Managed};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyString, PyTuple};
 
 /// Python objects the binding needs, imported once per graph.
 pub(crate) struct Imports {
@@ -74,8 +74,8 @@ pub(crate) struct Graph {
 
 pub(crate) struct NodePull {
     pub(crate) name: Py<PyString>,
-    pub(crate) path: Py<pyo3::types::PyTuple>,
-    pub(crate) triggers: Py<pyo3::types::PyTuple>,
+    pub(crate) path: Py<PyTuple>,
+    pub(crate) triggers: Py<PyTuple>,
 }
 
 pub(crate) fn kind_of(
@@ -169,12 +169,8 @@ impl Graph {
                 .iter()
                 .map(|n| {
                     let name = PyString::intern(py, &n.name);
-                    let (path, triggers) = crate::state_py::pull_path(py, &name, &n.sorted_triggers)?;
-                    Ok(NodePull {
-                        name: name.unbind(),
-                        path: path.cast_into::<pyo3::types::PyTuple>()?.unbind(),
-                        triggers: triggers.cast_into::<pyo3::types::PyTuple>()?.unbind(),
-                    })
+                    let (path, triggers) = pull_path(py, &name, &n.sorted_triggers)?;
+                    Ok(NodePull { name: name.unbind(), path: path.unbind(), triggers: triggers.unbind() })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             Ok(Graph { inner, reducers, binop_init, deltas, names, pulls, imports: Imports::load(py)? })
@@ -208,4 +204,14 @@ impl Graph {
             Ok(self.inner.nodes.iter().map(|n| n.name.clone()).collect())
         })
     }
+}
+
+/// The path and triggers of a PULL task: `("__pregel_pull", name)`, sorted triggers.
+fn pull_path<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyString>,
+    triggers: &[String],
+) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyTuple>)> {
+    let path = PyTuple::new(py, [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()])?;
+    Ok((path, PyTuple::new(py, triggers.iter())?))
 }

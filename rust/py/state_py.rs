@@ -202,16 +202,6 @@ pub(crate) fn managed_to_py(py: Python<'_>, m: ManagedValue) -> PyResult<Py<PyAn
     })
 }
 
-/// The path and triggers of a PULL task: `("__pregel_pull", name)`, sorted triggers.
-pub(crate) fn pull_path<'py>(
-    py: Python<'py>,
-    name: &Bound<'py, PyString>,
-    triggers: &[String],
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let path = PyTuple::new(py, [PyString::new(py, core::state::PULL).into_any(), name.clone().into_any()])?;
-    Ok((path.into_any(), PyTuple::new(py, triggers.iter())?.into_any()))
-}
-
 /// A `(channel, value)` write from any 2-item sequence.
 pub(crate) fn pair(w: &Bound<'_, PyAny>) -> PyResult<(String, Py<PyAny>)> {
     if let Ok(t) = w.cast::<PyTuple>() {

@@ -15,10 +15,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 
-use crate::state_py::State;
-
 use crate::boundary::guarded;
 use crate::loop_fields::{Fields, F};
+use crate::state_py::State;
 
 struct Imports {
     graph_interrupt: Py<PyAny>,
