@@ -297,7 +297,8 @@ pub(crate) fn step_config<'py>(
         )?;
         manager_cls.call((), Some(&kw))?
     };
-    let tag = PyString::new(py, &format!("seq:step:{i}"));
+    // (a node's function is its sequence's first step: one string for all)
+    let tag = if i == 1 { pyo3::intern!(py, "seq:step:1").clone() } else { PyString::new(py, &format!("seq:step:{i}")) };
     let child_tags = child.getattr(pyo3::intern!(py, "tags"))?;
     if p.tags.contains(&tag)? {
         child.call_method1(

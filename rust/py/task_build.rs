@@ -352,7 +352,11 @@ impl<'py> Step<'py> {
             _ => py.None().into_bound(py),
         };
         let step = Fields::of(loop_)?.get(F::Step)?;
-        let step_tag = PyString::new(py, &format!("graph:step:{}", step.str()?)).into_any();
+        let step_tag = match step.cast_exact::<pyo3::types::PyInt>().map(|s| s.extract::<i64>()) {
+            Ok(Ok(n)) => PyString::new(py, &format!("graph:step:{n}")),
+            _ => PyString::new(py, &format!("graph:step:{}", step.str()?)),
+        }
+        .into_any();
         let checkpointer = Fields::of(loop_)?.get(F::Checkpointer)?;
         let checkpointer = if checkpointer.is_truthy()? {
             checkpointer
