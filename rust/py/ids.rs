@@ -8,9 +8,9 @@
 //! random per id, as there.
 
 use std::cell::Cell;
-use std::sync::Mutex;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
@@ -96,12 +96,16 @@ pub(crate) fn new_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
         .unwrap_or(0);
     let mut timestamp = now / 100 + UUID_EPOCH_OFFSET;
     let last = module.getattr(im.last.bind(py))?;
-    // (never contended: held only here, under the GIL)
-    let mut kept = LAST.lock().map_err(|_| crate::boundary::poisoned())?;
     if !last.is_none() {
-        let last: u128 = match kept.as_ref() {
-            Some((obj, n)) if obj.is(&last) => *n,
-            _ => last.extract()?,
+        // (the lock is held only while no Python code can run)
+        let known = LAST
+            .lock()
+            .map_err(|_| crate::boundary::poisoned())?
+            .as_ref()
+            .and_then(|(obj, n)| obj.is(&last).then_some(*n));
+        let last: u128 = match known {
+            Some(n) => n,
+            None => last.extract()?,
         };
         if timestamp <= last {
             timestamp = last + 1;
@@ -109,7 +113,7 @@ pub(crate) fn new_id(py: Python<'_>, clock_seq: i64) -> PyResult<String> {
     }
     let stored = PyInt::new(py, timestamp).into_any();
     module.setattr(im.last.bind(py), &stored)?;
-    *kept = Some((stored.unbind(), timestamp));
+    *LAST.lock().map_err(|_| crate::boundary::poisoned())? = Some((stored.unbind(), timestamp));
     Ok(uuid_str(uuid6_int(timestamp, clock_seq, random_u64())))
 }
 

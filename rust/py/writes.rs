@@ -17,7 +17,7 @@ fn any_channel<'py>(
     if let Ok(list) = writes.cast::<PyList>() {
         // (by index: a list the check calls into may change meanwhile)
         let mut i = 0;
-        while let Some(w) = list.get_item(i).ok() {
+        while let Ok(w) = list.get_item(i) {
             let c = match w.cast::<PyTuple>() {
                 Ok(t) if !t.is_empty() => t.get_item(0)?,
                 _ => w.get_item(0)?,
@@ -29,9 +29,8 @@ fn any_channel<'py>(
         }
         return Ok(false);
     }
-    let channels: Vec<Bound<'py, PyAny>> = writes.try_iter()?.map(|w| w?.get_item(0)).collect::<PyResult<_>>()?;
-    for c in &channels {
-        if hit(c)? {
+    for w in writes.try_iter()? {
+        if hit(&w?.get_item(0)?)? {
             return Ok(true);
         }
     }
