@@ -23,7 +23,6 @@ struct Imports {
     tuple_entry: Py<PyAny>,
     send: Py<PyAny>,
     command: Py<PyAny>,
-    runnable: Py<PyAny>,
     passthrough: Py<PyAny>,
     skip_write: Py<PyAny>,
     invalid_update: Py<PyAny>,
@@ -53,7 +52,6 @@ fn imports(py: Python<'_>) -> PyResult<&'static Imports> {
             tuple_entry: write.getattr(pyo3::intern!(py, "ChannelWriteTupleEntry"))?.unbind(),
             send: types.getattr(pyo3::intern!(py, "Send"))?.unbind(),
             command: types.getattr(pyo3::intern!(py, "Command"))?.unbind(),
-            runnable: py.import("langchain_core.runnables")?.getattr(pyo3::intern!(py, "Runnable"))?.unbind(),
             passthrough: write.getattr(pyo3::intern!(py, "PASSTHROUGH"))?.unbind(),
             skip_write: write.getattr(pyo3::intern!(py, "SKIP_WRITE"))?.unbind(),
             invalid_update: py.import("langgraph.errors")?.getattr(pyo3::intern!(py, "InvalidUpdateError"))?.unbind(),
@@ -182,13 +180,7 @@ pub fn channel_write<'py>(
             }
         }
         send.call1((out,))?;
-        // (a plain dict, a node's usual update, is no Runnable: the ABC's
-        // check is not made for it, as `node_config::recurses` does not)
-        if recurse
-            && writer_recurse
-            && !input.is_exact_instance_of::<PyDict>()
-            && input.is_instance(im.runnable.bind(py))?
-        {
+        if recurse && writer_recurse && crate::node_config::is_runnable(input)? {
             return input.call_method1(pyo3::intern!(py, "invoke"), (input, config));
         }
         Ok(input.clone())

@@ -441,10 +441,10 @@ pub(crate) fn is_runnable(value: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// Whether a node's result is a `Runnable` to invoke in turn (`recurse`).
 pub(crate) fn recurses(step: &Bound<'_, PyAny>, ret: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let im = imports(ret.py())?;
+    // (a plain dict, the usual result, asks for no attribute first)
     Ok(!ret.is_exact_instance_of::<PyDict>()
         && step
             .getattr(pyo3::intern!(step.py(), "recurse"))?
             .is_truthy()?
-        && ret.is_instance(im.runnable.bind(ret.py()))?)
+        && is_runnable(ret)?)
 }

@@ -253,6 +253,31 @@ pub(crate) enum ReadFrom<'a> {
     Copies(HashMap<usize, core::Channel<V>>),
 }
 
+/// The graph's indices of the channels named in `names` (a sequence of
+/// `str`; names the graph lacks are skipped).
+fn channel_indices(g: &Graph, names: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    if names.is_instance_of::<PyString>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err("Can't extract `str` to `Vec`"));
+    }
+    let index = |name: &Bound<'_, PyAny>| -> PyResult<Option<usize>> {
+        Ok(match name.cast::<PyString>() {
+            Ok(s) => g.inner.channel_index.get(s.to_str()?).copied(),
+            Err(_) => g.inner.channel_index.get(&name.extract::<String>()?).copied(),
+        })
+    };
+    let mut out = Vec::new();
+    if let Ok(list) = names.cast::<PyList>() {
+        for name in list.iter() {
+            out.extend(index(&name)?);
+        }
+    } else {
+        for name in names.try_iter()? {
+            out.extend(index(&name?)?);
+        }
+    }
+    Ok(out)
+}
+
 /// A task as `apply_writes` reads it: its name, path, triggers and writes.
 pub(crate) struct TaskRef<'py> {
     pub(crate) name: Bound<'py, PyAny>,
@@ -294,89 +319,6 @@ impl State {
             let out = PyList::empty(py);
             for c in updated {
                 out.append(g.names[c].bind(py))?;
-            }
-            Ok(out.unbind())
-        })
-    }
-
-    /// The step's task plans: a tuple per task `(id, name, path, triggers,
-    /// input, task_ns, packet)`; `updated` the channels the last step updated
-    /// (by index), None on a run's first step.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn plan(
-        &self,
-        py: Python<'_>,
-        checkpoint_id: &str,
-        parent_ns: &str,
-        step: i64,
-        stop: i64,
-        updated: Option<&[usize]>,
-        sha1_ids: bool,
-    ) -> PyResult<Py<PyList>> {
-        guarded("prepare", || {
-            let g = self.graph.get();
-            let st = self.lock(py)?;
-            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
-                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
-            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
-            let plans = st
-                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, updated, crate::scheme(sha1_ids), &mut host)
-                .map_err(|e| map_err(py, g, e))?;
-            let out = PyList::empty(py);
-            for plan in plans {
-                let pull = &g.pulls[plan.node];
-                let name = pull.name.bind(py);
-                let pulled = || (pull.path.bind(py).clone().into_any(), pull.triggers.bind(py).clone().into_any());
-                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
-                    match plan.input {
-                        PlanInput::Packet(p) => {
-                            let idx = plan.push_idx.unwrap_or(0);
-                            let path = PyTuple::new(
-                                py,
-                                [
-                                    PyString::new(py, core::state::PUSH).into_any(),
-                                    idx.into_pyobject(py)?.into_any(),
-                                    PyBool::new(py, false).to_owned().into_any(),
-                                ],
-                            )?;
-                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
-                            (
-                                path.into_any(),
-                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
-                                arg,
-                                p.clone_ref(py),
-                            )
-                        }
-                        PlanInput::Single(got) => {
-                            let input = got_to_py(py, got)?;
-                            let (path, triggers) = pulled();
-                            (path, triggers, input, py.None())
-                        }
-                        PlanInput::Map(vals) => {
-                            let d = PyDict::new(py);
-                            for (k, v) in vals {
-                                match v {
-                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
-                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
-                                }
-                            }
-                            let (path, triggers) = pulled();
-                            (path, triggers, d.into_any().unbind(), py.None())
-                        }
-                    };
-                let t = PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, &plan.id).into_any(),
-                        name.clone().into_any(),
-                        path,
-                        triggers,
-                        input.into_bound(py),
-                        PyString::new(py, &plan.task_ns).into_any(),
-                        packet.into_bound(py),
-                    ],
-                )?;
-                out.append(t)?;
             }
             Ok(out.unbind())
         })
@@ -705,21 +647,89 @@ impl State {
         })
     }
 
-    fn prepare(
+    /// The step's task plans: a tuple per task `(id, name, path, triggers,
+    /// input, task_ns, packet)`; `updated` the names of the channels the last
+    /// step updated, None on a run's first step. (The step functions call it
+    /// in Rust, `tick.rs`.)
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn prepare(
         &self,
         py: Python<'_>,
         checkpoint_id: &str,
         parent_ns: &str,
         step: i64,
         stop: i64,
-        updated: Option<Vec<String>>,
+        updated: Option<&Bound<'_, PyAny>>,
         sha1_ids: bool,
     ) -> PyResult<Py<PyList>> {
-        let g = self.graph.get();
-        let upd: Option<Vec<usize>> = updated.map(|u| {
-            u.iter().filter_map(|n| g.inner.channel_index.get(n).copied()).collect()
-        });
-        self.plan(py, checkpoint_id, parent_ns, step, stop, upd.as_deref(), sha1_ids)
+        guarded("prepare", || {
+            let g = self.graph.get();
+            let updated = updated.map(|u| channel_indices(g, u)).transpose()?;
+            let st = self.lock(py)?;
+            let ns_bytes = core::task_id::checkpoint_id_bytes(checkpoint_id)
+                .ok_or_else(|| PyValueError::new_err(format!("invalid checkpoint id {checkpoint_id:?}")))?;
+            let mut host = PyHost { py, graph: g, next_version: None, tasks: None };
+            let plans = st
+                .prepare(&g.inner, &ns_bytes, parent_ns, step, stop, updated.as_deref(), crate::scheme(sha1_ids), &mut host)
+                .map_err(|e| map_err(py, g, e))?;
+            let out = PyList::empty(py);
+            for plan in plans {
+                let pull = &g.pulls[plan.node];
+                let name = pull.name.bind(py);
+                let pulled = || (pull.path.bind(py).clone().into_any(), pull.triggers.bind(py).clone().into_any());
+                let (path, triggers, input, packet): (Bound<'_, PyAny>, Bound<'_, PyAny>, Py<PyAny>, Py<PyAny>) =
+                    match plan.input {
+                        PlanInput::Packet(p) => {
+                            let idx = plan.push_idx.unwrap_or(0);
+                            let path = PyTuple::new(
+                                py,
+                                [
+                                    PyString::new(py, core::state::PUSH).into_any(),
+                                    idx.into_pyobject(py)?.into_any(),
+                                    PyBool::new(py, false).to_owned().into_any(),
+                                ],
+                            )?;
+                            let arg = p.bind(py).getattr(pyo3::intern!(py, "arg"))?.unbind();
+                            (
+                                path.into_any(),
+                                PyTuple::new(py, [core::state::PUSH])?.into_any(),
+                                arg,
+                                p.clone_ref(py),
+                            )
+                        }
+                        PlanInput::Single(got) => {
+                            let input = got_to_py(py, got)?;
+                            let (path, triggers) = pulled();
+                            (path, triggers, input, py.None())
+                        }
+                        PlanInput::Map(vals) => {
+                            let d = PyDict::new(py);
+                            for (k, v) in vals {
+                                match v {
+                                    ReadVal::Got(got) => d.set_item(k, got_to_py(py, got)?)?,
+                                    ReadVal::Managed(m) => d.set_item(k, managed_to_py(py, m)?)?,
+                                }
+                            }
+                            let (path, triggers) = pulled();
+                            (path, triggers, d.into_any().unbind(), py.None())
+                        }
+                    };
+                let t = PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, &plan.id).into_any(),
+                        name.clone().into_any(),
+                        path,
+                        triggers,
+                        input.into_bound(py),
+                        PyString::new(py, &plan.task_ns).into_any(),
+                        packet.into_bound(py),
+                    ],
+                )?;
+                out.append(t)?;
+            }
+            Ok(out.unbind())
+        })
     }
 
     fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {

@@ -184,17 +184,7 @@ pub fn apply_step(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let state = lf.get(F::State)?;
-        let updated = match state.cast::<State>() {
-            Ok(state) => state.borrow().apply(py, &entries)?.into_bound(py).into_any(),
-            Err(_) => {
-                let entries = entries
-                    .into_iter()
-                    .map(|t| PyTuple::new(py, [t.name, t.path, t.triggers, t.writes]))
-                    .collect::<PyResult<Vec<_>>>()?;
-                state.call_method1(intern!(py, "apply_writes"), (entries,))?
-            }
-        };
+        let updated = lf.get(F::State)?.cast_into::<State>()?.borrow().apply(py, &entries)?.into_bound(py);
         lf.set(F::UpdatedChannels, &updated)?;
         let keys = lf.get(F::OutputKeys)?;
         if any_in(&updated, &keys)? {

@@ -274,11 +274,11 @@ impl StepConsts {
                     .unbind(),
                 store: loop_.getattr(pyo3::intern!(py, "store"))?.unbind(),
                 manager: loop_.getattr(pyo3::intern!(py, "manager"))?.unbind(),
-                managed: Fields::of(loop_)?
+                managed: lf
                     .get(F::Spec)?
                     .getattr(pyo3::intern!(py, "managed"))?
                     .unbind(),
-                retry_policy: Fields::of(loop_)?.get(F::RetryPolicy)?.unbind(),
+                retry_policy: lf.get(F::RetryPolicy)?.unbind(),
                 cache_policy: loop_.getattr(pyo3::intern!(py, "cache_policy"))?.unbind(),
                 has_previous: loop_
                     .getattr(pyo3::intern!(py, "channel_names"))?
@@ -333,14 +333,16 @@ fn or_none<'py>(d: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<
 impl<'py> Step<'py> {
     fn read(loop_: &Bound<'py, PyAny>, n: &Names, im: &Imports) -> PyResult<Step<'py>> {
         let py = loop_.py();
-        let config = Fields::of(loop_)?.get(F::Config)?.cast_into::<PyDict>()?;
+        // (the loop's fields, once for the step)
+        let lf = Fields::of(loop_)?;
+        let config = lf.get(F::Config)?.cast_into::<PyDict>()?;
         let configurable = config
             .get_item(n.configurable.bind(py))?
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("configurable"))?
             .cast_into::<PyDict>()?;
         let consts = StepConsts::of(loop_, n)?;
         let consts = consts.get();
-        let pending = Fields::of(loop_)?.get(F::CheckpointPendingWrites)?;
+        let pending = lf.get(F::CheckpointPendingWrites)?;
         let has_pending = pending.len()? > 0;
         let previous = if consts.has_previous {
             loop_.call_method0(pyo3::intern!(py, "_previous"))?
@@ -351,26 +353,26 @@ impl<'py> Step<'py> {
             Some(r) if r.is_truthy()? => r.str()?.into_any(),
             _ => py.None().into_bound(py),
         };
-        let step = Fields::of(loop_)?.get(F::Step)?;
+        let step = lf.get(F::Step)?;
         let step_tag = match step.cast_exact::<pyo3::types::PyInt>().map(|s| s.extract::<i64>()) {
             Ok(Ok(n)) => PyString::new(py, &format!("graph:step:{n}")),
             _ => PyString::new(py, &format!("graph:step:{}", step.str()?)),
         }
         .into_any();
-        let checkpointer = Fields::of(loop_)?.get(F::Checkpointer)?;
+        let checkpointer = lf.get(F::Checkpointer)?;
         let checkpointer = if checkpointer.is_truthy()? {
             checkpointer
         } else {
             or_none(&configurable, n.checkpointer.bind(py))?
         };
-        let stop = Fields::of(loop_)?.get(F::Stop)?;
+        let stop = lf.get(F::Stop)?;
         Ok(Step {
             nodes: consts.nodes.bind(py).clone(),
             lean: consts.lean,
             lean_nodes: consts.lean_nodes.bind(py).clone(),
             step,
             stop,
-            checkpoint_id: Fields::of(loop_)?
+            checkpoint_id: lf
                 .get(F::Checkpoint)?
                 .get_item(n.id.bind(py))?,
             has_pending,
@@ -397,7 +399,7 @@ impl<'py> Step<'py> {
             manager: consts.manager.bind(py).clone(),
             step_tag,
             local_read: loop_.getattr(pyo3::intern!(py, "_local_read"))?,
-            channels: Fields::of(loop_)?.get(F::Channels)?,
+            channels: lf.get(F::Channels)?,
             managed: consts.managed.bind(py).clone(),
             retry_policy: consts.retry_policy.bind(py).clone(),
             cache_policy: consts.cache_policy.bind(py).clone(),

@@ -49,7 +49,7 @@ pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
             Ok(s) => s,
             Err(_) => py.import("builtins")?.getattr("int")?.call1((stop,))?.extract()?,
         };
-        let state = lf.get(F::State)?;
+        let state = lf.get(F::State)?.cast_into::<State>()?;
         let checkpoint_id = lf.get(F::Checkpoint)?.get_item(intern!(py, "id"))?;
         let (parent_ns, step) = (lf.get(F::ParentNs)?, lf.get(F::Step)?);
         let (updated, sha1_ids) = (lf.get(F::UpdatedChannels)?, lf.get(F::Sha1Ids)?);
@@ -66,11 +66,10 @@ pub fn prepare_tasks(loop_: &Bound<'_, PyAny>) -> PyResult<()> {
     })
 }
 
-/// `state.prepare(...)` called in Rust (no method call through Python, the
-/// updated channels read by name without a `String` each); None when an
-/// argument is not of the type that call takes.
+/// `state.prepare(...)` called in Rust (no method call through Python);
+/// None when an argument is not of the type that call takes.
 fn plan_natively<'py>(
-    state: &Bound<'py, PyAny>,
+    state: &Bound<'py, State>,
     checkpoint_id: &Bound<'py, PyAny>,
     parent_ns: &Bound<'py, PyAny>,
     step: &Bound<'py, PyAny>,
@@ -79,8 +78,7 @@ fn plan_natively<'py>(
     sha1_ids: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = state.py();
-    let (Ok(state), Ok(checkpoint_id), Ok(parent_ns), Ok(step), Ok(sha1_ids)) = (
-        state.cast::<State>(),
+    let (Ok(checkpoint_id), Ok(parent_ns), Ok(step), Ok(sha1_ids)) = (
         checkpoint_id.cast::<PyString>(),
         parent_ns.cast::<PyString>(),
         step.cast_exact::<PyInt>(),
@@ -91,32 +89,13 @@ fn plan_natively<'py>(
     let Ok(step) = step.extract::<i64>() else {
         return Ok(None);
     };
-    let state = state.borrow();
-    let g = state.graph.get();
-    let updated = if updated.is_none() {
-        None
-    } else {
-        let Ok(list) = updated.cast::<PyList>() else {
-            return Ok(None);
-        };
-        let mut idx = Vec::with_capacity(list.len());
-        for name in list.iter() {
-            let Ok(name) = name.cast::<PyString>() else {
-                return Ok(None);
-            };
-            if let Some(&c) = g.inner.channel_index.get(name.to_str()?) {
-                idx.push(c);
-            }
-        }
-        Some(idx)
-    };
-    let plans = state.plan(
+    let plans = state.borrow().prepare(
         py,
         checkpoint_id.to_str()?,
         parent_ns.to_str()?,
         step,
         stop,
-        updated.as_deref(),
+        (!updated.is_none()).then_some(updated),
         sha1_ids.is_true(),
     )?;
     Ok(Some(plans.into_bound(py).into_any()))

@@ -15,9 +15,11 @@ fn any_channel<'py>(
     mut hit: impl FnMut(&Bound<'py, PyAny>) -> PyResult<bool>,
 ) -> PyResult<bool> {
     if let Ok(list) = writes.cast::<PyList>() {
-        // (by index: a list the check calls into may change meanwhile)
+        // (by index, its length read each time: a list the check calls into
+        // may change meanwhile)
         let mut i = 0;
-        while let Ok(w) = list.get_item(i) {
+        while i < list.len() {
+            let w = list.get_item(i)?;
             let c = match w.cast::<PyTuple>() {
                 Ok(t) if !t.is_empty() => t.get_item(0)?,
                 _ => w.get_item(0)?,
