@@ -36,6 +36,12 @@ mod writes;
 
 use std::collections::HashMap;
 
+/// Rust-side allocations (names, plans, write lists) go to mimalloc: a
+/// superstep makes a few dozen short-lived ones, and glibc's malloc/free cost
+/// several times as much per pair. Python objects keep CPython's allocator.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use boundary::{guarded, EngineError};
 
 use langgraph_rs_core as core;
