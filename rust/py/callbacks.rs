@@ -92,13 +92,9 @@ pub fn callback_child<'py>(run_manager: &Bound<'py, PyAny>, tag: &Bound<'py, PyA
             return run_manager.call_method1(pyo3::intern!(py, "get_child"), (tag,));
         }
         let child = crate::runtime::object_new(&cls)?;
-        let tags = PyList::empty(py);
-        let inheritable_tags = PyList::empty(py);
-        for t in run_manager.getattr(pyo3::intern!(py, "inheritable_tags"))?.try_iter()? {
-            let t = t?;
-            tags.append(&t)?;
-            inheritable_tags.append(t)?;
-        }
+        let inherited = run_manager.getattr(pyo3::intern!(py, "inheritable_tags"))?;
+        let tags = crate::py_seq::to_list(&inherited)?;
+        let inheritable_tags = crate::py_seq::to_list(&tags)?;
         // add_tags([tag], inherit=False)
         if tags.contains(tag)? {
             tags.call_method1(pyo3::intern!(py, "remove"), (tag,))?;

@@ -16,6 +16,7 @@ mod loop_fields;
 mod node_call;
 mod node_call_async;
 mod node_config;
+mod py_seq;
 mod retry;
 mod retry_async;
 mod run_config;

@@ -198,21 +198,12 @@ pub(crate) fn parent<'py>(
     manager: &Bound<'py, PyAny>,
 ) -> PyResult<Parent<'py>> {
     let py = config.py();
-    let inheritable = PyList::empty(py);
-    for t in manager
-        .getattr(pyo3::intern!(py, "inheritable_tags"))?
-        .try_iter()?
-    {
-        inheritable.append(t?)?;
-    }
+    let inheritable = crate::py_seq::to_list(&manager.getattr(pyo3::intern!(py, "inheritable_tags"))?)?;
     if let Some(tags) = config.get_item(n.tags.bind(py))? {
         if tags.is_truthy()? {
             // add_tags(tags): a tag already there moves to the end
             let tags: Vec<Bound<'py, PyAny>> = tags.try_iter()?.collect::<PyResult<_>>()?;
-            let own = PyList::empty(py);
-            for t in manager.getattr(pyo3::intern!(py, "tags"))?.try_iter()? {
-                own.append(t?)?;
-            }
+            let own = crate::py_seq::to_list(&manager.getattr(pyo3::intern!(py, "tags"))?)?;
             for t in &tags {
                 if own.contains(t)? {
                     own.call_method1(pyo3::intern!(py, "remove"), (t,))?;

@@ -100,16 +100,15 @@ fn put_writes(loop_: &Bound<'_, PyAny>, task: &Bound<'_, PyAny>, writes: &Bound<
         .cast_into::<PySet>()?
         .add(&task_id)?;
     let pending = PyList::empty(py);
-    for w in lf.get(F::CheckpointPendingWrites)?.try_iter()? {
-        let w = w?;
+    crate::py_seq::for_each(&lf.get(F::CheckpointPendingWrites)?, |w| {
         if !w.get_item(0)?.eq(&task_id)? {
             pending.append(w)?;
         }
-    }
-    for w in writes.try_iter()? {
-        let w = w?;
-        pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)?;
-    }
+        Ok(())
+    })?;
+    crate::py_seq::for_each(writes, |w| {
+        pending.append(PyTuple::new(py, [task_id.clone(), w.get_item(0)?, w.get_item(1)?])?)
+    })?;
     lf.set(F::CheckpointPendingWrites, pending)?;
     let durability = lf.get(F::Durability)?;
     if !durability.eq(intern!(py, "exit"))? && !lf.get(F::Checkpointer)?.is_none() {

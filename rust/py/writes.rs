@@ -8,35 +8,18 @@ use pyo3::types::{PyList, PyTuple};
 use crate::boundary::guarded;
 
 /// Whether `hit(w[0])` holds for any write `w` (in order, stopping at the
-/// first): a list of tuples (what tasks write) read by index, anything else
-/// through the sequence protocols.
+/// first).
 fn any_channel<'py>(
     writes: &Bound<'py, PyAny>,
     mut hit: impl FnMut(&Bound<'py, PyAny>) -> PyResult<bool>,
 ) -> PyResult<bool> {
-    if let Ok(list) = writes.cast::<PyList>() {
-        // (by index, its length read each time: a list the check calls into
-        // may change meanwhile)
-        let mut i = 0;
-        while i < list.len() {
-            let w = list.get_item(i)?;
-            let c = match w.cast::<PyTuple>() {
-                Ok(t) if !t.is_empty() => t.get_item(0)?,
-                _ => w.get_item(0)?,
-            };
-            if hit(&c)? {
-                return Ok(true);
-            }
-            i += 1;
-        }
-        return Ok(false);
-    }
-    for w in writes.try_iter()? {
-        if hit(&w?.get_item(0)?)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    crate::py_seq::any(writes, |w| {
+        let c = match w.cast::<PyTuple>() {
+            Ok(t) if !t.is_empty() => t.get_item(0)?,
+            _ => w.get_item(0)?,
+        };
+        hit(&c)
+    })
 }
 
 /// `all(w[0] in names for w in writes)`.
@@ -63,12 +46,7 @@ pub fn any_in(channels: &Bound<'_, PyAny>, keys: &Bound<'_, PyAny>) -> PyResult<
         if keys.is_instance_of::<pyo3::types::PyString>() {
             return channels.contains(keys);
         }
-        for k in channels.try_iter()? {
-            if keys.contains(k?)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        crate::py_seq::any(channels, |k| keys.contains(k))
     })
 }
 
