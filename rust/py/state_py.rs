@@ -149,7 +149,7 @@ pub(crate) fn version_from_py(v: &Bound<'_, PyAny>) -> PyResult<Version> {
         return Ok(Version::Int(i.extract()?));
     }
     if let Ok(s) = v.downcast::<PyString>() {
-        return Ok(Version::Str(s.to_str()?.to_string()));
+        return Ok(Version::Str(s.to_str()?.into()));
     }
     Err(PyTypeError::new_err(format!(
         "langgraph_rs supports int and str channel versions, got {}",
@@ -800,7 +800,7 @@ pub(crate) fn versions_dict(py: Python<'_>, vs: &core::Versions) -> PyResult<Py<
 pub(crate) fn seen_dict(py: Python<'_>, st: &core::State<V>) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     for (node, vs) in &st.seen {
-        d.set_item(node, versions_dict(py, vs)?)?;
+        d.set_item(&**node, versions_dict(py, vs)?)?;
     }
     Ok(d.into_any().unbind())
 }

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use langgraph_rs_core as core;
-use core::Version;
+use core::{Name, Version};
 
 pub(crate) fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> {
     Ok(match v {
@@ -23,10 +23,10 @@ pub(crate) fn version_to_py(py: Python<'_>, v: &Version) -> PyResult<Py<PyAny>> 
 }
 
 /// `{k: v for k, v in entries}`, a new dict.
-pub(crate) fn new_dict<'py>(py: Python<'py>, entries: &[(String, Version)]) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn new_dict<'py>(py: Python<'py>, entries: &[(Name, Version)]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in entries {
-        d.set_item(k, version_to_py(py, v)?)?;
+        d.set_item(&**k, version_to_py(py, v)?)?;
     }
     Ok(d)
 }
@@ -34,18 +34,18 @@ pub(crate) fn new_dict<'py>(py: Python<'py>, entries: &[(String, Version)]) -> P
 /// One kept dict and the entries it holds (in its order).
 struct Kept {
     dict: Py<PyDict>,
-    entries: Vec<(String, Version)>,
+    entries: Vec<(Name, Version)>,
 }
 
 impl Kept {
-    fn new(py: Python<'_>, entries: &[(String, Version)]) -> PyResult<Kept> {
+    fn new(py: Python<'_>, entries: &[(Name, Version)]) -> PyResult<Kept> {
         Ok(Kept { dict: new_dict(py, entries)?.unbind(), entries: entries.to_vec() })
     }
 
     /// A copy of the dict for `entries`, after bringing it up to date; a map
     /// whose keys are not the kept ones followed by new ones (it was
     /// replaced) is made anew.
-    fn copy_for<'py>(&mut self, py: Python<'py>, entries: &[(String, Version)]) -> PyResult<Bound<'py, PyDict>> {
+    fn copy_for<'py>(&mut self, py: Python<'py>, entries: &[(Name, Version)]) -> PyResult<Bound<'py, PyDict>> {
         let same_keys = self.entries.len() <= entries.len()
             && self.entries.iter().zip(entries).all(|(a, b)| a.0 == b.0);
         if !same_keys {
@@ -55,12 +55,12 @@ impl Kept {
         let dict = self.dict.bind(py);
         for (kept, (k, v)) in self.entries.iter_mut().zip(entries) {
             if kept.1 != *v {
-                dict.set_item(k, version_to_py(py, v)?)?;
+                dict.set_item(&**k, version_to_py(py, v)?)?;
                 kept.1 = v.clone();
             }
         }
         for (k, v) in &entries[self.entries.len()..] {
-            dict.set_item(k, version_to_py(py, v)?)?;
+            dict.set_item(&**k, version_to_py(py, v)?)?;
             self.entries.push((k.clone(), v.clone()));
         }
         dict.copy()
@@ -74,7 +74,7 @@ pub(crate) struct KeptVersions {
     versions: Option<Kept>,
     /// per node: its name (and the Python string of it), its versions seen,
     /// and the core's stamp of them when they were last brought up to date
-    seen: Vec<(String, Py<PyString>, Kept, u64)>,
+    seen: Vec<(Name, Py<PyString>, Kept, u64)>,
     /// a private copy of the last `versions_seen` handed out: its keys are
     /// those of `seen`, in order, so a copy of it is the next one's start
     /// (each node's entry replaced, no dict grown key by key)
@@ -101,7 +101,7 @@ impl KeptVersions {
     pub(crate) fn seen<'py>(
         &mut self,
         py: Python<'py>,
-        seen: &[(String, core::Versions)],
+        seen: &[(Name, core::Versions)],
         stamps: &[u64],
     ) -> PyResult<Bound<'py, PyDict>> {
         if self.seen.len() > seen.len() || self.seen.iter().zip(seen).any(|(a, b)| a.0 != b.0) {
@@ -116,7 +116,7 @@ impl KeptVersions {
             let stamp = stamps.get(i).copied();
             if i == self.seen.len() {
                 let kept = Kept::new(py, &vs.entries)?;
-                self.seen.push((node.clone(), PyString::new(py, node).unbind(), kept, stamp.unwrap_or(0)));
+                self.seen.push((node.clone(), PyString::new(py, &**node).unbind(), kept, stamp.unwrap_or(0)));
             }
             let (_, name, kept, kept_stamp) = &mut self.seen[i];
             let copy = match stamp {

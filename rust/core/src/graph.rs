@@ -2,6 +2,7 @@
 //! triggers which node (a petgraph bipartite graph).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use petgraph::graph::DiGraph;
 use petgraph::Direction;
@@ -75,6 +76,9 @@ pub struct Graph {
     /// channel -> nodes it triggers, sorted by node name (`Pregel.trigger_to_nodes`).
     pub trigger_to_nodes: Vec<Vec<usize>>,
     pub tasks_channel: Option<usize>,
+    /// The channels' and nodes' names as the version maps hold them.
+    pub channel_names: Vec<Name>,
+    pub node_names: Vec<Name>,
     topology: DiGraph<Vertex, ()>,
 }
 
@@ -84,6 +88,10 @@ pub enum GraphError {
     UnknownTrigger { node: String, channel: String },
     UnknownRead { node: String, name: String },
 }
+
+/// A channel's or node's name as the version maps hold it: the graph's own
+/// names are shared, not copied, into every map that records them.
+pub type Name = Arc<str>;
 
 pub const TASKS: &str = "__pregel_tasks";
 
@@ -153,6 +161,8 @@ impl Graph {
             .collect();
         let tasks_channel = channel_index.get(TASKS).copied();
         let error_keys = channels.iter().map(|(name, _)| name.clone()).collect();
+        let channel_names = channels.iter().map(|(name, _)| Name::from(name.as_str())).collect();
+        let node_names = specs.iter().map(|s| Name::from(s.name.as_str())).collect();
         Ok(Graph {
             channels,
             error_keys,
@@ -161,6 +171,8 @@ impl Graph {
             node_index,
             trigger_to_nodes,
             tasks_channel,
+            channel_names,
+            node_names,
             topology,
         })
     }
@@ -173,6 +185,23 @@ impl Graph {
                 true
             }
             None => false,
+        }
+    }
+
+    /// A channel's name as the version maps hold it: the graph's own when it
+    /// has such a channel.
+    pub fn channel_name(&self, name: &str) -> Name {
+        match self.channel_index.get(name) {
+            Some(&c) => self.channel_names[c].clone(),
+            None => Name::from(name),
+        }
+    }
+
+    /// A node's name (or another `versions_seen` key) as the maps hold it.
+    pub fn node_name(&self, name: &str) -> Name {
+        match self.node_index.get(name) {
+            Some(&n) => self.node_names[n].clone(),
+            None => Name::from(name),
         }
     }
 

@@ -17,7 +17,7 @@ pub mod version;
 
 pub use channel::{Channel, Got, Kind};
 pub use error::PregelError;
-pub use graph::{Graph, GraphError, Managed, ManagedValue, Read, ReadItem};
+pub use graph::{Graph, GraphError, Managed, ManagedValue, Name, Read, ReadItem};
 pub use host::Host;
 pub use state::{Plan, PlanInput, ReadVal, State, TaskWrites, Versions};
 pub use version::Version;

@@ -5,7 +5,7 @@ use crate::fast_hash::FastMap;
 
 use crate::channel::{Channel, Got};
 use crate::error::PregelError;
-use crate::graph::{Graph, ManagedValue, Read, ReadItem};
+use crate::graph::{Graph, ManagedValue, Name, Read, ReadItem};
 use crate::host::Host;
 use crate::task_id::{task_id_with, IdScheme};
 use crate::version::Version;
@@ -37,20 +37,24 @@ pub struct TaskWrites<V> {
 /// An insertion-ordered map of versions (Python dict semantics).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Versions {
-    pub entries: Vec<(String, Version)>,
-    index: FastMap<String, usize>,
+    pub entries: Vec<(Name, Version)>,
+    index: FastMap<Name, usize>,
 }
 
 impl Versions {
     pub fn get(&self, k: &str) -> Option<&Version> {
-        self.index.get(k).map(|i| &self.entries[*i].1)
+        self.entry(k).map(|(_, v)| v)
     }
-    pub fn insert(&mut self, k: &str, v: Version) {
-        match self.index.get(k) {
+    /// The entry of `k`: the name as this map holds it, and its version.
+    pub fn entry(&self, k: &str) -> Option<&(Name, Version)> {
+        self.index.get(k).map(|i| &self.entries[*i])
+    }
+    pub fn insert(&mut self, k: &Name, v: Version) {
+        match self.index.get(&**k) {
             Some(i) => self.entries[*i].1 = v,
             None => {
-                self.index.insert(k.to_string(), self.entries.len());
-                self.entries.push((k.to_string(), v));
+                self.index.insert(k.clone(), self.entries.len());
+                self.entries.push((k.clone(), v));
             }
         }
     }
@@ -68,8 +72,8 @@ pub struct State<V> {
     ordered: Versions,
     max_version: Option<Version>,
     /// `checkpoint["versions_seen"]`.
-    pub seen: Vec<(String, Versions)>,
-    seen_index: FastMap<String, usize>,
+    pub seen: Vec<(Name, Versions)>,
+    seen_index: FastMap<Name, usize>,
     /// Per `seen` entry, when it was last handed out for change (from
     /// `seen_clock`): an entry whose stamp did not move did not change.
     seen_stamps: Vec<u64>,
@@ -187,9 +191,9 @@ impl<V: Clone> State<V> {
             self.set_version_by_name(graph, &k, v);
         }
         for (node, vs) in seen {
-            let entry = self.seen_entry(&node);
+            let entry = self.seen_entry(&graph.node_name(&node));
             for (k, v) in vs {
-                entry.insert(&k, v);
+                entry.insert(&graph.channel_name(&k), v);
             }
         }
     }
@@ -215,13 +219,13 @@ impl<V: Clone> State<V> {
             self.versions[*c] = Some(v.clone());
         }
         self.bump_max(&v);
-        self.ordered.insert(k, v);
+        self.ordered.insert(&graph.channel_name(k), v);
     }
 
     fn set_version(&mut self, graph: &Graph, c: usize, v: &Version) {
         self.versions[c] = Some(v.clone());
         self.bump_max(v);
-        self.ordered.insert(&graph.channels[c].0, v.clone());
+        self.ordered.insert(&graph.channel_names[c], v.clone());
     }
 
     fn bump_max(&mut self, v: &Version) {
@@ -230,12 +234,12 @@ impl<V: Clone> State<V> {
         }
     }
 
-    fn seen_entry(&mut self, node: &str) -> &mut Versions {
-        let i = match self.seen_index.get(node) {
+    fn seen_entry(&mut self, node: &Name) -> &mut Versions {
+        let i = match self.seen_index.get(&**node) {
             Some(i) => *i,
             None => {
-                self.seen_index.insert(node.to_string(), self.seen.len());
-                self.seen.push((node.to_string(), Versions::default()));
+                self.seen_index.insert(node.clone(), self.seen.len());
+                self.seen.push((node.clone(), Versions::default()));
                 self.seen_stamps.push(0);
                 self.seen.len() - 1
             }
@@ -274,13 +278,13 @@ impl<V: Clone> State<V> {
 
     /// versions_seen[key][c] = version for every versioned graph channel.
     pub fn mark_seen(&mut self, graph: &Graph, key: &str) {
-        let pairs: Vec<(String, Version)> = graph
-            .channels
+        let pairs: Vec<(Name, Version)> = graph
+            .channel_names
             .iter()
             .enumerate()
-            .filter_map(|(c, (name, _))| self.versions[c].clone().map(|v| (name.clone(), v)))
+            .filter_map(|(c, name)| self.versions[c].clone().map(|v| (name.clone(), v)))
             .collect();
-        let entry = self.seen_entry(key);
+        let entry = self.seen_entry(&graph.node_name(key));
         for (k, v) in pairs {
             entry.insert(&k, v);
         }
@@ -308,12 +312,12 @@ impl<V: Clone> State<V> {
         let bump_step = tasks.iter().any(|t| !t.triggers.is_empty());
         for &i in &order {
             let t = &tasks[i];
-            let pairs: Vec<(String, Version)> = t
+            let pairs: Vec<(Name, Version)> = t
                 .triggers
                 .iter()
-                .filter_map(|c| self.ordered.get(c).map(|v| (c.clone(), v.clone())))
+                .filter_map(|c| self.ordered.entry(c).map(|(k, v)| (k.clone(), v.clone())))
                 .collect();
-            let entry = self.seen_entry(&t.name);
+            let entry = self.seen_entry(&graph.node_name(&t.name));
             for (k, v) in pairs {
                 entry.insert(&k, v);
             }
@@ -509,7 +513,7 @@ impl<V: Clone> State<V> {
         };
         for n in candidates {
             let spec = &graph.nodes[n];
-            let seen = self.seen_index.get(&spec.name).map(|i| &self.seen[*i].1);
+            let seen = self.seen_index.get(spec.name.as_str()).map(|i| &self.seen[*i].1);
             let triggered = spec.triggers.iter().any(|&c| {
                 self.is_available(graph, c)
                     && match seen {

@@ -2,19 +2,25 @@
 //! strings (`"%032d.%016f"`, InMemorySaver and the SQL savers).
 
 use std::cmp::Ordering;
+use std::sync::{Arc, LazyLock};
 
+/// A string version, shared: a version is copied into every map that records
+/// it (a channel's, the checkpoint's, each node's seen), and a copy is a
+/// reference count.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Version {
     Int(i64),
-    Str(String),
+    Str(Arc<str>),
 }
+
+static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
 
 impl Version {
     /// `type(v)()`: the version an unseen channel compares against.
     pub fn null_like(&self) -> Version {
         match self {
             Version::Int(_) => Version::Int(0),
-            Version::Str(_) => Version::Str(String::new()),
+            Version::Str(_) => Version::Str(EMPTY.clone()),
         }
     }
 }
@@ -47,6 +53,6 @@ mod tests {
         assert!(Version::Str("00000000000000000000000000000002.1".into())
             > Version::Str("00000000000000000000000000000001.9".into()));
         assert_eq!(Version::Int(5).null_like(), Version::Int(0));
-        assert_eq!(Version::Str("x".into()).null_like(), Version::Str(String::new()));
+        assert_eq!(Version::Str("x".into()).null_like(), Version::Str("".into()));
     }
 }

@@ -96,7 +96,7 @@ fn a_run_of_supersteps() {
     assert_eq!(names(&g, &upd), vec!["x", "branch:to:a"]);
     assert!(!st.is_available(&g, 0));
     assert_eq!(st.versions().get("__start__"), Some(&Version::Int(2)));
-    assert_eq!(st.seen.iter().find(|(n, _)| n == "__start__").unwrap().1.get("__start__"), Some(&Version::Int(1)));
+    assert_eq!(st.seen.iter().find(|(n, _)| &**n == "__start__").unwrap().1.get("__start__"), Some(&Version::Int(1)));
 
     let plans = st.prepare(&g, &ns, "", 1, 10, Some(&upd), Default::default(), &mut host).unwrap();
     assert_eq!(plans.len(), 1, "only a is triggered");
@@ -232,7 +232,7 @@ fn restored_versions_keep_unknown_channels() {
         vec![("gone".into(), Version::Int(7)), ("x".into(), Version::Int(3))],
         vec![("a".into(), vec![("x".into(), Version::Int(3))])],
     );
-    let keys: Vec<&str> = st.versions().entries.iter().map(|(k, _)| k.as_str()).collect();
+    let keys: Vec<&str> = st.versions().entries.iter().map(|(k, _)| &**k).collect();
     assert_eq!(keys, vec!["gone", "x"]);
     let mut host = TestHost::default();
     st.apply_writes(&g, vec![task("__input__", "", &[], vec![("x", int(1))])], &mut host)
