@@ -15,6 +15,7 @@ mod invoke_output;
 mod loop_fields;
 mod node_call;
 mod node_call_async;
+mod node_attrs;
 mod node_config;
 mod py_seq;
 mod retry;

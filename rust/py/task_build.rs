@@ -19,6 +19,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::boundary::guarded;
 use crate::callbacks::callback_child;
 use crate::loop_fields::{Fields, F};
+use crate::node_attrs::NodeAttrs;
 use crate::runtime::generic_setattr;
 use crate::runtime::{classes, Frozen};
 use crate::task_config::{task_config, ConfigTemplate};
@@ -468,8 +469,9 @@ impl<'py> Step<'py> {
         let task_ns = plan.get_item(5)?;
         let packet = plan.get_item(6)?;
         let proc = self.nodes.get_item(&name)?;
+        let attrs = NodeAttrs::of(&proc)?;
         let timeout = {
-            let own = proc.getattr(n.timeout.bind(py))?;
+            let own = attrs.get(n.timeout.bind(py))?;
             if packet.is_none() {
                 own
             } else {
@@ -488,7 +490,7 @@ impl<'py> Step<'py> {
             None
         };
         if node.is_none() {
-            let plain = proc.getattr(pyo3::intern!(py, "node"))?;
+            let plain = attrs.get(pyo3::intern!(py, "node"))?;
             if plain.is_none() {
                 return Ok(None);
             }
@@ -508,11 +510,11 @@ impl<'py> Step<'py> {
         }
         let node = node.expect("set above");
         if packet.is_none() {
-            let key = proc.getattr(pyo3::intern!(py, "input_cache_key"))?;
+            let key = attrs.get(pyo3::intern!(py, "input_cache_key"))?;
             if let Some(first) = inputs.get_item(&key)? {
                 val = im.copy.bind(py).call1((first,))?;
             } else {
-                let mapper = proc.getattr(pyo3::intern!(py, "mapper"))?;
+                let mapper = attrs.get(pyo3::intern!(py, "mapper"))?;
                 if !mapper.is_none() {
                     val = mapper.call1((&val,))?;
                 }
@@ -523,7 +525,7 @@ impl<'py> Step<'py> {
         // a list where LangGraph's task has a deque (only extended, read and
         // cleared: an empty deque takes 760 bytes per task)
         let writes = PyList::empty(py).into_any();
-        let own_cache = proc.getattr(pyo3::intern!(py, "cache_policy"))?;
+        let own_cache = attrs.get(pyo3::intern!(py, "cache_policy"))?;
         let cache_policy = if own_cache.is_truthy()? {
             own_cache
         } else {
@@ -543,11 +545,11 @@ impl<'py> Step<'py> {
             &task_id,
             &task_ns,
             &writes,
-            &proc,
+            &attrs,
             &meta_values,
             &name,
         )?;
-        let own_retry = proc.getattr(n.retry_policy.bind(py))?;
+        let own_retry = attrs.get(n.retry_policy.bind(py))?;
         let retry = if own_retry.is_truthy()? {
             own_retry
         } else {
@@ -568,9 +570,9 @@ impl<'py> Step<'py> {
                 (n.path.bind(py), path),
                 (
                     n.writers.bind(py),
-                    proc.getattr(pyo3::intern!(py, "flat_writers"))?,
+                    attrs.get(pyo3::intern!(py, "flat_writers"))?,
                 ),
-                (n.subgraphs.bind(py), proc.getattr(n.subgraphs.bind(py))?),
+                (n.subgraphs.bind(py), attrs.get(n.subgraphs.bind(py))?),
                 (n.timeout.bind(py), timeout),
             ],
         )?;
@@ -586,7 +588,7 @@ impl<'py> Step<'py> {
         task_id: &Bound<'py, PyAny>,
         task_ns: &Bound<'py, PyAny>,
         writes: &Bound<'py, PyAny>,
-        proc: &Bound<'py, PyAny>,
+        proc: &NodeAttrs<'py>,
         meta_values: &[&Bound<'py, PyAny>; 5],
         name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -650,8 +652,8 @@ impl<'py> Step<'py> {
         // the config template for this run: one for every node that adds no
         // tags or metadata of its own, one per node for the others
         let (extra, tags) = (
-            proc.getattr(pyo3::intern!(py, "metadata"))?,
-            proc.getattr(pyo3::intern!(py, "tags"))?,
+            proc.get(pyo3::intern!(py, "metadata"))?,
+            proc.get(pyo3::intern!(py, "tags"))?,
         );
         let key = if extra.is_truthy()? || tags.is_truthy()? {
             name.clone()
