@@ -42,18 +42,11 @@ fn plain_class(py: Python<'_>) -> PyResult<Option<&Bound<'_, PyAny>>> {
             return Ok(None);
         }
         for name in NAMES {
-            for klass in cls.getattr(pyo3::intern!(py, "__mro__"))?.try_iter()? {
-                let found = klass?
-                    .getattr(pyo3::intern!(py, "__dict__"))?
-                    .call_method1(pyo3::intern!(py, "get"), (name,))?;
-                if found.is_none() {
-                    continue;
-                }
+            if let Some(found) = crate::runtime::type_lookup(&cls, &PyString::new(py, name))? {
                 let kind = found.get_type();
                 if kind.hasattr(pyo3::intern!(py, "__set__"))? || kind.hasattr(pyo3::intern!(py, "__delete__"))? {
                     return Ok(None);
                 }
-                break;
             }
         }
         Ok(Some(cls.unbind()))

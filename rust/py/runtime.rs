@@ -183,15 +183,8 @@ pub(crate) fn object_new<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
 /// (`__slots__`): the slot's offset. None for anything else (a property, a
 /// read-only member, an instance dict entry).
 pub(crate) fn slot_offset(cls: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Option<isize>> {
-    let py = cls.py();
-    // the descriptor the generic setter finds: the first along the MRO
-    for klass in cls.getattr(pyo3::intern!(py, "__mro__"))?.try_iter()? {
-        let desc = klass?
-            .getattr(pyo3::intern!(py, "__dict__"))?
-            .call_method1(pyo3::intern!(py, "get"), (name,))?;
-        if desc.is_none() {
-            continue;
-        }
+    // the descriptor the generic setter finds
+    if let Some(desc) = type_lookup(cls, name)? {
         // SAFETY: `PyMemberDescr_Type` is a static type object; an object of
         // exactly that type is a `PyMemberDescrObject`, whose member
         // definition lives as long as its class.
@@ -204,6 +197,21 @@ pub(crate) fn slot_offset(cls: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) ->
             let m = &*member;
             let plain = m.type_code == ffi::Py_T_OBJECT_EX && m.flags & ffi::Py_READONLY == 0;
             return Ok(plain.then_some(m.offset));
+        }
+    }
+    Ok(None)
+}
+
+/// What a class's attribute lookup finds for `name` (CPython's
+/// `_PyType_Lookup`): the value in the first `__dict__` along its MRO that
+/// holds the name.
+pub(crate) fn type_lookup<'py>(cls: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = cls.py();
+    for klass in cls.getattr(pyo3::intern!(py, "__mro__"))?.try_iter()? {
+        match klass?.getattr(pyo3::intern!(py, "__dict__"))?.get_item(name) {
+            Ok(found) => return Ok(Some(found)),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(None)
