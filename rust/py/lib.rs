@@ -38,12 +38,6 @@ mod writes;
 
 use std::collections::HashMap;
 
-/// Rust-side allocations (names, plans, write lists) go to mimalloc: a
-/// superstep makes a few dozen short-lived ones, and glibc's malloc/free cost
-/// several times as much per pair. Python objects keep CPython's allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use boundary::{guarded, EngineError};
 
 use langgraph_rs_core as core;
@@ -57,6 +51,12 @@ use graph_py::Graph;
 use state_py::{pair, State};
 
 pub(crate) use state_py::task_path_str;
+
+/// Rust-side allocations (names, plans, write lists) go to mimalloc: a
+/// superstep makes a few dozen short-lived ones, and glibc's malloc/free cost
+/// about three times as much per pair. Python objects keep CPython's allocator.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The "updates" stream chunk of one finished task (`_io.map_output_updates` for a
 /// task that is not hidden and did not fail or interrupt).

@@ -588,7 +588,7 @@ impl<'py> Step<'py> {
         task_id: &Bound<'py, PyAny>,
         task_ns: &Bound<'py, PyAny>,
         writes: &Bound<'py, PyAny>,
-        proc: &NodeAttrs<'py>,
+        attrs: &NodeAttrs<'py>,
         meta_values: &[&Bound<'py, PyAny>; 5],
         name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -652,8 +652,8 @@ impl<'py> Step<'py> {
         // the config template for this run: one for every node that adds no
         // tags or metadata of its own, one per node for the others
         let (extra, tags) = (
-            proc.get(pyo3::intern!(py, "metadata"))?,
-            proc.get(pyo3::intern!(py, "tags"))?,
+            attrs.get(pyo3::intern!(py, "metadata"))?,
+            attrs.get(pyo3::intern!(py, "tags"))?,
         );
         let key = if extra.is_truthy()? || tags.is_truthy()? {
             name.clone()

@@ -191,7 +191,7 @@ impl<V: Clone> State<V> {
             self.set_version_by_name(graph, &k, v);
         }
         for (node, vs) in seen {
-            let entry = self.seen_entry(&graph.node_name(&node));
+            let entry = self.seen_entry(graph, &node);
             for (k, v) in vs {
                 entry.insert(&graph.channel_name(&k), v);
             }
@@ -215,11 +215,13 @@ impl<V: Clone> State<V> {
     }
 
     fn set_version_by_name(&mut self, graph: &Graph, k: &str, v: Version) {
-        if let Some(c) = graph.channel_index.get(k) {
-            self.versions[*c] = Some(v.clone());
+        match graph.channel_index.get(k) {
+            Some(&c) => self.set_version(graph, c, &v),
+            None => {
+                self.bump_max(&v);
+                self.ordered.insert(&Name::from(k), v);
+            }
         }
-        self.bump_max(&v);
-        self.ordered.insert(&graph.channel_name(k), v);
     }
 
     fn set_version(&mut self, graph: &Graph, c: usize, v: &Version) {
@@ -234,12 +236,15 @@ impl<V: Clone> State<V> {
         }
     }
 
-    fn seen_entry(&mut self, node: &Name) -> &mut Versions {
-        let i = match self.seen_index.get(&**node) {
+    /// `versions_seen[node]`, made on first use (under the graph's own name
+    /// when `node` is a node of the graph).
+    fn seen_entry(&mut self, graph: &Graph, node: &str) -> &mut Versions {
+        let i = match self.seen_index.get(node) {
             Some(i) => *i,
             None => {
-                self.seen_index.insert(node.clone(), self.seen.len());
-                self.seen.push((node.clone(), Versions::default()));
+                let name = graph.node_name(node);
+                self.seen_index.insert(name.clone(), self.seen.len());
+                self.seen.push((name, Versions::default()));
                 self.seen_stamps.push(0);
                 self.seen.len() - 1
             }
@@ -284,7 +289,7 @@ impl<V: Clone> State<V> {
             .enumerate()
             .filter_map(|(c, name)| self.versions[c].clone().map(|v| (name.clone(), v)))
             .collect();
-        let entry = self.seen_entry(&graph.node_name(key));
+        let entry = self.seen_entry(graph, key);
         for (k, v) in pairs {
             entry.insert(&k, v);
         }
@@ -317,7 +322,7 @@ impl<V: Clone> State<V> {
                 .iter()
                 .filter_map(|c| self.ordered.entry(c).map(|(k, v)| (k.clone(), v.clone())))
                 .collect();
-            let entry = self.seen_entry(&graph.node_name(&t.name));
+            let entry = self.seen_entry(graph, &t.name);
             for (k, v) in pairs {
                 entry.insert(&k, v);
             }
