@@ -138,11 +138,34 @@ pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
 /// whole seconds and microseconds: the fraction only when it is not zero.
 pub fn iso_utc(secs: u64, micros: u32) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
+    // (digits written in place: `format!` took most of a checkpoint's `ts`)
+    let mut out = [0u8; 32];
+    let mut n = 0;
+    let mut put = |v: u64, width: usize, sep: u8| {
+        for i in (0..width).rev() {
+            out[n + i] = b'0' + (v / 10u64.pow((width - 1 - i) as u32) % 10) as u8;
+        }
+        n += width;
+        if sep != 0 {
+            out[n] = sep;
+            n += 1;
+        }
+    };
+    put(y.clamp(0, 9999) as u64, 4, b'-');
+    put(mo as u64, 2, b'-');
+    put(d as u64, 2, b'T');
+    put(h as u64, 2, b':');
+    put(mi as u64, 2, b':');
     if micros == 0 {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+00:00")
+        put(s as u64, 2, 0);
     } else {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+00:00")
+        put(s as u64, 2, b'.');
+        put(micros as u64, 6, 0);
     }
+    let mut text = String::with_capacity(n + 6);
+    text.push_str(std::str::from_utf8(&out[..n]).unwrap_or_default());
+    text.push_str("+00:00");
+    text
 }
 
 /// `datetime.now(timezone.utc).isoformat()`: a checkpoint's `ts`.

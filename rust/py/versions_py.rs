@@ -31,6 +31,12 @@ pub(crate) fn new_dict<'py>(py: Python<'py>, entries: &[(Name, Version)]) -> PyR
     Ok(d)
 }
 
+/// Whether two names are equal: the graph's shared name (one pointer) in
+/// the common case, compared by content otherwise.
+fn same_name(a: &Name, b: &Name) -> bool {
+    std::sync::Arc::ptr_eq(a, b) || a == b
+}
+
 /// One kept dict and the entries it holds (in its order).
 struct Kept {
     dict: Py<PyDict>,
@@ -47,7 +53,7 @@ impl Kept {
     /// replaced) is made anew.
     fn copy_for<'py>(&mut self, py: Python<'py>, entries: &[(Name, Version)]) -> PyResult<Bound<'py, PyDict>> {
         let same_keys = self.entries.len() <= entries.len()
-            && self.entries.iter().zip(entries).all(|(a, b)| a.0 == b.0);
+            && self.entries.iter().zip(entries).all(|(a, b)| same_name(&a.0, &b.0));
         if !same_keys {
             *self = Kept::new(py, entries)?;
             return self.dict.bind(py).copy();
@@ -104,7 +110,7 @@ impl KeptVersions {
         seen: &[(Name, core::Versions)],
         stamps: &[u64],
     ) -> PyResult<Bound<'py, PyDict>> {
-        if self.seen.len() > seen.len() || self.seen.iter().zip(seen).any(|(a, b)| a.0 != b.0) {
+        if self.seen.len() > seen.len() || self.seen.iter().zip(seen).any(|(a, b)| !same_name(&a.0, &b.0)) {
             self.seen.clear(); // the nodes are not the kept ones followed by new ones
             self.outer = None;
         }
