@@ -398,6 +398,17 @@ def after_tick(loop: Any) -> None:
 def tasks_to_run(loop: Any) -> list[Any]:
     """The step's tasks that have no writes yet."""
 
+class JobQueue:
+    """Jobs for the task threads, first in first out (rust/py/job_queue.rs)."""
+
+    def __init__(self) -> None: ...
+    def put(self, job: Callable[[], None], wait_started: bool = False) -> None:
+        """Queues ``job`` and wakes a waiting thread, the GIL released; with
+        ``wait_started``, returns once a thread took it."""
+    def take(self, timeout: float) -> Callable[[], None] | None:
+        """The next job, waiting up to ``timeout`` seconds; None if none came."""
+    def __len__(self) -> int: ...
+
 class SyncSteps(Iterator[Any]):
     """A sync run's superstep loop; iterating it runs the steps and yields the
     chunks the stream hands out."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import threading
 from collections import deque
 from concurrent.futures import Future
 from contextvars import copy_context
 from typing import Any, Callable
+
+from langgraph_rs._native import JobQueue
 
 IDLE_SECONDS = 30.0
 
@@ -42,13 +43,15 @@ class _Threads:
     finds none idle."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._jobs = JobQueue()
         self._lock = threading.Lock()
         self._idle = 0  # threads waiting on the queue that no job was promised to
 
-    def run(self, job: Callable[[], None]) -> None:
+    def run(self, job: Callable[[], None], wait_started: bool = False) -> None:
         """Queues ``job``; raises (nothing queued) when a thread it needs
-        cannot start, as ThreadPoolExecutor.submit does."""
+        cannot start, as ThreadPoolExecutor.submit does. With
+        ``wait_started``, returns once a thread took the job (see
+        ``Lane.emulate_starts``)."""
         with self._lock:
             start = self._idle == 0
             if not start:
@@ -57,14 +60,13 @@ class _Threads:
             threading.Thread(
                 target=self._work, name=f"langgraph_rs-task-{next(_names)}", daemon=True
             ).start()
-        self._jobs.put(job)
+        self._jobs.put(job, wait_started)
 
     def _work(self) -> None:
         jobs, lock = self._jobs, self._lock
         while True:
-            try:
-                job = jobs.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
+            job = jobs.take(IDLE_SECONDS)
+            if job is None:
                 with lock:
                     # leave only if no job was promised to an idle thread since
                     # (else one is on its way and this thread may be the one)
@@ -129,37 +131,31 @@ class Lane:
     def submit_in(self, ctx: Any, fn: Callable[..., Any], *args: Any) -> Future:
         """``ctx.run(fn, *args)`` on a worker thread."""
         fut: Future = Future()
-        running = None
+        wait_started = False
         with self._lock:
             if self._idle:
                 self._idle -= 1
             elif self._started < self.limit:
                 self._started += 1
-                if self.emulate_starts:
-                    running = threading.Lock()
-                    running.acquire()
-            item = (fut, ctx, fn, args, running)
+                wait_started = self.emulate_starts
+            item = (fut, ctx, fn, args)
             if self._running >= self.limit:
                 self._queued.append(item)
                 return fut
             self._running += 1
         try:
-            _threads.run(lambda: self._drain(item))
+            _threads.run(lambda: self._drain(item), wait_started)
         except BaseException:
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()
             raise
-        if running is not None:
-            running.acquire()  # released by the thread as it takes the job
         return fut
 
     def _drain(self, item: tuple) -> None:
         """Runs a job, then the lane's queued ones, on this thread."""
         while True:
-            fut, ctx, fn, args, running = item
-            if running is not None:
-                running.release()
+            fut, ctx, fn, args = item
             if fut.set_running_or_notify_cancel():
                 try:
                     result = ctx.run(fn, *args)

@@ -5,9 +5,11 @@ cannot deadlock it."""
 
 from __future__ import annotations
 
+import gc
 import operator
 import threading
 import time
+import weakref
 from contextvars import ContextVar
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from langgraph_rs import _task_pool
+from langgraph_rs._native import JobQueue
 from langgraph_rs._task_pool import DEFAULT_LIMIT, Lane
 from tests.diff import assert_same, engine
 
@@ -280,3 +283,51 @@ def test_a_thread_that_cannot_start_fails_the_submit_and_leaves_nothing_behind(
     assert lane.submit(ran.append, "later").result(timeout=10) is None
     lane.join()
     assert ran == ["later"]
+
+
+def test_job_queue_is_first_in_first_out_and_take_times_out() -> None:
+    q = JobQueue()
+    first, second = (lambda: 1), (lambda: 2)
+    q.put(first)
+    q.put(second)
+    assert len(q) == 2
+    assert q.take(0) is first
+    assert q.take(0) is second
+    assert q.take(0.05) is None  # nothing came
+    assert len(q) == 0
+
+
+def test_a_waiting_put_returns_once_a_thread_took_the_job() -> None:
+    q, order, go = JobQueue(), [], threading.Event()
+
+    def worker() -> None:
+        go.wait(10)
+        order.append("taking")
+        job = q.take(10)
+        assert job is not None
+        job()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    threading.Timer(0.05, go.set).start()  # the worker takes only after put began
+    q.put(lambda: order.append("ran"), wait_started=True)
+    order.append("put returned")
+    t.join(10)
+    assert order.index("taking") < order.index("put returned")
+    assert len(q) == 0
+
+
+def test_a_queued_job_in_a_cycle_with_its_queue_is_collected() -> None:
+    class Marker:
+        pass
+
+    def job_holding(*objs: object) -> Any:
+        return lambda: objs
+
+    marker = Marker()
+    alive = weakref.ref(marker)
+    q = JobQueue()
+    q.put(job_holding(q, marker))  # queue -> job -> queue
+    del q, marker
+    gc.collect()
+    assert alive() is None

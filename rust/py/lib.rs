@@ -11,6 +11,7 @@ mod channel_write;
 mod checkpoint_put;
 mod graph_py;
 mod ids;
+mod job_queue;
 mod invoke_output;
 mod loop_fields;
 mod node_call;
@@ -179,6 +180,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tick::after_tick, m)?)?;
     m.add_function(wrap_pyfunction!(tick::tasks_to_run, m)?)?;
     m.add_class::<sync_driver::SyncSteps>()?;
+    m.add_class::<job_queue::JobQueue>()?;
     m.add_class::<invoke_output::InvokeOutput>()?;
     m.add_class::<stream_put::LoopPut>()?;
     m.add_class::<task_build::NullResume>()?;

@@ -1,0 +1,152 @@
+//! The job queue of the engine's task threads (`langgraph_rs/_task_pool.py`).
+//!
+//! A sync step's tasks run on worker threads. Where LangGraph's fresh per-run
+//! pool starts a thread for a task, its `submit` returns only once that thread
+//! runs: the task runs (until it finishes or blocks) before the next one is
+//! submitted, which LangGraph's runner shows when a task fails at once. The
+//! pool emulates that wait, and on a small fan-out the thread handoffs cost
+//! more than the tasks.
+//!
+//! Handing a job over from Python costs a wasted wake-up: the submitter wakes
+//! the worker while it holds the GIL, so the worker wakes only to wait for the
+//! GIL. Here `put` queues the job and wakes the worker with the GIL released,
+//! and a waiting submitter is told the job started once the worker holds the
+//! GIL; taking the GIL back then waits, as before, until the job finishes or
+//! blocks. (A spin before sleeping was tried: no measurable gain.)
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::boundary::guarded;
+
+/// Set once a worker holding the GIL took the job.
+#[derive(Default)]
+struct Started {
+    flag: AtomicBool,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+impl Started {
+    fn set(&self) {
+        self.flag.store(true, Ordering::Release);
+        let _guard = lock(&self.lock);
+        self.cond.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut guard = lock(&self.lock);
+        while !self.flag.load(Ordering::Acquire) {
+            guard = match self.cond.wait_timeout(guard, Duration::from_millis(50)) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+/// A mutex's guard; a poisoned one is still usable here (nothing it guards
+/// is left half-changed: a push or a pop).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Job {
+    call: Py<PyAny>,
+    started: Option<Arc<Started>>,
+}
+
+/// Jobs for the task threads, first in first out.
+#[pyclass(frozen, module = "langgraph_rs._native")]
+pub struct JobQueue {
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Condvar,
+}
+
+#[pymethods]
+impl JobQueue {
+    #[new]
+    fn new() -> Self {
+        JobQueue {
+            jobs: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+        }
+    }
+
+    /// Queues `job` (a callable) and wakes a waiting thread, with the GIL
+    /// released. With `wait_started`, returns once a thread took the job;
+    /// the caller's GIL is then taken back when the job lets go of it.
+    #[pyo3(signature = (job, wait_started = false))]
+    fn put(&self, py: Python<'_>, job: Py<PyAny>, wait_started: bool) -> PyResult<()> {
+        guarded("JobQueue.put", || {
+            let started = wait_started.then(|| Arc::new(Started::default()));
+            let job = Job {
+                call: job,
+                started: started.clone(),
+            };
+            py.detach(|| {
+                lock(&self.jobs).push_back(job);
+                self.ready.notify_one();
+                if let Some(s) = &started {
+                    s.wait();
+                }
+            });
+            Ok(())
+        })
+    }
+
+    /// The next job, waiting up to `timeout` seconds (the GIL released
+    /// meanwhile); None when none came.
+    fn take(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<Py<PyAny>>> {
+        guarded("JobQueue.take", || {
+            let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
+            let job = py.detach(|| {
+                let deadline = Instant::now().checked_add(wait);
+                let mut jobs = lock(&self.jobs);
+                loop {
+                    if let Some(job) = jobs.pop_front() {
+                        return Some(job);
+                    }
+                    let left = match deadline {
+                        Some(d) => match d.checked_duration_since(Instant::now()) {
+                            Some(left) if !left.is_zero() => left,
+                            _ => return None,
+                        },
+                        None => Duration::from_secs(3600),
+                    };
+                    jobs = match self.ready.wait_timeout(jobs, left) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    };
+                }
+            });
+            // the GIL is held again: the job has started
+            Ok(job.map(|job| {
+                if let Some(s) = &job.started {
+                    s.set();
+                }
+                job.call
+            }))
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        lock(&self.jobs).len()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // (a queue being pushed to or popped from is skipped this time: its
+        // jobs are taken within microseconds)
+        if let Ok(jobs) = self.jobs.try_lock() {
+            for job in jobs.iter() {
+                visit.call(&job.call)?;
+            }
+        }
+        Ok(())
+    }
+}
