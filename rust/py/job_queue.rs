@@ -7,12 +7,15 @@
 //! pool emulates that wait, and on a small fan-out the thread handoffs cost
 //! more than the tasks.
 //!
-//! Handing a job over from Python costs a wasted wake-up: the submitter wakes
-//! the worker while it holds the GIL, so the worker wakes only to wait for the
-//! GIL. Here `put` queues the job and wakes the worker with the GIL released,
-//! and a waiting submitter is told the job started once the worker holds the
+//! Handing such a job over from Python costs a wasted wake-up: the submitter
+//! wakes the worker while it holds the GIL, so the worker wakes only to wait
+//! for the GIL. Here a waiting `put` queues the job and wakes the worker with
+//! the GIL released, and is told the job started once the worker holds the
 //! GIL; taking the GIL back then waits, as before, until the job finishes or
-//! blocks. (A spin before sleeping was tried: no measurable gain.)
+//! blocks. (A spin before sleeping was tried: no measurable gain.) A `put`
+//! that does not wait keeps the GIL, so which thread runs next is what it is
+//! under LangGraph's executor (a checkpoint saved in the background lands
+//! where LangGraph's lands among the saver's calls).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,60 +81,77 @@ impl JobQueue {
         }
     }
 
-    /// Queues `job` (a callable) and wakes a waiting thread, with the GIL
-    /// released. With `wait_started`, returns once a thread took the job;
-    /// the caller's GIL is then taken back when the job lets go of it.
+    /// Queues `job` (a callable) and wakes a waiting thread. With
+    /// `wait_started`, that is done with the GIL released, and returns once a
+    /// thread took the job; the caller's GIL is then taken back when the job
+    /// lets go of it. Without, the GIL is kept throughout, as a
+    /// `queue.SimpleQueue.put` keeps it: no other thread runs in between.
     #[pyo3(signature = (job, wait_started = false))]
     fn put(&self, py: Python<'_>, job: Py<PyAny>, wait_started: bool) -> PyResult<()> {
         guarded("JobQueue.put", || {
-            let started = wait_started.then(|| Arc::new(Started::default()));
+            if !wait_started {
+                // (the lock is never held while its holder waits for the GIL)
+                lock(&self.jobs).push_back(Job {
+                    call: job,
+                    started: None,
+                });
+                self.ready.notify_one();
+                return Ok(());
+            }
+            let started = Arc::new(Started::default());
             let job = Job {
                 call: job,
-                started: started.clone(),
+                started: Some(started.clone()),
             };
             py.detach(|| {
                 lock(&self.jobs).push_back(job);
                 self.ready.notify_one();
-                if let Some(s) = &started {
-                    s.wait();
-                }
+                started.wait();
             });
             Ok(())
         })
     }
 
     /// The next job, waiting up to `timeout` seconds (the GIL released
-    /// meanwhile); None when none came.
+    /// meanwhile) when there is none yet; None when none came.
     fn take(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<Py<PyAny>>> {
         guarded("JobQueue.take", || {
             let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
-            let job = py.detach(|| {
-                let deadline = Instant::now().checked_add(wait);
-                let mut jobs = lock(&self.jobs);
-                loop {
-                    if let Some(job) = jobs.pop_front() {
-                        return Some(job);
+            let deadline = Instant::now().checked_add(wait);
+            loop {
+                // a job is popped with the GIL held, as `queue.SimpleQueue.get`
+                // pops it: of the threads woken, the first to hold the GIL
+                // runs the first job, and a job already queued is taken with
+                // no other thread running first
+                if let Some(job) = lock(&self.jobs).pop_front() {
+                    if let Some(s) = &job.started {
+                        s.set(); // the job has started: this thread holds the GIL
                     }
-                    let left = match deadline {
-                        Some(d) => match d.checked_duration_since(Instant::now()) {
-                            Some(left) if !left.is_zero() => left,
-                            _ => return None,
-                        },
-                        None => Duration::from_secs(3600),
-                    };
-                    jobs = match self.ready.wait_timeout(jobs, left) {
-                        Ok((g, _)) => g,
-                        Err(e) => e.into_inner().0,
-                    };
+                    return Ok(Some(job.call));
                 }
-            });
-            // the GIL is held again: the job has started
-            Ok(job.map(|job| {
-                if let Some(s) = &job.started {
-                    s.set();
+                let queued = py.detach(|| {
+                    let mut jobs = lock(&self.jobs);
+                    loop {
+                        if !jobs.is_empty() {
+                            return true;
+                        }
+                        let left = match deadline {
+                            Some(d) => match d.checked_duration_since(Instant::now()) {
+                                Some(left) if !left.is_zero() => left,
+                                _ => return false,
+                            },
+                            None => Duration::from_secs(3600),
+                        };
+                        jobs = match self.ready.wait_timeout(jobs, left) {
+                            Ok((g, _)) => g,
+                            Err(e) => e.into_inner().0,
+                        };
+                    }
+                });
+                if !queued {
+                    return Ok(None);
                 }
-                job.call
-            }))
+            }
         })
     }
 
