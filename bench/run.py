@@ -26,6 +26,8 @@ Cases (``--list`` shows every name):
   ``--rss-invokes`` the RSS of a long sequential run;
 - swarm: N documents through a langgraph-supervisor graph with 3 worker agents
   (fake models awaiting 10 ms per call): documents/s and CPU ms per document;
+- state_api: ``get_state`` and the whole ``get_state_history`` of a chat-like
+  thread of 1,000 checkpoints (InMemorySaver), both engines reading the same;
 - frames: engine Python frames per superstep (sys.setprofile) of a 10-node
   chain, sync, with InMemorySaver, and async;
 - instructions (where valgrind is installed): callgrind instructions per call
@@ -51,11 +53,12 @@ import frames  # noqa: E402
 import instructions  # noqa: E402
 import micro  # noqa: E402
 import report  # noqa: E402
+import state_api  # noqa: E402
 import swarm  # noqa: E402
 import upstream  # noqa: E402
 from harness import Case, Cfg, Row, run_case  # noqa: E402
 
-MODULES = (micro, frames, instructions, concurrency, swarm, upstream)
+MODULES = (micro, frames, instructions, concurrency, swarm, state_api, upstream)
 
 
 def all_cases(cfg: Cfg) -> list[Case]:

@@ -21,6 +21,7 @@ CASES = [
     "frames_chain10_sync",
     "async_concurrent",
     "swarm",
+    "state_api",
     "lg/sequential_10_sync",
     "lg/serde_allowlist_small",
 ]
@@ -46,7 +47,8 @@ def test_lists_every_case_family() -> None:
         assert {f"lg/{case}", f"lg/{case}_sync"} <= names, case
     assert {"chain3_invoke", "fanout5_join_invoke", "chain100_per_step", "chain100_saver_per_step",
             "async_concurrent", "swarm", "frames_chain10_sync", "frames_chain10_saver",
-            "frames_chain10_async"} <= names
+            "frames_chain10_async", "get_state_1000_checkpoints",
+            "get_state_history_1000_checkpoints"} <= names
     # the instruction counts need valgrind, and are listed only where it is
     assert ("instructions" in names) == (shutil.which("valgrind") is not None)
 
@@ -61,7 +63,8 @@ def test_tiny_run_writes_table_json_and_chart(tmp_path: Path) -> None:
     names = [r["case"] for r in rows]
     for expected in ("chain3_invoke", "chain100_saver_per_step", "frames_chain10_sync",
                      "async_20_concurrent", "swarm_2_docs_per_s", "swarm_2_cpu_per_doc",
-                     "lg/sequential_10_sync", "lg/serde_allowlist_small", "rss_30_invokes"):
+                     "lg/sequential_10_sync", "lg/serde_allowlist_small", "rss_30_invokes",
+                     "get_state_100_checkpoints", "get_state_history_100_checkpoints"):
         assert expected in names, names
     for row in rows:
         assert set(row) == KEYS
@@ -75,6 +78,7 @@ def test_tiny_run_writes_table_json_and_chart(tmp_path: Path) -> None:
     assert by["async_20_concurrent"]["floor"] > 0
     assert by["async_20_concurrent"]["rss_stock_mb"] > 0
     assert set(by["frames_chain10_sync"]["extra"]) == {"stock", "ours"}
+    assert by["get_state_100_checkpoints"]["extra"]["checkpoints"] >= 99
     # the printed table: a header, a rule, one line per row
     lines = out.stdout.splitlines()
     assert lines[0].split()[:5] == ["case", "unit", "LangGraph", "ours", "stock/ours"]
