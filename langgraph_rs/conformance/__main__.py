@@ -4,11 +4,15 @@
     python -m langgraph_rs.conformance --check         # the CI ratchet
     python -m langgraph_rs.conformance --compare-stock # ratio against stock LangGraph
     python -m langgraph_rs.conformance --all           # every file of its tests/
+    python -m langgraph_rs.conformance --all --services --compare-stock
+        # ... with PostgreSQL and Redis (started on loopback from Debian's
+        # packages where the suite looks for them), both engines
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -18,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from langgraph_rs.conformance import LANGGRAPH_VERSION
+from langgraph_rs.conformance import LANGGRAPH_VERSION, services
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected_pass.txt"
@@ -53,13 +57,16 @@ def sdist_dir(cache: Path, given: str | None) -> Path:
     return target
 
 
-def run(src: Path, files: list[str], *, stock: bool, workers: int, extra: list[str]) -> dict[str, str]:
-    """Run pytest in the sdist; return {node id: outcome}."""
+def run(
+    src: Path, files: list[str], *, stock: bool, workers: int, extra: list[str], docker: bool = False
+) -> dict[str, str]:
+    """Run pytest in the sdist; return {node id: outcome}. ``docker``: the
+    suite's PostgreSQL and Redis are up (its ``NO_DOCKER`` unset)."""
     with tempfile.TemporaryDirectory() as tmp:
         results = os.path.join(tmp, "results")
         env = {
             **os.environ,
-            "NO_DOCKER": "true",
+            "NO_DOCKER": "false" if docker else "true",
             "LANGGRAPH_RS_CONFORMANCE_RESULTS": results,
             "LANGGRAPH_RS_CONFORMANCE_STOCK": "1" if stock else "0",
         }
@@ -126,7 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="fail if a test in expected_pass.txt did not pass")
     ap.add_argument("--update-expected", action="store_true", help="write the passing tests to expected_pass.txt")
     ap.add_argument("--list", action="store_true", help="list every failed test")
+    ap.add_argument("--services", action="store_true",
+                    help="with PostgreSQL on 127.0.0.1:5442 and Redis on 127.0.0.1:6379, started "
+                    "(from Debian's packages) unless already listening, and stopped after")
     args = ap.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        if args.services:
+            started = stack.enter_context(services.suite_services())
+            print("services: " + (", ".join(started) if started else "already running"), flush=True)
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
 
     src = sdist_dir(Path(args.cache).resolve(), args.sdist_dir)
     files = ["tests"] if args.all else (args.files or DEFAULT_FILES)
@@ -140,11 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         # the ratchet runs exactly the files its list names
         files = sorted({n.split("::", 1)[0] for n in expected}) or files
 
-    outcomes = run(src, files, stock=args.stock, workers=args.workers, extra=extra)
+    docker = args.services
+    outcomes = run(src, files, stock=args.stock, workers=args.workers, extra=extra, docker=docker)
     summarize(outcomes, "stock LangGraph" if args.stock else "langgraph_rs (strict swap)", args.list)
     status = 0
     if args.compare_stock and not args.stock:
-        stock = run(src, files, stock=True, workers=args.workers, extra=extra)
+        stock = run(src, files, stock=True, workers=args.workers, extra=extra, docker=docker)
         summarize(stock, "stock LangGraph", False)
         base = passing(stock)
         ours = passing(outcomes) & base
@@ -169,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if lost and len(lost) <= 50:
             # timing-sensitive tests can lose a race on a loaded machine: one more try, alone
             print(f"ratchet: re-running {len(lost)} test(s) that did not pass")
-            again = run(src, lost, stock=False, workers=0, extra=[])
+            again = run(src, lost, stock=False, workers=0, extra=[], docker=docker)
             lost = [n for n in lost if again.get(n) != "passed"]
         if lost:
             print(f"ratchet: {len(lost)} expected test(s) no longer pass:", file=sys.stderr)
