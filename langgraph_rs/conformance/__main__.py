@@ -145,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-
     src = sdist_dir(Path(args.cache).resolve(), args.sdist_dir)
     files = ["tests"] if args.all else (args.files or DEFAULT_FILES)
     extra = ["-k", args.keyword] if args.keyword else []
