@@ -18,7 +18,6 @@
 //! where LangGraph's lands among the saver's calls).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,24 +29,22 @@ use crate::boundary::guarded;
 /// Set once a worker holding the GIL took the job.
 #[derive(Default)]
 struct Started {
-    flag: AtomicBool,
-    lock: Mutex<()>,
+    done: Mutex<bool>,
     cond: Condvar,
 }
 
 impl Started {
     fn set(&self) {
-        self.flag.store(true, Ordering::Release);
-        let _guard = lock(&self.lock);
+        *lock(&self.done) = true;
         self.cond.notify_all();
     }
 
     fn wait(&self) {
-        let mut guard = lock(&self.lock);
-        while !self.flag.load(Ordering::Acquire) {
-            guard = match self.cond.wait_timeout(guard, Duration::from_millis(50)) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
+        let mut done = lock(&self.done);
+        while !*done {
+            done = match self.cond.wait(done) {
+                Ok(g) => g,
+                Err(e) => e.into_inner(),
             };
         }
     }
