@@ -17,6 +17,22 @@ _FALLBACK_NAMES = (None, "langgraph")
 _rust_classes: dict[type, type] = {}
 
 
+def _engine_methods() -> dict[str, Any]:
+    """The ``Pregel`` methods the engine replaces: running a graph, and the
+    state APIs' planning and writes (``get_state``/``get_state_history`` build
+    their snapshots through ``_prepare_state_snapshot``)."""
+    from langgraph_rs import _engine, _engine_async, _state_snapshot
+
+    return {
+        "stream": _engine.stream,
+        "astream": _engine_async.astream,
+        "invoke": _engine.invoke,
+        "ainvoke": _engine_async.ainvoke,
+        "_prepare_state_snapshot": _state_snapshot.prepare_state_snapshot,
+        "_aprepare_state_snapshot": _state_snapshot.aprepare_state_snapshot,
+    }
+
+
 def _check_fallback(fallback: str | None) -> None:
     if fallback not in _FALLBACK_NAMES:
         raise ValueError(
@@ -34,20 +50,16 @@ def install(*, fallback: str | None = None) -> None:
     """
     global _installed
     _check_fallback(fallback)
-    from langgraph_rs import _engine, _engine_async
+    from langgraph_rs import _engine
 
+    methods = _engine_methods()
     with _lock:
         if _installed is None:
-            _installed = {
-                "stream": Pregel.stream, "astream": Pregel.astream, "invoke": Pregel.invoke,
-                "ainvoke": Pregel.ainvoke,
-            }
+            _installed = {name: getattr(Pregel, name) for name in methods}
         _engine.set_stock_methods(_installed)
         _engine.set_global_fallback(fallback)
-        Pregel.stream = _engine.stream  # type: ignore[method-assign]
-        Pregel.astream = _engine_async.astream  # type: ignore[method-assign]
-        Pregel.invoke = _engine.invoke  # type: ignore[method-assign]
-        Pregel.ainvoke = _engine_async.ainvoke  # type: ignore[method-assign]
+        for name, method in methods.items():
+            setattr(Pregel, name, method)
 
 
 def uninstall() -> None:
@@ -57,10 +69,8 @@ def uninstall() -> None:
 
     with _lock:
         if _installed is not None:
-            Pregel.stream = _installed["stream"]  # type: ignore[method-assign]
-            Pregel.astream = _installed["astream"]  # type: ignore[method-assign]
-            Pregel.invoke = _installed["invoke"]  # type: ignore[method-assign]
-            Pregel.ainvoke = _installed["ainvoke"]  # type: ignore[method-assign]
+            for name, method in _installed.items():
+                setattr(Pregel, name, method)
             _installed = None
         _engine.set_stock_methods(None)
         _engine.set_global_fallback(None)
@@ -72,22 +82,14 @@ def is_installed() -> bool:
 
 
 def _rust_class(cls: type) -> type:
-    from langgraph_rs import _engine, _engine_async
-
+    methods = _engine_methods()
     with _lock:
         sub = _rust_classes.get(cls)
         if sub is None:
             sub = type(
                 cls.__name__,
                 (cls,),
-                {
-                    "stream": _engine.stream,
-                    "astream": _engine_async.astream,
-                    "invoke": _engine.invoke,
-                    "ainvoke": _engine_async.ainvoke,
-                    "__module__": cls.__module__,
-                    "__qualname__": cls.__qualname__,
-                },
+                {**methods, "__module__": cls.__module__, "__qualname__": cls.__qualname__},
             )
             _rust_classes[cls] = sub
         return sub

@@ -35,9 +35,6 @@ from langgraph.channels.binop import _get_overwrite
 from langgraph.pregel._messages import ensure_message_ids
 from langgraph.pregel._checkpoint import (
     LATEST_VERSION,
-    _delta_channels_to_replay,
-    _replay,
-    _require_saver_for_history,
     delta_channels_with_pending_writes,
 )
 from langgraph.pregel._io import map_command
@@ -48,6 +45,7 @@ from langgraph.types import Command
 from langgraph_rs import _native
 from langgraph_rs import _loop_checkpoint as _ids  # (its checkpoint_id, looked up per call)
 from langgraph_rs._channels_view import _ChannelsView
+from langgraph_rs._state_load import replay_targets, state_from
 
 from langgraph_rs._errors import UnsupportedFeatureError
 
@@ -113,27 +111,17 @@ class _Loading:
 
     def _replay_targets(self) -> list[str]:
         """Delta channels (or binop channels that were ones) the saver's history rebuilds."""
-        if not self._delta_names and not self.spec.binop:
-            return []
-        # (the only channel classes the replay takes: the spec names them, so no
-        # ABC check of every channel per run)
-        names = self.spec.binop | self._delta_names
-        specs = {k: v for k, v in self.graph.channels.items() if k in names}
-        targets = _delta_channels_to_replay(specs, self.checkpoint)
-        _require_saver_for_history(targets, self.checkpointer, self.checkpoint_config)
-        return targets if self.checkpointer is not None else []
+        return replay_targets(
+            self.graph, self.spec, self.checkpoint, self.checkpointer, self.checkpoint_config
+        )
 
     def _init_state(self, histories: Mapping[str, Any] | None) -> None:
-        checkpoint = self.checkpoint
-        if histories:
-            values = dict(checkpoint["channel_values"])
-            for k, history in histories.items():
-                ch = _replay(self.graph.channels[k], history)
-                if ch.value is not MISSING:
-                    values[k] = ch.value
-            checkpoint = {**checkpoint, "channel_values": values}
-        self.state = _native.State(
-            self.spec.graph, checkpoint, self.next_version if self.checkpointer else None
+        self.state = state_from(
+            self.graph,
+            self.spec,
+            self.checkpoint,
+            histories,
+            self.next_version if self.checkpointer else None,
         )
         self.channels = _ChannelsView(self.state, self.channel_names, self.channel_order)
 

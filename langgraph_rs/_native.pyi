@@ -152,8 +152,13 @@ class State:
     def apply_writes(
         self,
         tasks: Iterable[tuple[str, tuple, Sequence[str], Sequence[tuple[str, Any]]]],
+        versioned: bool = True,
     ) -> list[str]:
         """``_algo.apply_writes``: tasks are ``(name, path, triggers, writes)``.
+
+        ``versioned=False`` is ``get_next_version=None`` (how a state snapshot
+        applies pending writes): channels change, no version moves and no
+        channel is reported updated.
 
         Returns the updated channels. Raises ``langgraph.errors.InvalidUpdateError``
         with LangGraph's messages; reducer exceptions propagate unchanged.

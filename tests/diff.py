@@ -147,6 +147,35 @@ def engine(name: str) -> Iterator[None]:
         ) = saved
 
 
+_PLANNER = ("prepare_next_tasks", "prepare_single_task", "apply_writes")
+
+
+def _refuse_planner(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("LangGraph's planner ran on the langgraph_rs engine")
+
+
+@contextlib.contextmanager
+def no_langgraph_planner(strict: bool | None = None) -> Iterator[None]:
+    """On our engine (``strict`` None: when ``langgraph_rs`` is installed),
+    LangGraph's ``_algo.prepare_next_tasks``/``prepare_single_task``/
+    ``apply_writes`` raise, wherever LangGraph imported them; on stock, nothing."""
+    if strict is None:
+        strict = langgraph_rs.is_installed()
+    if not strict:
+        yield
+        return
+    from langgraph.pregel import _algo, main
+
+    saved = [(mod, fn, getattr(mod, fn)) for mod in (_algo, main) for fn in _PLANNER if hasattr(mod, fn)]
+    for mod, fn, _ in saved:
+        setattr(mod, fn, _refuse_planner)
+    try:
+        yield
+    finally:
+        for mod, fn, orig in saved:
+            setattr(mod, fn, orig)
+
+
 @dataclass
 class Outcome:
     """What one engine produced for a scenario."""

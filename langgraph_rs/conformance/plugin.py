@@ -6,10 +6,12 @@ Unless ``LANGGRAPH_RS_CONFORMANCE_STOCK=1``:
 * ``langgraph_rs.install()`` runs before any test module is imported;
 * a guard records every construction of LangGraph's ``SyncPregelLoop``,
   ``AsyncPregelLoop`` and ``PregelRunner`` and every call of
-  ``_algo.prepare_next_tasks``/``_algo.apply_writes`` outside the state APIs
-  that may still use them (``get_state*``, ``update_state*``,
-  ``bulk_update_state``) and graph drawing (``get_graph``); a test during which
-  any of them ran is reported as failed, naming what ran.
+  ``_algo.prepare_next_tasks``/``prepare_single_task``/``apply_writes``
+  outside graph drawing (``get_graph``, which walks the graph with them) and
+  the update APIs that still use them (``update_state*``,
+  ``bulk_update_state``); a test during which any of them ran is reported as
+  failed, naming what ran. ``get_state``/``get_state_history`` run on the
+  engine and are guarded like runs.
 
 With ``LANGGRAPH_RS_CONFORMANCE_RESULTS=path`` every test outcome is appended to
 ``path.<worker>`` as a JSON line.
@@ -35,10 +37,6 @@ _allowed: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 _violations: list[str] = []
 _ALLOWED_METHODS = (
-    "get_state",
-    "aget_state",
-    "get_state_history",
-    "aget_state_history",
     "update_state",
     "aupdate_state",
     "bulk_update_state",
@@ -139,7 +137,7 @@ def install_guard() -> None:
     _guard_init(_loop.SyncPregelLoop)
     _guard_init(_loop.AsyncPregelLoop)
     _guard_init(_runner.PregelRunner)
-    for fname in ("prepare_next_tasks", "apply_writes"):
+    for fname in ("prepare_next_tasks", "prepare_single_task", "apply_writes"):
         orig = getattr(_algo, fname)
         guarded = _guard_function(orig, f"langgraph.pregel._algo.{fname}")
         for mod in list(sys.modules.values()):

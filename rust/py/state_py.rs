@@ -301,6 +301,17 @@ impl State {
     /// `apply_writes` of a step's tasks: the names of the channels it
     /// updated (the graph's interned strings).
     pub(crate) fn apply(&self, py: Python<'_>, tasks: &[TaskRef<'_>]) -> PyResult<Py<PyList>> {
+        self.apply_with(py, tasks, true)
+    }
+
+    /// `apply` with `versioned=false`: LangGraph's `apply_writes` with no
+    /// `get_next_version` (a state snapshot's pending writes).
+    pub(crate) fn apply_with(
+        &self,
+        py: Python<'_>,
+        tasks: &[TaskRef<'_>],
+        versioned: bool,
+    ) -> PyResult<Py<PyList>> {
         guarded("apply_writes", || {
             let g = self.graph.get();
             let mut tw = Vec::with_capacity(tasks.len());
@@ -315,7 +326,12 @@ impl State {
             }
             let mut st = self.lock(py)?;
             let mut host = PyHost { py, graph: g, next_version: self.next_version.as_ref(), tasks: Some(tasks) };
-            let updated = st.apply_writes(&g.inner, tw, &mut host).map_err(|e| map_err(py, g, e))?;
+            let updated = if versioned {
+                st.apply_writes(&g.inner, tw, &mut host)
+            } else {
+                st.apply_writes_unversioned(&g.inner, tw, &mut host)
+            }
+            .map_err(|e| map_err(py, g, e))?;
             let out = PyList::empty(py);
             for c in updated {
                 out.append(g.names[c].bind(py))?;
@@ -361,14 +377,16 @@ pub(crate) fn restore_channel(
     cv: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     match kind {
-        Kind::Delta { .. } => {
+        // (a BinaryOperatorAggregate of a thread written while it was a
+        // DeltaChannel reads its snapshots too)
+        Kind::Delta { .. } | Kind::BinOp { .. } => {
             ch.value = Some(if cv.is_instance(graph.imports.delta_snapshot.bind(py))? {
                 cv.getattr(pyo3::intern!(py, "value"))?.unbind()
             } else {
                 cv.clone().unbind()
             });
         }
-        Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } | Kind::BinOp { .. } => {
+        Kind::LastValue | Kind::AnyValue | Kind::Ephemeral { .. } => {
             ch.value = Some(cv.clone().unbind());
         }
         Kind::Untracked { .. } => {}
@@ -732,7 +750,13 @@ impl State {
         })
     }
 
-    fn apply_writes(&self, py: Python<'_>, tasks: Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+    #[pyo3(signature = (tasks, versioned = true))]
+    fn apply_writes(
+        &self,
+        py: Python<'_>,
+        tasks: Bound<'_, PyAny>,
+        versioned: bool,
+    ) -> PyResult<Py<PyList>> {
         guarded("apply_writes", || {
             let tasks = tasks
                 .try_iter()?
@@ -741,7 +765,7 @@ impl State {
                     Ok(TaskRef { name: t.get_item(0)?, path: t.get_item(1)?, triggers: t.get_item(2)?, writes: t.get_item(3)? })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
-            self.apply(py, &tasks)
+            self.apply_with(py, &tasks, versioned)
         })
     }
 

@@ -516,7 +516,7 @@ impl<'py> Step<'py> {
             } else {
                 let mapper = attrs.get(pyo3::intern!(py, "mapper"))?;
                 if !mapper.is_none() {
-                    val = mapper.call1((&val,))?;
+                    val = mapper.call1((&val,)).map_err(|e| before_task_note(e, &name, &path))?;
                 }
                 inputs.set_item(key, &val)?;
             }
@@ -749,4 +749,28 @@ pub fn build_tasks<'py>(
         }
         Ok(tasks)
     })
+}
+
+/// A PULL task's input failing its node's mapper carries LangGraph's note
+/// ``Before task with name '<name>' and path '<path[:3]>'``.
+fn before_task_note(err: PyErr, name: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyErr {
+    let py = name.py();
+    let exc = err.value(py);
+    // (exception notes exist from Python 3.11, where LangGraph adds them)
+    let notes = exc.hasattr(pyo3::intern!(py, "add_note")).unwrap_or(false);
+    if notes && exc.is_instance_of::<pyo3::exceptions::PyException>() {
+        let note = (|| -> PyResult<String> {
+            let head = path.get_item(pyo3::types::PySlice::new(py, 0, 3, 1))?;
+            Ok(format!("Before task with name '{}' and path '{}'", name.str()?, head.repr()?))
+        })();
+        match note {
+            Ok(note) => {
+                if let Err(e) = exc.call_method1(pyo3::intern!(py, "add_note"), (note,)) {
+                    return e;
+                }
+            }
+            Err(e) => return e,
+        }
+    }
+    err
 }

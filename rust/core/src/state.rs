@@ -297,7 +297,9 @@ impl<V: Clone> State<V> {
 
     /// Any channel version newer than versions_seen["__interrupt__"].
     pub fn should_interrupt(&self) -> bool {
-        let Some(null) = self.null_version() else { return false };
+        let Some(null) = self.null_version() else {
+            return false;
+        };
         let seen = self.seen_index.get(INTERRUPT).map(|i| &self.seen[*i].1);
         self.ordered.entries.iter().any(|(k, v)| {
             let s = seen.and_then(|s| s.get(k)).unwrap_or(&null);
@@ -310,6 +312,29 @@ impl<V: Clone> State<V> {
         &mut self,
         graph: &Graph,
         tasks: Vec<TaskWrites<V>>,
+        host: &mut H,
+    ) -> Result<Vec<usize>, PregelError<H::Error>> {
+        self.apply_writes_with(graph, tasks, true, host)
+    }
+
+    /// `_algo.apply_writes` with `get_next_version=None`, as LangGraph's state
+    /// snapshot applies pending writes: the channels change, no version moves,
+    /// so no channel counts as updated (and `finish()` follows any triggered
+    /// task).
+    pub fn apply_writes_unversioned<H: Host<V>>(
+        &mut self,
+        graph: &Graph,
+        tasks: Vec<TaskWrites<V>>,
+        host: &mut H,
+    ) -> Result<Vec<usize>, PregelError<H::Error>> {
+        self.apply_writes_with(graph, tasks, false, host)
+    }
+
+    fn apply_writes_with<H: Host<V>>(
+        &mut self,
+        graph: &Graph,
+        tasks: Vec<TaskWrites<V>>,
+        versioned: bool,
         host: &mut H,
     ) -> Result<Vec<usize>, PregelError<H::Error>> {
         let mut order: Vec<usize> = (0..tasks.len()).collect();
@@ -328,7 +353,8 @@ impl<V: Clone> State<V> {
             }
         }
         crate::fault::check(crate::fault::Op::ApplyWrites);
-        let next = host.next_version(self.max_version.as_ref())?;
+        let next =
+            if versioned { Some(host.next_version(self.max_version.as_ref())?) } else { None };
         // consume the channels that triggered the tasks
         // an earlier call that failed half-way may have left marks set
         self.clear_marks();
@@ -341,8 +367,8 @@ impl<V: Clone> State<V> {
                         touched.push(c);
                         let consumed_now = self.channels[c].consume(&graph.channels[c].1);
                         self.track(graph, c);
-                        if consumed_now {
-                            self.set_version(graph, c, &next);
+                        if let (true, Some(next)) = (consumed_now, &next) {
+                            self.set_version(graph, c, next);
                         }
                     }
                 }
@@ -382,8 +408,8 @@ impl<V: Clone> State<V> {
                     return Err(e);
                 }
             };
-            if changed {
-                self.set_version(graph, c, &next);
+            if let (true, Some(next)) = (changed, &next) {
+                self.set_version(graph, c, next);
                 if self.channels[c].is_available(kind) && self.marks[c] & UPDATED == 0 {
                     self.marks[c] |= UPDATED;
                     touched.push(c);
@@ -391,7 +417,8 @@ impl<V: Clone> State<V> {
                 }
             }
         }
-        let result = self.notify_step(graph, bump_step, &next, &mut updated, &mut touched, host);
+        let result =
+            self.notify_step(graph, bump_step, next.as_ref(), &mut updated, &mut touched, host);
         self.marked = touched;
         self.clear_marks();
         result.map(|()| updated)
@@ -414,7 +441,7 @@ impl<V: Clone> State<V> {
         &mut self,
         graph: &Graph,
         bump_step: bool,
-        next: &Version,
+        next: Option<&Version>,
         updated: &mut Vec<usize>,
         touched: &mut Vec<usize>,
         host: &mut H,
@@ -427,7 +454,7 @@ impl<V: Clone> State<V> {
                 }
                 let changed = self.channels[c].update(kind, key, Vec::new(), host);
                 self.track(graph, c);
-                if changed? {
+                if let (true, Some(next)) = (changed?, next) {
                     self.set_version(graph, c, next);
                     if self.channels[c].is_available(kind) {
                         self.marks[c] |= UPDATED;
@@ -439,7 +466,7 @@ impl<V: Clone> State<V> {
             if updated.iter().all(|c| !graph.triggers_any(*c)) {
                 for c in self.live_where(graph, crate::channel::Kind::has_finish) {
                     let kind = &graph.channels[c].1;
-                    if self.channels[c].finish(kind) {
+                    if let (true, Some(next)) = (self.channels[c].finish(kind), next) {
                         self.set_version(graph, c, next);
                         if self.channels[c].is_available(kind) && self.marks[c] & UPDATED == 0 {
                             self.marks[c] |= UPDATED;
@@ -505,7 +532,9 @@ impl<V: Clone> State<V> {
                 }
             }
         }
-        let Some(null) = self.null_version() else { return Ok(plans) };
+        let Some(null) = self.null_version() else {
+            return Ok(plans);
+        };
         let candidates: Vec<usize> = match updated {
             Some(upd) if !upd.is_empty() => {
                 let mut out: Vec<usize> =

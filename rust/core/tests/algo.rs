@@ -284,3 +284,40 @@ fn a_nodes_seen_stamp_moves_only_when_it_ran() {
     assert_ne!(st.seen_stamps()[0], after_a[0], "__start__ ran: its entry may have changed");
     assert_eq!(st.seen_stamps()[1], after_a[1], "a did not run again");
 }
+
+#[test]
+fn unversioned_writes_change_channels_but_no_version() {
+    // `apply_writes(..., get_next_version=None)`, as a state snapshot applies
+    // pending writes: values change, versions stay, nothing counts as
+    // updated, so a triggered task's step clears the ephemeral channels it
+    // wrote and finishes the after-finish ones
+    let g = graph();
+    let mut host = TestHost::default();
+    let mut st: State<Val> = State::new(&g);
+    st.apply_writes(&g, vec![task("__input__", "", &[], vec![("x", int(1))])], &mut host).unwrap();
+    let before: Vec<Option<Version>> = (0..g.channels.len()).map(|c| st.version(c).cloned()).collect();
+    let upd = st
+        .apply_writes_unversioned(
+            &g,
+            vec![task("a", "~__pregel_pull, a", &["branch:to:a"], vec![("x", int(2)), ("branch:to:b", s("a")), ("done", s("v"))])],
+            &mut host,
+        )
+        .unwrap();
+    assert!(upd.is_empty());
+    let after: Vec<Option<Version>> = (0..g.channels.len()).map(|c| st.version(c).cloned()).collect();
+    assert_eq!(before, after);
+    assert!(st.is_available(&g, 1), "x was written");
+    assert!(!st.is_available(&g, 3), "the ephemeral write is cleared by the step's empty update");
+    assert!(st.is_available(&g, 5), "finish() ran: no channel counted as updated");
+    // the versioned twin keeps the ephemeral write and does not finish
+    let mut st2: State<Val> = State::new(&g);
+    st2.apply_writes(&g, vec![task("__input__", "", &[], vec![("x", int(1))])], &mut host).unwrap();
+    st2.apply_writes(
+        &g,
+        vec![task("a", "~__pregel_pull, a", &["branch:to:a"], vec![("branch:to:b", s("a")), ("done", s("v"))])],
+        &mut host,
+    )
+    .unwrap();
+    assert!(st2.is_available(&g, 3));
+    assert!(!st2.is_available(&g, 5));
+}
