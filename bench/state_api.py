@@ -6,6 +6,11 @@ turn appends the user's message, and one node appends an answer
 conversation does. The thread is written once, into one InMemorySaver that both
 engines then read: each times ``get_state(config)`` (µs per call) and
 ``list(get_state_history(config))`` (ms per call) on the same checkpoints.
+On that thread the saver's ``get_tuple`` (deserialising every message) is
+nearly all of the time, so two more cases show the engine's own share:
+``snapshot_*`` turns the already loaded checkpoints into snapshots (what
+``get_state`` does after ``get_tuple``), and ``get_state_wide`` reads a small
+state mid-step: ten parallel nodes, one waiting on an interrupt, nine done.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 GROUP = "state_api"
@@ -76,10 +82,73 @@ def get_state_history(cfg: Cfg) -> Row:
     return row
 
 
+def snapshot(cfg: Cfg) -> Row:
+    graph, config, held = long_thread(size(cfg))
+    saver = graph.checkpointer
+    loaded = list(saver.list(config))
+
+    def batch(engine: str, n: int) -> float:
+        def all_snapshots() -> None:
+            for t in loaded:
+                graph._prepare_state_snapshot(t.config, t, saver=saver)
+
+        return seconds_per_call(all_snapshots, n) / len(loaded)
+
+    row = timed_row(
+        f"snapshot_{size(cfg)}_checkpoints", GROUP, batch, cfg,
+        note=f"µs per checkpoint: the {held} loaded checkpoints of that thread made "
+        "snapshots (get_state minus the saver's get_tuple)",
+    )
+    row.extra["checkpoints"] = held
+    return row
+
+
+WIDE = 10
+
+
+class Wide(TypedDict, total=False):
+    start: int
+    done: Annotated[list, lambda a, b: a + b]
+    answer: str
+
+
+def wide_thread() -> tuple[Any, dict]:
+    """Ten parallel nodes after ``start``; ``w0`` waits on an interrupt, the
+    other nine finished (their writes pending on the checkpoint)."""
+    use("stock")
+    g = StateGraph(Wide)
+    g.add_node("start", lambda s: {"start": 1})
+    g.add_edge(START, "start")
+    for i in range(WIDE):
+        if i == 0:
+            g.add_node("w0", lambda s: {"answer": interrupt("ok?")})
+        else:
+            g.add_node(f"w{i}", lambda s, i=i: {"done": [i]})
+        g.add_edge("start", f"w{i}")
+    graph = g.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    graph.invoke({"done": []}, config)
+    return graph, config
+
+
+def get_state_wide(cfg: Cfg) -> Row:
+    graph, config = wide_thread()
+    return timed_row(
+        "get_state_wide", GROUP,
+        lambda e, n: seconds_per_call(lambda: graph.get_state(config), n), cfg,
+        note=f"µs per get_state mid-step: {WIDE} parallel tasks, one interrupted, "
+        f"{WIDE - 1} finished (InMemorySaver)",
+    )
+
+
 def cases(cfg: Cfg) -> list[Case]:
     return [
         Case(f"get_state_{size(cfg)}_checkpoints", GROUP, get_state,
              "get_state of a long chat thread (InMemorySaver)"),
         Case(f"get_state_history_{size(cfg)}_checkpoints", GROUP, get_state_history,
              "the whole get_state_history of that thread"),
+        Case(f"snapshot_{size(cfg)}_checkpoints", GROUP, snapshot,
+             "that thread's loaded checkpoints made snapshots (no saver call)"),
+        Case("get_state_wide", GROUP, get_state_wide,
+             "get_state of a small state mid-step, 10 parallel tasks"),
     ]
