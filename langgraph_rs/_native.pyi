@@ -177,6 +177,21 @@ def updates_chunk(
     """The "updates" stream chunk of one task (``_io.map_output_updates`` for a task
     that is not hidden and whose first write is neither an error nor an interrupt)."""
 
+def snapshot_tasks(
+    state: State,
+    plans: list[tuple[str, str, tuple, tuple[str, ...], Any, str, Any]],
+    pending_writes: Sequence[tuple[str, str, Any]] | None,
+    task_states: Mapping[str, Any],
+    output_keys: str | Sequence[str],
+    live: bool,
+) -> tuple[Any, tuple[str, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """``Pregel._prepare_state_snapshot`` after the planning: ``(values, next,
+    tasks, interrupts)`` of a snapshot. The pending writes are read once as
+    ``read_task_statuses`` reads them; the null task's writes and (``live``)
+    the finished tasks' writes are applied to ``state`` unversioned; ``tasks``
+    are the ``PregelTask``s ``debug.tasks_w_writes`` makes from ``plans``
+    (``State.prepare``'s), with ``task_states`` for subgraph tasks."""
+
 def task_id(checkpoint_id: str, *parts: str, sha1_ids: bool = False) -> str:
     """``_algo._xxhash_str(unhexlify(checkpoint_id without dashes), *parts)``
     (``_uuid5_str`` with ``sha1_ids``)."""

@@ -392,3 +392,46 @@ def test_plain_reducer_continues_from_a_delta_snapshot() -> None:
 
     outcome = assert_same(build, scenario)
     assert outcome.value[-1] == {"log": ["q0", "a", "q1", "a", "q2", "a"]}
+
+
+def test_raw_pregel_repeated_writes_and_a_single_output_channel() -> None:
+    """Task results as ``tasks_w_writes`` folds them: a single output channel
+    unwraps its write, repeated writes of one channel become ``$writes``."""
+    from langgraph.channels import LastValue, Topic
+    from langgraph.pregel import NodeBuilder, Pregel
+
+    def build_single():
+        saver = InMemorySaver()
+        one = NodeBuilder().subscribe_only("inbox").do(lambda x: x + 1).write_to("mid")
+        two = NodeBuilder().subscribe_only("mid").do(lambda x: x * 10).write_to("out")
+        g = Pregel(
+            nodes={"one": one, "two": two},
+            channels={"inbox": LastValue(int), "mid": LastValue(int), "out": LastValue(int)},
+            input_channels="inbox",
+            output_channels="out",
+            checkpointer=saver,
+            interrupt_after_nodes=["one"],
+        )
+        return g, saver
+
+    def build_topic():
+        saver = InMemorySaver()
+        twice = NodeBuilder().subscribe_only("inbox").do(lambda x: x).write_to("log", "log", other=lambda x: -x)
+        ask = NodeBuilder().subscribe_only("inbox").do(lambda x: interrupt("more?")).write_to("log")
+        g = Pregel(
+            nodes={"twice": twice, "ask": ask},
+            channels={"inbox": LastValue(int), "log": Topic(int, accumulate=True), "other": LastValue(int)},
+            input_channels="inbox",
+            output_channels=["log", "other"],
+            checkpointer=saver,
+        )
+        return g, saver
+
+    def scenario(g: Any) -> list:
+        return [g.invoke(1, CFG), *snapshots(g)]
+
+    single = assert_same(build_single, scenario)
+    assert single.value[1].next == ("two",)
+    topic = assert_same(build_topic, scenario)
+    [twice] = [t for t in topic.value[1].tasks if t.name == "twice"]
+    assert twice.result == {"log": {"$writes": [1, 1]}, "other": -1}

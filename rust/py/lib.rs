@@ -27,6 +27,7 @@ mod run_enter;
 mod run_start;
 mod runtime;
 mod state_py;
+mod state_snapshot;
 mod step_commit;
 mod stream_output;
 mod stream_put;
@@ -201,6 +202,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m
     )?)?;
     m.add_function(wrap_pyfunction!(updates_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(state_snapshot::snapshot_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_debug_panic_next, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;
     Ok(())
