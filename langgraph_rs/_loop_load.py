@@ -111,9 +111,7 @@ class _Loading:
 
     def _replay_targets(self) -> list[str]:
         """Delta channels (or binop channels that were ones) the saver's history rebuilds."""
-        return replay_targets(
-            self.graph, self.spec, self.checkpoint, self.checkpointer, self.checkpoint_config
-        )
+        return replay_targets(self.spec, self.checkpoint, self.checkpointer, self.checkpoint_config)
 
     def _init_state(self, histories: Mapping[str, Any] | None) -> None:
         self.state = state_from(

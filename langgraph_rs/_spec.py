@@ -75,6 +75,9 @@ class GraphSpec:
     #: BinaryOperatorAggregate names (may be rebuilt from delta history).
     delta: frozenset[str]
     binop: frozenset[str]
+    #: both of the above, in the graph's channel order (what a checkpoint may
+    #: hold no value of, to be rebuilt from the saver's delta history)
+    replayable: tuple[str, ...] = ()
     trigger_to_nodes: dict[str, list[str]] = field(default_factory=dict)
     #: per node, its steps run without a callback run (for runs with no handlers)
     lean_nodes: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +154,7 @@ def spec_for(pregel: Any) -> GraphSpec:
         untracked=frozenset(untracked),
         delta=frozenset(delta),
         binop=frozenset(binop),
+        replayable=tuple(k for k in channels if k in delta or k in binop),
         trigger_to_nodes=graph.trigger_to_nodes(),
         channel_order=tuple(graph.channel_names),
         channel_names=frozenset(graph.channel_names),

@@ -9,28 +9,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from langgraph._internal._typing import MISSING
-from langgraph.pregel._checkpoint import (
-    _delta_channels_to_replay,
-    _replay,
-    _require_saver_for_history,
-)
+from langgraph.pregel._checkpoint import _replay, _require_saver_for_history
 
 from langgraph_rs import _native
 from langgraph_rs._spec import GraphSpec
 
 
 def replay_targets(
-    graph: Any, spec: GraphSpec, checkpoint: Mapping[str, Any], saver: Any, config: Any
+    spec: GraphSpec, checkpoint: Mapping[str, Any], saver: Any, config: Any
 ) -> list[str]:
     """The delta channels (or binop channels that were ones) whose value the
     saver's history rebuilds; ``ValueError`` when there is history but no saver."""
-    if not spec.delta and not spec.binop:
+    if not spec.replayable:
         return []
-    # (the only channel classes the replay takes: the spec names them, so no
-    # ABC check of every channel)
-    names = spec.binop | spec.delta
-    specs = {k: v for k, v in graph.channels.items() if k in names}
-    targets = _delta_channels_to_replay(specs, checkpoint)
+    # ``_delta_channels_to_replay``: the channels of those classes (the spec
+    # names them, as ``spec_for`` takes no subclass) with a version but no value
+    versions = checkpoint["channel_versions"]
+    values = checkpoint["channel_values"]
+    targets = [k for k in spec.replayable if k in versions and values.get(k, MISSING) is MISSING]
     _require_saver_for_history(targets, saver, config)
     return targets if saver is not None and config is not None else []
 
@@ -63,7 +59,7 @@ def load_state(
     next_version: Any = None,
 ) -> _native.State:
     """``channels_from_checkpoint`` onto the native state (one history call to the saver)."""
-    targets = replay_targets(graph, spec, checkpoint, saver, config)
+    targets = replay_targets(spec, checkpoint, saver, config)
     histories = (
         saver.get_delta_channel_history(config=config, channels=targets) if targets else None
     )
@@ -80,7 +76,7 @@ async def aload_state(
     next_version: Any = None,
 ) -> _native.State:
     """``achannels_from_checkpoint`` onto the native state."""
-    targets = replay_targets(graph, spec, checkpoint, saver, config)
+    targets = replay_targets(spec, checkpoint, saver, config)
     histories = (
         await saver.aget_delta_channel_history(config=config, channels=targets)
         if targets
