@@ -9,7 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from langgraph.checkpoint.base import EmptyChannelError
+
 from langgraph_rs import _native
+
+
+def read_state(
+    state: _native.State,
+    select: str | Sequence[str],
+    fresh_writes: Sequence[tuple[str, Any]] | None,
+    step: int,
+    stop: int,
+) -> Any:
+    """What ``_algo.local_read`` returns (a task's ``CONFIG_KEY_READ``): the
+    selected channels now, or with ``fresh_writes`` (a fresh read) the task's
+    writes applied to copies of them; managed values from ``step``/``stop``. A
+    str select of an empty channel reads None, as ``read_channel`` gives."""
+    try:
+        return state.read(select, fresh_writes, step, stop)
+    except EmptyChannelError:
+        if isinstance(select, str):
+            return None
+        raise
 
 
 class _ChannelRef:

@@ -48,6 +48,7 @@ from langgraph.types import CacheKey, PregelExecutableTask
 from xxhash import xxh3_128_hexdigest
 
 from langgraph_rs import _native
+from langgraph_rs._channels_view import read_state
 
 
 
@@ -345,8 +346,8 @@ class _Tasks:
         select: str | list[str],
         fresh: bool = False,
     ) -> Any:
-        return self.state.read(
-            select, list(writes) if fresh else None, self.step, int(self.stop)
+        return read_state(
+            self.state, select, list(writes) if fresh else None, self.step, int(self.stop)
         )
 
     def _should_interrupt(self, nodes: Any) -> list[PregelExecutableTask]:
