@@ -20,8 +20,15 @@ _rust_classes: dict[type, type] = {}
 def _engine_methods() -> dict[str, Any]:
     """The ``Pregel`` methods the engine replaces: running a graph, and the
     state APIs' planning and writes (``get_state``/``get_state_history`` build
-    their snapshots through ``_prepare_state_snapshot``)."""
-    from langgraph_rs import _engine, _engine_async, _state_snapshot
+    their snapshots through ``_prepare_state_snapshot``, ``update_state`` calls
+    ``bulk_update_state``)."""
+    from langgraph_rs import (
+        _engine,
+        _engine_async,
+        _state_snapshot,
+        _state_update,
+        _state_update_async,
+    )
 
     return {
         "stream": _engine.stream,
@@ -30,6 +37,8 @@ def _engine_methods() -> dict[str, Any]:
         "ainvoke": _engine_async.ainvoke,
         "_prepare_state_snapshot": _state_snapshot.prepare_state_snapshot,
         "_aprepare_state_snapshot": _state_snapshot.aprepare_state_snapshot,
+        "bulk_update_state": _state_update.bulk_update_state,
+        "abulk_update_state": _state_update_async.abulk_update_state,
     }
 
 

@@ -28,6 +28,7 @@ from langgraph.types import StateSnapshot
 from langgraph_rs import _native
 from langgraph_rs._engine import _spec_or_fallback, _stock
 from langgraph_rs._state_load import aload_state, load_state
+from langgraph_rs._state_plan import executable_plans
 
 
 def _empty_snapshot(config: Any) -> StateSnapshot:
@@ -41,36 +42,6 @@ def _empty_snapshot(config: Any) -> StateSnapshot:
         tasks=(),
         interrupts=(),
     )
-
-
-def plan_tasks(graph: Any, state: _native.State, saved: CheckpointTuple) -> list[tuple]:
-    """``prepare_next_tasks(..., for_execution=True)`` of the saved checkpoint's
-    next step: the native plans ``(id, name, path, triggers, input, ns,
-    packet)``, each PULL task's input passed through its node's mapper as
-    LangGraph does (once per input, its errors raised as LangGraph raises them)."""
-    checkpoint = saved.checkpoint
-    step = saved.metadata.get("step", -1) + 1
-    plans = state.prepare(
-        checkpoint["id"],
-        saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
-        step,
-        step + 2,
-        None,
-        checkpoint["v"] <= 1,
-    )
-    nodes = graph.nodes
-    mapped: set[Any] = set()
-    for _id, name, path, _triggers, value, _ns, packet in plans:
-        if packet is None:
-            node = nodes[name]
-            if node.mapper is not None and node.input_cache_key not in mapped:
-                try:
-                    node.mapper(value)
-                except Exception as exc:
-                    exc.add_note(f"Before task with name '{name}' and path '{path[:3]}'")
-                    raise
-                mapped.add(node.input_cache_key)
-    return plans
 
 
 def subgraph_configs(
@@ -141,7 +112,10 @@ def prepare_state_snapshot(
         return stock(self, config, saved, saver=saver, recurse=recurse, live=live)
     self._migrate_checkpoint(saved.checkpoint)
     state = load_state(self, spec, saved.checkpoint, saver=saver, config=saved.config)
-    plans = plan_tasks(self, state, saved)
+    plans = executable_plans(
+        self, state, saved.checkpoint, saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
+        saved.metadata.get("step", -1) + 1,
+    )
     task_states: dict[str, Any] = {}
     if plans:
         subgraphs = dict(self.get_subgraphs())
@@ -169,7 +143,10 @@ async def aprepare_state_snapshot(
         return await stock(self, config, saved, saver=saver, recurse=recurse, live=live)
     self._migrate_checkpoint(saved.checkpoint)
     state = await aload_state(self, spec, saved.checkpoint, saver=saver, config=saved.config)
-    plans = plan_tasks(self, state, saved)
+    plans = executable_plans(
+        self, state, saved.checkpoint, saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
+        saved.metadata.get("step", -1) + 1,
+    )
     task_states: dict[str, Any] = {}
     if plans:
         subgraphs = {n: g async for n, g in self.aget_subgraphs()}
