@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib
 import itertools
 import random
+import sys
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -122,7 +125,8 @@ def _refuse(*args: Any, **kwargs: Any) -> None:
 @contextlib.contextmanager
 def engine(name: str) -> Iterator[None]:
     """``"stock"``: LangGraph's executor. ``"rs"``: langgraph_rs, strictly — LangGraph's
-    loop and runner raise if anything constructs them."""
+    loop and runner raise if anything constructs them, its planner and
+    checkpoint builder if anything calls them (``no_langgraph_planner``)."""
     if name == "stock":
         langgraph_rs.uninstall()
         yield
@@ -137,7 +141,8 @@ def engine(name: str) -> Iterator[None]:
     _runner.PregelRunner.__init__ = _refuse  # type: ignore[method-assign]
     langgraph_rs.install()
     try:
-        yield
+        with no_langgraph_planner():
+            yield
     finally:
         langgraph_rs.uninstall()
         (
@@ -147,33 +152,72 @@ def engine(name: str) -> Iterator[None]:
         ) = saved
 
 
-_PLANNER = ("prepare_next_tasks", "prepare_single_task", "apply_writes")
+#: LangGraph's planner and checkpoint builder: on our engine none of them may
+#: run, in a run or in the state APIs (graph drawing aside: ``_draw`` keeps its
+#: own references, as it walks the graph with them)
+PLANNER = {
+    "langgraph.pregel._algo": (
+        "prepare_next_tasks",
+        "prepare_single_task",
+        "apply_writes",
+        "local_read",
+    ),
+    "langgraph.pregel._checkpoint": (
+        "channels_from_checkpoint",
+        "achannels_from_checkpoint",
+        "create_checkpoint",
+    ),
+}
+_DRAWING = "langgraph.pregel._draw"
+#: the planner functions that ran on our engine (each also raised)
+planner_calls: list[str] = []
 
 
-def _refuse_planner(*args: Any, **kwargs: Any) -> None:
-    raise AssertionError("LangGraph's planner ran on the langgraph_rs engine")
+def _drawing() -> bool:
+    """Whether graph drawing (``get_graph``) is on the stack."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == _DRAWING:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _refusing(orig: Any, name: str) -> Any:
+    @functools.wraps(orig)
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        if _drawing():  # (its prepare_next_tasks calls _algo's prepare_single_task)
+            return orig(*args, **kwargs)
+        planner_calls.append(name)
+        raise AssertionError(f"LangGraph's planner ({name}) ran on the langgraph_rs engine")
+
+    return refuse
 
 
 @contextlib.contextmanager
-def no_langgraph_planner(strict: bool | None = None) -> Iterator[None]:
-    """On our engine (``strict`` None: when ``langgraph_rs`` is installed),
-    LangGraph's ``_algo.prepare_next_tasks``/``prepare_single_task``/
-    ``apply_writes`` raise, wherever LangGraph imported them; on stock, nothing."""
-    if strict is None:
-        strict = langgraph_rs.is_installed()
-    if not strict:
-        yield
-        return
-    from langgraph.pregel import _algo, main
-
-    saved = [(mod, fn, getattr(mod, fn)) for mod in (_algo, main) for fn in _PLANNER if hasattr(mod, fn)]
-    for mod, fn, _ in saved:
-        setattr(mod, fn, _refuse_planner)
+def no_langgraph_planner() -> Iterator[None]:
+    """LangGraph's planner and checkpoint builder raise (and are recorded in
+    ``planner_calls``) wherever LangGraph's modules imported them."""
+    restore: list[tuple[Any, str, Any]] = []
+    for modname, names in PLANNER.items():
+        mod = importlib.import_module(modname)
+        for name in names:
+            orig = getattr(mod, name)
+            refuse = _refusing(orig, f"{modname}.{name}")
+            for m in list(sys.modules.values()):
+                modname_m = getattr(m, "__name__", "") or ""
+                if (
+                    modname_m.startswith("langgraph.")
+                    and modname_m != _DRAWING
+                    and getattr(m, name, None) is orig
+                ):
+                    restore.append((m, name, orig))
+                    setattr(m, name, refuse)
     try:
         yield
     finally:
-        for mod, fn, orig in saved:
-            setattr(mod, fn, orig)
+        for m, name, orig in reversed(restore):
+            setattr(m, name, orig)
 
 
 @dataclass
@@ -281,7 +325,9 @@ def assert_same(
     scenario: Callable[[Any], Any],
     config: dict | None = None,
 ) -> Outcome:
+    planner_calls.clear()
     stock, rs = run_both(build, scenario, config)
+    assert planner_calls == []
     assert rs.error == stock.error
     assert rs.value == stock.value
     assert rs.history == stock.history

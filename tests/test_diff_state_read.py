@@ -16,7 +16,7 @@ from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, field_validator
 from typing_extensions import TypedDict
 
-from tests.diff import assert_same, no_langgraph_planner
+from tests.diff import PLANNER, assert_same, no_langgraph_planner, planner_calls
 from tests.fuzz.support import pause
 
 CFG = {"configurable": {"thread_id": "1"}}
@@ -28,18 +28,16 @@ class State(TypedDict):
 
 
 def snapshots(g: Any, config: dict = CFG, subgraphs: bool = False) -> list:
-    """The live state and the whole history, read on the engine under test
-    with LangGraph's planner refused on ours."""
-    with no_langgraph_planner():
-        return [g.get_state(config, subgraphs=subgraphs), list(g.get_state_history(config))]
+    """The live state and the whole history (on ours, the harness refuses
+    LangGraph's planner: ``tests.diff.no_langgraph_planner``)."""
+    return [g.get_state(config, subgraphs=subgraphs), list(g.get_state_history(config))]
 
 
 async def asnapshots(g: Any, config: dict = CFG, subgraphs: bool = False) -> list:
-    with no_langgraph_planner():
-        return [
-            await g.aget_state(config, subgraphs=subgraphs),
-            [s async for s in g.aget_state_history(config)],
-        ]
+    return [
+        await g.aget_state(config, subgraphs=subgraphs),
+        [s async for s in g.aget_state_history(config)],
+    ]
 
 
 def fan_out_with_interrupt(saver: Any) -> Any:
@@ -323,8 +321,7 @@ def test_node_input_failing_its_schema_raises_from_get_state() -> None:
         out: list = [g.invoke({"n": 1}, CFG)]
         _limit["n"] = 5  # b's input, planned again by get_state, now fails
         try:
-            with no_langgraph_planner():
-                g.get_state(CFG)
+            g.get_state(CFG)
         except Exception as exc:  # noqa: BLE001  (compared)
             out.append((type(exc).__name__, getattr(exc, "__notes__", None)))
         finally:
@@ -350,15 +347,26 @@ def test_empty_thread() -> None:
     assert outcome.value[0].values == {} and outcome.value[1] == []
 
 
-@pytest.mark.parametrize("fn", ["prepare_next_tasks", "prepare_single_task", "apply_writes"])
-def test_no_langgraph_planner_refuses(fn: str) -> None:
-    """The guard the tests above rely on does refuse LangGraph's planner."""
-    from langgraph.pregel import _algo, main
+@pytest.mark.parametrize("module,fn", [(m, f) for m, fs in PLANNER.items() for f in fs])
+def test_no_langgraph_planner_refuses(module: str, fn: str) -> None:
+    """The guard the tests rely on refuses each of LangGraph's planner
+    functions, in its module and where LangGraph's main module imported it,
+    and leaves graph drawing its own."""
+    import importlib
 
-    with no_langgraph_planner(strict=True):
-        target = getattr(main, fn, None) or getattr(_algo, fn)
-        with pytest.raises(AssertionError, match="planner"):
-            target()
+    from langgraph.pregel import _draw, main
+
+    drawing = getattr(_draw, fn, None)
+    with no_langgraph_planner():
+        targets = [getattr(importlib.import_module(module), fn)]
+        if hasattr(main, fn):
+            targets.append(getattr(main, fn))
+        for target in targets:
+            with pytest.raises(AssertionError, match="planner"):
+                target()
+        assert getattr(_draw, fn, None) is drawing
+    assert planner_calls[-len(targets):] == [f"{module}.{fn}"] * len(targets)
+    planner_calls.clear()
 
 
 def test_plain_reducer_continues_from_a_delta_snapshot() -> None:

@@ -5,13 +5,12 @@ Unless ``LANGGRAPH_RS_CONFORMANCE_STOCK=1``:
 
 * ``langgraph_rs.install()`` runs before any test module is imported;
 * a guard records every construction of LangGraph's ``SyncPregelLoop``,
-  ``AsyncPregelLoop`` and ``PregelRunner`` and every call of
-  ``_algo.prepare_next_tasks``/``prepare_single_task``/``apply_writes``
-  outside graph drawing (``get_graph``, which walks the graph with them) and
-  the update APIs that still use them (``update_state*``,
-  ``bulk_update_state``); a test during which any of them ran is reported as
-  failed, naming what ran. ``get_state``/``get_state_history`` run on the
-  engine and are guarded like runs.
+  ``AsyncPregelLoop`` and ``PregelRunner`` and every call of its planner
+  (``_algo.prepare_next_tasks``/``prepare_single_task``/``apply_writes``/
+  ``local_read``) outside graph drawing (``get_graph``, which walks the graph
+  with them): in runs and in the state APIs (``get_state*``,
+  ``update_state*``, ``bulk_update_state``) alike; a test during which any of
+  them ran is reported as failed, naming what ran.
 
 With ``LANGGRAPH_RS_CONFORMANCE_RESULTS=path`` every test outcome is appended to
 ``path.<worker>`` as a JSON line.
@@ -36,14 +35,17 @@ _allowed: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "langgraph_rs_conformance_allowed", default=False
 )
 _violations: list[str] = []
-_ALLOWED_METHODS = (
-    "update_state",
-    "aupdate_state",
-    "bulk_update_state",
-    "abulk_update_state",
-    "get_graph",
-    "aget_graph",
-)
+_ALLOWED_METHODS = ("get_graph", "aget_graph")
+#: LangGraph's planner, by module (its checkpoint builder, which the suite
+#: also tests directly, is refused in our differential tests: tests/diff.py)
+_GUARDED_FUNCTIONS = {
+    "langgraph.pregel._algo": (
+        "prepare_next_tasks",
+        "prepare_single_task",
+        "apply_writes",
+        "local_read",
+    ),
+}
 
 
 def _record(name: str) -> None:
@@ -132,19 +134,21 @@ def _allow(cls: type, name: str) -> None:
 def install_guard() -> None:
     """Patch LangGraph so that any use of its own loop is recorded."""
     import langgraph.pregel  # noqa: F401  (imports every module that imports _algo)
-    from langgraph.pregel import Pregel, _algo, _loop, _runner
+    from langgraph.pregel import Pregel, _loop, _runner
 
     _guard_init(_loop.SyncPregelLoop)
     _guard_init(_loop.AsyncPregelLoop)
     _guard_init(_runner.PregelRunner)
-    for fname in ("prepare_next_tasks", "prepare_single_task", "apply_writes"):
-        orig = getattr(_algo, fname)
-        guarded = _guard_function(orig, f"langgraph.pregel._algo.{fname}")
-        for mod in list(sys.modules.values()):
-            if getattr(mod, "__name__", "").startswith("langgraph.") and (
-                getattr(mod, fname, None) is orig
-            ):
-                setattr(mod, fname, guarded)
+    for modname, fnames in _GUARDED_FUNCTIONS.items():
+        owner = sys.modules[modname]
+        for fname in fnames:
+            orig = getattr(owner, fname)
+            guarded = _guard_function(orig, f"{modname}.{fname}")
+            for mod in list(sys.modules.values()):
+                if getattr(mod, "__name__", "").startswith("langgraph.") and (
+                    getattr(mod, fname, None) is orig
+                ):
+                    setattr(mod, fname, guarded)
     for name in _ALLOWED_METHODS:
         _allow(Pregel, name)
 
