@@ -10,7 +10,8 @@ On that thread the saver's ``get_tuple`` (deserialising every message) is
 nearly all of the time, so two more cases show the engine's own share:
 ``snapshot_*`` turns the already loaded checkpoints into snapshots (what
 ``get_state`` does after ``get_tuple``), and ``get_state_wide`` reads a small
-state mid-step: ten parallel nodes, one waiting on an interrupt, nine done.
+state mid-step: ten parallel nodes, one waiting on an interrupt, nine done;
+``update_state_wide`` updates that state as the waiting node.
 """
 
 from __future__ import annotations
@@ -141,6 +142,20 @@ def get_state_wide(cfg: Cfg) -> Row:
     )
 
 
+def update_state_wide(cfg: Cfg) -> Row:
+    graph, config = wide_thread()
+    # the interrupted checkpoint by id: each call forks from it (an O(1) read
+    # for InMemorySaver however many checkpoints the calls add)
+    at = graph.get_state(config).config
+    return timed_row(
+        "update_state_wide", GROUP,
+        lambda e, n: seconds_per_call(lambda: graph.update_state(at, {"answer": "yes"}, as_node="w0"), n),
+        cfg,
+        note=f"µs per update_state as the interrupted node of that step ({WIDE} parallel "
+        "tasks planned, the update's writers run, a checkpoint put; InMemorySaver)",
+    )
+
+
 def cases(cfg: Cfg) -> list[Case]:
     return [
         Case(f"get_state_{size(cfg)}_checkpoints", GROUP, get_state,
@@ -151,4 +166,6 @@ def cases(cfg: Cfg) -> list[Case]:
              "that thread's loaded checkpoints made snapshots (no saver call)"),
         Case("get_state_wide", GROUP, get_state_wide,
              "get_state of a small state mid-step, 10 parallel tasks"),
+        Case("update_state_wide", GROUP, update_state_wide,
+             "update_state as the interrupted node of that step"),
     ]

@@ -49,7 +49,7 @@ def test_lists_every_case_family() -> None:
             "async_concurrent", "swarm", "frames_chain10_sync", "frames_chain10_saver",
             "frames_chain10_async", "get_state_1000_checkpoints",
             "get_state_history_1000_checkpoints", "snapshot_1000_checkpoints",
-            "get_state_wide"} <= names
+            "get_state_wide", "update_state_wide"} <= names
     # the instruction counts need valgrind, and are listed only where it is
     assert ("instructions" in names) == (shutil.which("valgrind") is not None)
 
@@ -66,7 +66,7 @@ def test_tiny_run_writes_table_json_and_chart(tmp_path: Path) -> None:
                      "async_20_concurrent", "swarm_2_docs_per_s", "swarm_2_cpu_per_doc",
                      "lg/sequential_10_sync", "lg/serde_allowlist_small", "rss_30_invokes",
                      "get_state_100_checkpoints", "get_state_history_100_checkpoints",
-                     "snapshot_100_checkpoints", "get_state_wide"):
+                     "snapshot_100_checkpoints", "get_state_wide", "update_state_wide"):
         assert expected in names, names
     for row in rows:
         assert set(row) == KEYS
