@@ -71,7 +71,18 @@ def _run(invoke: Any, writer: ChannelWrite, output: Any) -> Any:
     return ("ok", result, sent)
 
 
-@pytest.mark.parametrize("writer", _writers() + HANDMADE, ids=repr)
+def _writer_id(writer: ChannelWrite) -> str:
+    """A stable test id (xdist workers must collect the same ids): the writer's
+    entries by kind and channel, no object addresses."""
+    parts = [
+        f"{type(w).__name__}:{getattr(w, 'channel', getattr(w, 'node', ''))}"
+        + (":mapped" if getattr(w, "mapper", None) is not None else "")
+        for w in writer.writes
+    ]
+    return "+".join(parts)
+
+
+@pytest.mark.parametrize("writer", _writers() + HANDMADE, ids=_writer_id)
 def test_native_writer_does_what_channel_write_does(writer: ChannelWrite) -> None:
     assert _native.writer_plan(writer) is not None
     for output in OUTPUTS:
