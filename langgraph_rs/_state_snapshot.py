@@ -44,6 +44,17 @@ def _empty_snapshot(config: Any) -> StateSnapshot:
     )
 
 
+def next_step_plans(graph: Any, state: _native.State, saved: CheckpointTuple) -> list[tuple]:
+    """The tasks of the saved checkpoint's next step (its step + 1)."""
+    return executable_plans(
+        graph,
+        state,
+        saved.checkpoint,
+        saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
+        saved.metadata.get("step", -1) + 1,
+    )
+
+
 def subgraph_configs(
     saved: CheckpointTuple, plans: list[tuple], subgraph_names: Any, saver: Any, recurse: bool
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -112,10 +123,7 @@ def prepare_state_snapshot(
         return stock(self, config, saved, saver=saver, recurse=recurse, live=live)
     self._migrate_checkpoint(saved.checkpoint)
     state = load_state(self, spec, saved.checkpoint, saver=saver, config=saved.config)
-    plans = executable_plans(
-        self, state, saved.checkpoint, saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
-        saved.metadata.get("step", -1) + 1,
-    )
+    plans = next_step_plans(self, state, saved)
     task_states: dict[str, Any] = {}
     if plans:
         subgraphs = dict(self.get_subgraphs())
@@ -143,10 +151,7 @@ async def aprepare_state_snapshot(
         return await stock(self, config, saved, saver=saver, recurse=recurse, live=live)
     self._migrate_checkpoint(saved.checkpoint)
     state = await aload_state(self, spec, saved.checkpoint, saver=saver, config=saved.config)
-    plans = executable_plans(
-        self, state, saved.checkpoint, saved.config[CONF].get(CONFIG_KEY_CHECKPOINT_NS, ""),
-        saved.metadata.get("step", -1) + 1,
-    )
+    plans = next_step_plans(self, state, saved)
     task_states: dict[str, Any] = {}
     if plans:
         subgraphs = {n: g async for n, g in self.aget_subgraphs()}
