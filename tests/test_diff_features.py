@@ -190,3 +190,38 @@ def test_callback_handlers_see_the_same_runs() -> None:
         return [out, rec.events]
 
     assert_same(build, scenario)
+
+
+def test_node_input_failing_its_schema_in_a_run_carries_langgraphs_note() -> None:
+    """A node's input goes through its mapper (pydantic validation) as the
+    step is planned; a failure there raises with LangGraph's note naming the task."""
+    from pydantic import BaseModel, field_validator
+
+    class Small(BaseModel):
+        n: int = 0
+
+        @field_validator("n")
+        @classmethod
+        def small(cls, v: int) -> int:
+            if v > 5:
+                raise ValueError("n too large")
+            return v
+
+    def build() -> tuple[Any, Any]:
+        saver = InMemorySaver()
+        g = StateGraph(Small)
+        g.add_node("a", lambda s: {"n": 9})
+        g.add_node("b", lambda s: {"n": 0})
+        g.add_edge(START, "a")
+        g.add_edge("a", "b")
+        return g.compile(checkpointer=saver), saver
+
+    def scenario(g: Any) -> Any:
+        try:
+            g.invoke({"n": 1}, CFG)
+        except Exception as exc:  # noqa: BLE001  (compared)
+            return (type(exc).__name__, getattr(exc, "__notes__", None))
+        return None
+
+    outcome = assert_same(build, scenario)
+    assert outcome.value == ("ValidationError", ["Before task with name 'b' and path '('__pregel_pull', 'b')'"])
