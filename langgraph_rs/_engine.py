@@ -201,10 +201,13 @@ def invoke(
     ``stream`` yields, with the chunks collected natively as the steps make them
     (no generator between)."""
     output_keys = output_keys if output_keys is not None else self.output_channels
+    # v1 "values": "updates" are streamed only for their interrupts (a caller's
+    # own ["updates", "values"] wants every chunk)
+    interrupts_only = version != "v2" and stream_mode == "values"
     if version == "v2":
         mode = "values" if stream_mode == "values" else stream_mode
     else:
-        mode = ["updates", "values"] if stream_mode == "values" else stream_mode
+        mode = ["updates", "values"] if interrupts_only else stream_mode
     out = _native.InvokeOutput(stream_mode, version)
     opts = {
         "context": context, "stream_mode": mode, "print_mode": print_mode,
@@ -231,7 +234,7 @@ def invoke(
     run = _Run(self, spec, input, config, opts, kwargs)
     q: deque = deque()
     try:
-        run_manager, graph_callbacks, loop = _start_sync(run, q, mode == ["updates", "values"])
+        run_manager, graph_callbacks, loop = _start_sync(run, q, interrupts_only)
         with loop:
             for chunk in _steps(self, run, loop, q, graph_callbacks):
                 out(chunk)

@@ -52,16 +52,19 @@ async def ainvoke(
     ``astream`` yields, with the chunks collected natively (``InvokeOutput``) and,
     when "updates" are streamed only to find interrupts, no ordinary updates made."""
     output_keys = output_keys if output_keys is not None else self.output_channels
+    # v1 "values": "updates" are streamed only for their interrupts (a caller's
+    # own ["updates", "values"] wants every chunk)
+    interrupts_only = version != "v2" and stream_mode == "values"
     if version == "v2":
         mode = "values" if stream_mode == "values" else stream_mode
     else:
-        mode = ["updates", "values"] if stream_mode == "values" else stream_mode
+        mode = ["updates", "values"] if interrupts_only else stream_mode
     out = _native.InvokeOutput(stream_mode, version)
     if type(self).astream is astream:
         # the chunks go to ``out`` as they are made: ``astream`` yields none
         # (its generator is not resumed per step)
         kwargs[_SINK] = out
-        if mode == ["updates", "values"]:
+        if interrupts_only:
             kwargs[_INTERRUPTS_ONLY] = True
     async for chunk in self.astream(
         input, config, context=context, stream_mode=mode, print_mode=print_mode,

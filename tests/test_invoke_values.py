@@ -3,7 +3,8 @@ makes once, at the end, when nothing else reads the chunks and the output
 channels change only when written. These runs check that what they return is
 stock LangGraph's where the last chunk is not the last step's, where an
 interrupt's chunk comes after it, where an output channel is cleared without a
-write, and where a parent streams the subgraph's chunks."""
+write, and where a parent streams the subgraph's chunks; and that a caller
+streaming ["updates", "values"] itself gets every chunk back."""
 
 from __future__ import annotations
 
@@ -118,6 +119,33 @@ def test_one_output_key(asynch: bool) -> None:
 
     out = assert_same(build, lambda g: _call(g, {"n": 1, "log": []}, asynch, output_keys="n"))
     assert out.value == 2
+
+
+@pytest.mark.parametrize("asynch", [False, True])
+@pytest.mark.parametrize(
+    ("stream_mode", "version"),
+    [(["updates", "values"], "v1"), (["values", "updates"], "v1"), (["updates", "values"], "v2")],
+)
+def test_a_callers_updates_and_values_are_all_returned(
+    asynch: bool, stream_mode: list, version: str
+) -> None:
+    """Found by the fuzzer (seed 77): invoke streams ["updates", "values"] for a
+    plain "values" call only to find interrupts, and keeps the last chunk; a
+    caller asking for that list itself gets every chunk of both modes."""
+
+    def build():
+        g = StateGraph(S)
+        g.add_node("a", lambda s: {"n": s["n"] + 1, "log": ["a"]})
+        g.add_node("b", lambda s: {"log": ["b"]})
+        g.add_edge(START, "a")
+        g.add_edge("a", "b")
+        return _saved(g)
+
+    out = assert_same(
+        build,
+        lambda g: _call(g, {"n": 1, "log": []}, asynch, stream_mode=stream_mode, version=version),
+    )
+    assert len(out.value) == 5  # the input's values, then each node's updates and values
 
 
 def test_no_output_written() -> None:
