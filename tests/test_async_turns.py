@@ -1,20 +1,28 @@
-"""An async run ends its callback run (``on_chain_end``) in the same turns of
-the event loop as langchain-core's shielded call, which the engine skips when
-no handler listens: runs beside it interleave the same way."""
+"""Turns of the event loop an async run takes where others can see them.
+
+A run ends its callback run (``on_chain_end``) in the same turns as
+langchain-core's shielded call, which the engine skips when no handler
+listens: runs beside it interleave the same way. Nodes side by side start in
+the turns LangGraph starts them in: each node's first step runs as an asyncio
+task of its own there (``RunnableSeq.ainvoke``), one turn after its task, so a
+subgraph's nodes start after the plain nodes beside the subgraph."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any
+import operator
+from typing import Annotated, Any
 
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
 import langgraph_rs
 from langgraph_rs import _engine_async, _run_setup
+from tests.diff import deterministic, engine
 
 
 class S(TypedDict):
@@ -107,3 +115,73 @@ def test_a_task_factory_gets_the_real_call() -> None:
         return isinstance(lean, asyncio.Future), is_coro
 
     assert asyncio.run(main()) == (True, True)
+
+
+class Trail(TypedDict):
+    trail: Annotated[list, operator.add]
+
+
+def _side_by_side(log: list, saver: Any) -> Any:
+    """A subgraph (two levels deep) beside an async and a sync node; each node
+    logs when it runs."""
+
+    def node(name: str, is_async: bool = True) -> Any:
+        def run(s: Trail) -> dict:
+            log.append(name)
+            return {"trail": [name]}
+
+        async def arun(s: Trail) -> dict:
+            return run(s)
+
+        return arun if is_async else run
+
+    inner = StateGraph(Trail)
+    inner.add_node("deep", node("sub.inner.deep"))
+    inner.add_edge(START, "deep")
+    sub = StateGraph(Trail)
+    sub.add_node("first", node("sub.first"))
+    sub.add_node("inner", inner.compile())
+    sub.add_edge(START, "first")
+    sub.add_edge(START, "inner")
+    g = StateGraph(Trail)
+    g.add_node("a_sub", sub.compile())
+    g.add_node("f", node("f"))
+    g.add_node("g", node("g", is_async=False))
+    for name in ("a_sub", "f", "g"):
+        g.add_edge(START, name)
+    return g.compile(checkpointer=saver)
+
+
+async def _node_turns(graph: Any, log: list) -> list:
+    """The turns (a ticker's counts) the nodes ran in, up to the last node."""
+    done = [False]
+
+    async def ticker() -> None:
+        i = 0
+        while not done[0]:
+            log.append(i)
+            i += 1
+            await asyncio.sleep(0)
+
+    t = asyncio.ensure_future(ticker())
+    out = await graph.ainvoke({"trail": []}, {"configurable": {"thread_id": "1"}})
+    done[0] = True
+    await t
+    last = max(i for i, e in enumerate(log) if isinstance(e, str))
+    return [log[: last + 1], out]
+
+
+@pytest.mark.parametrize("saver", [False, True])
+def test_nodes_side_by_side_start_in_langgraphs_turns(saver: bool) -> None:
+    """Found by the fuzzer (seed 80): a subgraph's own nodes started before the
+    nodes beside the subgraph (the engine ran a node's first step without
+    LangGraph's task turn), which changed which of them read and saved first."""
+    turns = {}
+    for name in ("stock", "rs"):
+        log: list = []
+        with deterministic(), engine(name):
+            graph = _side_by_side(log, InMemorySaver() if saver else None)
+            turns[name] = asyncio.run(_node_turns(graph, log))
+    assert turns["rs"] == turns["stock"]
+    ran = [e for e in turns["rs"][0] if isinstance(e, str)]
+    assert ran == ["f", "g", "sub.first", "sub.inner.deep"]

@@ -7,7 +7,12 @@
 //! coroutine happens with the context entered, which is what the task would
 //! do, so `get_config()`, `interrupt()`, `get_stream_writer()` and context
 //! variables the node sets behave alike, and the futures the node awaits go
-//! straight to the asyncio task running the superstep. A plain
+//! straight to the asyncio task running the superstep. The task's two turns
+//! of the event loop are kept: its start waits behind the callbacks already
+//! ready (where the task's first step was scheduled), and so does what
+//! follows its end (where the awaiting task was woken), so nodes running
+//! side by side start and end in LangGraph's order. A turn taken when
+//! nothing else is ready changes no order, and is skipped. A plain
 //! `RunnableCallable` has its async function called directly with the
 //! arguments it asks for. The writers then run natively when their plan is
 //! known; any other step is awaited through its `ainvoke`.
@@ -20,6 +25,20 @@ use crate::boundary::guarded;
 use crate::channel_write::channel_write;
 use crate::node_config::{imports, in_context, is_runnable, names, recurses, step_config, Parent};
 use crate::retry_async::{resume, returning, thrown, Resume, Step};
+
+/// Whether callbacks other than the running task's are ready on the running
+/// event loop (`_ready`, asyncio's own loop; a loop without it is taken to
+/// have some). Outside a running loop: no turn to take.
+fn others_ready(py: Python<'_>) -> PyResult<bool> {
+    let aioloop = crate::stream_put::running_loop(py)?;
+    if aioloop.is_none() {
+        return Ok(false);
+    }
+    match aioloop.getattr(pyo3::intern!(py, "_ready")) {
+        Ok(ready) => Ok(ready.len()? > 0),
+        Err(_) => Ok(true),
+    }
+}
 
 /// The awaitable of `LeanSeq.ainvoke(input, config)`.
 #[pyclass(module = "langgraph_rs._native")]
@@ -46,6 +65,10 @@ pub struct LeanAwait {
     /// the first step is the plain function's coroutine (a returned
     /// `Runnable` is then awaited in turn, as `RunnableCallable` does)
     plain: bool,
+    /// the turn of the event loop before the first step starts is still due
+    start_turn: bool,
+    /// the first step's result, held over the turn after it ended
+    ended: Option<Py<PyAny>>,
 }
 
 impl LeanAwait {
@@ -77,23 +100,19 @@ impl LeanAwait {
             in_ctx: true,
             stage: 0,
             plain,
+            start_turn: true,
+            ended: None,
         })
     }
 
-    /// After step `stage` returned `value`: runs the writers that need no
-    /// awaiting; returns the next awaitable's iterator, or None when the
-    /// steps are done (the result is then in `value`).
+    /// After step `stage` returned `value` (the first step's own returned
+    /// `Runnable` awaited already): runs the writers that need no awaiting;
+    /// returns the next awaitable's iterator, or None when the steps are
+    /// done (the result is then in `value`).
     fn advance<'py>(&mut self, py: Python<'py>, value: &mut Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let steps = self.steps.bind(py);
         let config = self.config.bind(py);
-        if self.stage == 0 {
-            if self.plain && recurses(&steps.get_item(0)?, value)? {
-                self.plain = false;
-                let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (self.input.bind(py), self.first.bind(py)))?;
-                return Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?));
-            }
-            self.in_ctx = false;
-        }
+        self.in_ctx = false;
         loop {
             self.stage += 1;
             let i = self.stage;
@@ -125,7 +144,42 @@ impl LeanAwait {
         }
     }
 
+    /// The first step's iterator once its returned value, if a `Runnable` a
+    /// plain function returned, is to be awaited in turn (`RunnableCallable`).
+    fn recursion<'py>(&mut self, py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !(self.plain && recurses(&self.steps.bind(py).get_item(0)?, value)?) {
+            return Ok(None);
+        }
+        self.plain = false;
+        let next = value.call_method1(pyo3::intern!(py, "ainvoke"), (self.input.bind(py), self.first.bind(py)))?;
+        Ok(Some(next.call_method0(pyo3::intern!(py, "__await__"))?))
+    }
+
+    /// After the steps from `value` on: the next iterator to drive, or the
+    /// steps' result raised as `StopIteration`.
+    fn after_step<'py>(&mut self, py: Python<'py>, mut value: Bound<'py, PyAny>) -> PyResult<Resume<'py>> {
+        match self.advance(py, &mut value)? {
+            Some(next) => {
+                self.inner = Some(next.unbind());
+                Ok(Resume::Send(py.None().into_bound(py)))
+            }
+            None => Err(returning(value)),
+        }
+    }
+
     fn drive<'py>(&mut self, py: Python<'py>, mut how: Resume<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.start_turn {
+            self.start_turn = false;
+            if others_ready(py)? {
+                return Ok(py.None().into_bound(py)); // (a bare yield: the task's turn)
+            }
+        }
+        if let Some(value) = self.ended.take() {
+            if let Resume::Throw(e) = how {
+                return Err(PyErr::from_value(e));
+            }
+            how = self.after_step(py, value.into_bound(py))?;
+        }
         loop {
             let Some(inner) = self.inner.as_ref().map(|i| i.bind(py).clone()) else {
                 return Err(pyo3::exceptions::PyRuntimeError::new_err(
@@ -143,15 +197,21 @@ impl LeanAwait {
                     self.inner = None;
                     return Err(e);
                 }
-                Step::Return(mut value) => {
+                Step::Return(value) => {
                     self.inner = None;
-                    match self.advance(py, &mut value)? {
-                        Some(next) => {
+                    if self.stage == 0 {
+                        if let Some(next) = self.recursion(py, &value)? {
                             self.inner = Some(next.unbind());
                             how = Resume::Send(py.None().into_bound(py));
+                            continue;
                         }
-                        None => return Err(returning(value)),
+                        if others_ready(py)? {
+                            self.in_ctx = false;
+                            self.ended = Some(value.unbind());
+                            return Ok(py.None().into_bound(py)); // (the awaiting task's turn)
+                        }
                     }
+                    how = self.after_step(py, value)?;
                 }
             }
         }
@@ -220,10 +280,14 @@ impl LeanAwait {
         if let Some(i) = &self.inner {
             visit.call(i)?;
         }
+        if let Some(v) = &self.ended {
+            visit.call(v)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.inner = None;
+        self.ended = None;
     }
 }
