@@ -218,6 +218,11 @@ impl LeanSeq {
             Some(m) if m.is_instance(im.base_manager.bind(py))? => m,
             _ => return lean.seq.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs),
         };
+        // a task factory (eager tasks, say) decides how the first step's task
+        // runs: LangGraph's own call makes that task with it
+        if crate::node_call_async::task_factory_set(py)? {
+            return lean.seq.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs);
+        }
         guarded("LeanSeq.ainvoke", || {
             let config = config.cast::<PyDict>()?;
             let manager_cls = manager.get_type().into_any();

@@ -12,7 +12,9 @@
 //! ready (where the task's first step was scheduled), and so does what
 //! follows its end (where the awaiting task was woken), so nodes running
 //! side by side start and end in LangGraph's order. A turn taken when
-//! nothing else is ready changes no order, and is skipped. A plain
+//! nothing else is ready changes no order, and is skipped. Under a task
+//! factory (which may start tasks eagerly, without a turn) the node goes
+//! through LangGraph's own `RunnableSeq.ainvoke`. A plain
 //! `RunnableCallable` has its async function called directly with the
 //! arguments it asks for. The writers then run natively when their plan is
 //! known; any other step is awaited through its `ainvoke`.
@@ -38,6 +40,13 @@ fn others_ready(py: Python<'_>) -> PyResult<bool> {
         Ok(ready) => Ok(ready.len()? > 0),
         Err(_) => Ok(true),
     }
+}
+
+/// Whether the running event loop has a task factory (whose tasks may start
+/// eagerly, without the turns above).
+pub(crate) fn task_factory_set(py: Python<'_>) -> PyResult<bool> {
+    let aioloop = crate::stream_put::running_loop(py)?;
+    Ok(!aioloop.is_none() && !aioloop.call_method0(pyo3::intern!(py, "get_task_factory"))?.is_none())
 }
 
 /// The awaitable of `LeanSeq.ainvoke(input, config)`.
