@@ -43,24 +43,26 @@ def _graph() -> Any:
     return langgraph_rs.compile(g)
 
 
+async def _ticker(log: list, done: list) -> None:
+    """Logs its count once per turn of the event loop until ``done[0]``."""
+    i = 0
+    while not done[0]:
+        log.append(i)
+        i += 1
+        await asyncio.sleep(0)
+
+
 async def _schedule(graph: Any, runs: int, config: Any = None) -> list:
     """What a ticker (one entry per turn of the loop) and concurrent runs log."""
     log: list = []
     done = [False]
-
-    async def ticker() -> None:
-        i = 0
-        while not done[0]:
-            log.append(i)
-            i += 1
-            await asyncio.sleep(0)
 
     async def one(k: int) -> None:
         log.append(("start", k))
         out = await graph.ainvoke({"x": k}, config)
         log.append(("end", k, out["x"]))
 
-    t = asyncio.ensure_future(ticker())
+    t = asyncio.ensure_future(_ticker(log, done))
     await asyncio.gather(*(one(k) for k in range(runs)))
     done[0] = True
     await t
@@ -165,14 +167,7 @@ async def _node_turns(graph: Any, log: list, factory: str) -> list:
     asyncio.get_running_loop().set_task_factory(FACTORIES[factory])
     done = [False]
 
-    async def ticker() -> None:
-        i = 0
-        while not done[0]:
-            log.append(i)
-            i += 1
-            await asyncio.sleep(0)
-
-    t = asyncio.ensure_future(ticker())
+    t = asyncio.ensure_future(_ticker(log, done))
     out = await graph.ainvoke({"trail": []}, {"configurable": {"thread_id": "1"}})
     done[0] = True
     await t
