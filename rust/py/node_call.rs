@@ -220,9 +220,9 @@ impl LeanSeq {
         };
         // a task factory (eager tasks, say) decides how the first step's task
         // runs: LangGraph's own call makes that task with it
-        if crate::node_call_async::task_factory_set(py)? {
+        let Some(turns) = crate::node_call_async::Turns::of_running_loop(py)? else {
             return lean.seq.bind(py).call_method(pyo3::intern!(py, "ainvoke"), (input, config), kwargs);
-        }
+        };
         guarded("LeanSeq.ainvoke", || {
             let config = config.cast::<PyDict>()?;
             let manager_cls = manager.get_type().into_any();
@@ -251,6 +251,7 @@ impl LeanSeq {
                 p,
                 awaitable,
                 plain,
+                turns,
             )?;
             Ok(Bound::new(py, run)?.into_any())
         })

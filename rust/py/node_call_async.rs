@@ -28,25 +28,43 @@ use crate::channel_write::channel_write;
 use crate::node_config::{imports, in_context, is_runnable, names, recurses, step_config, Parent};
 use crate::retry_async::{resume, returning, thrown, Resume, Step};
 
-/// Whether callbacks other than the running task's are ready on the running
-/// event loop (`_ready`, asyncio's own loop; a loop without it is taken to
-/// have some). Outside a running loop: no turn to take.
-fn others_ready(py: Python<'_>) -> PyResult<bool> {
-    let aioloop = crate::stream_put::running_loop(py)?;
-    if aioloop.is_none() {
-        return Ok(false);
-    }
-    match aioloop.getattr(pyo3::intern!(py, "_ready")) {
-        Ok(ready) => Ok(ready.len()? > 0),
-        Err(_) => Ok(true),
-    }
+/// Where a node's awaitable learns whether a turn of the event loop would
+/// change any order: the running loop's queue of ready callbacks.
+pub(crate) enum Turns {
+    /// outside a running loop: no turn to take
+    Never,
+    /// a loop without asyncio's `_ready` queue: taken to have callbacks ready
+    Always,
+    /// asyncio's own loop: its `_ready` queue
+    When(Py<PyAny>),
 }
 
-/// Whether the running event loop has a task factory (whose tasks may start
-/// eagerly, without the turns above).
-pub(crate) fn task_factory_set(py: Python<'_>) -> PyResult<bool> {
-    let aioloop = crate::stream_put::running_loop(py)?;
-    Ok(!aioloop.is_none() && !aioloop.call_method0(pyo3::intern!(py, "get_task_factory"))?.is_none())
+impl Turns {
+    /// The running loop's turns, or None when it has a task factory (whose
+    /// tasks may start eagerly, without the turns above): the node then
+    /// goes through LangGraph's own call, which makes its task with it.
+    pub(crate) fn of_running_loop(py: Python<'_>) -> PyResult<Option<Turns>> {
+        let aioloop = crate::stream_put::running_loop(py)?;
+        if aioloop.is_none() {
+            return Ok(Some(Turns::Never));
+        }
+        if !aioloop.call_method0(pyo3::intern!(py, "get_task_factory"))?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(match aioloop.getattr(pyo3::intern!(py, "_ready")) {
+            Ok(ready) => Turns::When(ready.unbind()),
+            Err(_) => Turns::Always,
+        }))
+    }
+
+    /// Whether callbacks other than the running task's are ready.
+    fn others_ready(&self, py: Python<'_>) -> PyResult<bool> {
+        match self {
+            Turns::Never => Ok(false),
+            Turns::Always => Ok(true),
+            Turns::When(ready) => Ok(ready.bind(py).len()? > 0),
+        }
+    }
 }
 
 /// The awaitable of `LeanSeq.ainvoke(input, config)`.
@@ -76,6 +94,7 @@ pub struct LeanAwait {
     plain: bool,
     /// the turn of the event loop before the first step starts is still due
     start_turn: bool,
+    turns: Turns,
     /// the first step's result, held over the turn after it ended
     ended: Option<Py<PyAny>>,
 }
@@ -92,6 +111,7 @@ impl LeanAwait {
         parent: Parent<'py>,
         awaitable: Bound<'py, PyAny>,
         plain: bool,
+        turns: Turns,
     ) -> PyResult<LeanAwait> {
         Ok(LeanAwait {
             steps: steps.clone().unbind(),
@@ -110,6 +130,7 @@ impl LeanAwait {
             stage: 0,
             plain,
             start_turn: true,
+            turns,
             ended: None,
         })
     }
@@ -179,7 +200,7 @@ impl LeanAwait {
     fn drive<'py>(&mut self, py: Python<'py>, mut how: Resume<'py>) -> PyResult<Bound<'py, PyAny>> {
         if self.start_turn {
             self.start_turn = false;
-            if others_ready(py)? {
+            if self.turns.others_ready(py)? {
                 return Ok(py.None().into_bound(py)); // (a bare yield: the task's turn)
             }
         }
@@ -214,7 +235,7 @@ impl LeanAwait {
                             how = Resume::Send(py.None().into_bound(py));
                             continue;
                         }
-                        if others_ready(py)? {
+                        if self.turns.others_ready(py)? {
                             self.in_ctx = false;
                             self.ended = Some(value.unbind());
                             return Ok(py.None().into_bound(py)); // (the awaiting task's turn)
@@ -291,6 +312,9 @@ impl LeanAwait {
         }
         if let Some(v) = &self.ended {
             visit.call(v)?;
+        }
+        if let Turns::When(ready) = &self.turns {
+            visit.call(ready)?;
         }
         Ok(())
     }
