@@ -181,17 +181,6 @@ def stream(
         raise
 
 
-def invoke_stream_mode(stream_mode: Any, version: str) -> tuple[Any, bool]:
-    """What ``invoke``/``ainvoke`` stream for the caller's ``stream_mode``, and
-    whether that is "updates" only for their interrupts (a v1 "values" call;
-    a caller's own ``["updates", "values"]`` wants every chunk)."""
-    if version == "v2":
-        return ("values" if stream_mode == "values" else stream_mode), False
-    if stream_mode == "values":
-        return ["updates", "values"], True
-    return stream_mode, False
-
-
 def invoke(
     self: Any,
     input: Any,
@@ -212,7 +201,14 @@ def invoke(
     ``stream`` yields, with the chunks collected natively as the steps make them
     (no generator between)."""
     output_keys = output_keys if output_keys is not None else self.output_channels
-    mode, interrupts_only = invoke_stream_mode(stream_mode, version)
+    # v1 "values": "updates" are streamed only for their interrupts (a caller's
+    # own ["updates", "values"] wants every chunk). Inline, as in _engine_async.ainvoke: no
+    # Python frame of the engine's per call
+    interrupts_only = version != "v2" and stream_mode == "values"
+    if version == "v2":
+        mode = "values" if stream_mode == "values" else stream_mode
+    else:
+        mode = ["updates", "values"] if interrupts_only else stream_mode
     out = _native.InvokeOutput(stream_mode, version)
     opts = {
         "context": context, "stream_mode": mode, "print_mode": print_mode,

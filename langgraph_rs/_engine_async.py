@@ -24,7 +24,7 @@ from langgraph.pregel._tools import StreamToolCallHandler
 
 from langgraph_rs import _native
 from langgraph_rs._async_loop import _AsyncLoop
-from langgraph_rs._engine import _lifecycle_calls, _spec_or_fallback, _stock, invoke_stream_mode
+from langgraph_rs._engine import _lifecycle_calls, _spec_or_fallback, _stock
 from langgraph_rs._notify import _Notify
 from langgraph_rs._run_setup import ENDS_WITH_ERROR, _Run, achain_end
 
@@ -52,7 +52,14 @@ async def ainvoke(
     ``astream`` yields, with the chunks collected natively (``InvokeOutput``) and,
     when "updates" are streamed only to find interrupts, no ordinary updates made."""
     output_keys = output_keys if output_keys is not None else self.output_channels
-    mode, interrupts_only = invoke_stream_mode(stream_mode, version)
+    # v1 "values": "updates" are streamed only for their interrupts (a caller's
+    # own ["updates", "values"] wants every chunk). Inline, as in _engine.invoke: no
+    # Python frame of the engine's per call
+    interrupts_only = version != "v2" and stream_mode == "values"
+    if version == "v2":
+        mode = "values" if stream_mode == "values" else stream_mode
+    else:
+        mode = ["updates", "values"] if interrupts_only else stream_mode
     out = _native.InvokeOutput(stream_mode, version)
     if type(self).astream is astream:
         # the chunks go to ``out`` as they are made: ``astream`` yields none
